@@ -1,0 +1,92 @@
+//! Command-line interface: one subcommand per verb, one module per subcommand. Results go to
+//! stdout (a table, or JSON with `--json`), errors and progress to stderr.
+//!
+//! Exit codes: 0 success, 1 error, 2 usage error or ambiguous title.
+
+mod etl;
+mod movies;
+mod output;
+mod recommend;
+mod runs;
+mod up;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "movierec",
+    version,
+    about = "Movie recommender: ETL into SQLite, similar-movie recommendations"
+)]
+pub struct Cli {
+    /// SQLite database file.
+    #[arg(
+        long,
+        global = true,
+        env = "MOVIEREC_DB",
+        default_value = "movierec.db"
+    )]
+    db: PathBuf,
+
+    /// Directory for raw snapshots and audit reports [default: `<db name>-data` beside the database].
+    #[arg(long, global = true, env = "MOVIEREC_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load the embedded dataset if the database is empty, then show the audit summary and an
+    /// example recommendation. What a bare `movierec` does.
+    Up,
+    /// Extract, transform and load movies into the database (idempotent).
+    Etl(etl::Args),
+    /// Movies similar to one movie (content model: rating + release year, cosine).
+    Recommend(recommend::Args),
+    /// List or search the catalog.
+    Movies(movies::Args),
+    /// ETL run history (lineage): when, from what, with which counts and status.
+    Runs(runs::Args),
+}
+
+impl Cli {
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| crate::etl::default_data_dir(&self.db))
+    }
+}
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = cli.data_dir();
+    let result = match &cli.command {
+        None | Some(Command::Up) => up::run(&cli.db, &data_dir),
+        Some(Command::Etl(args)) => etl::run(args, &cli.db, &data_dir),
+        Some(Command::Recommend(args)) => recommend::run(args, &cli.db),
+        Some(Command::Movies(args)) => movies::run(args, &cli.db),
+        Some(Command::Runs(args)) => runs::run(args, &cli.db),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn open_ro(db: &Path) -> anyhow::Result<rusqlite::Connection> {
+    Ok(crate::db::open_ro(db)?)
+}

@@ -1,0 +1,55 @@
+//! `movierec runs`: the ETL lineage, newest first.
+
+use crate::db::runs;
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Maximum number of runs to list (1–1000).
+    #[arg(long, short, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    limit: u32,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
+    let conn = super::open_ro(db)?;
+    let rows = runs::list(&conn, args.limit)?;
+    if args.json {
+        super::print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = super::output::table(&[
+        "run",
+        "started",
+        "source",
+        "status",
+        "extracted",
+        "loaded",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "error",
+    ]);
+    for r in rows {
+        t.add_row([
+            r.run_id.to_string(),
+            r.started_at,
+            r.source,
+            r.status,
+            r.extracted.to_string(),
+            r.loaded.to_string(),
+            r.inserted.to_string(),
+            r.updated.to_string(),
+            r.unchanged.to_string(),
+            r.rejected.to_string(),
+            r.error.unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,189 @@
+//! The raw record every source is extracted into, before any cleaning.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The fields the ETL knows. Source columns map onto them by name (see [`Field::from_column`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The whole record (e.g. a JSON array element that is not an object).
+    Record,
+    Title,
+    ReleaseDate,
+    Rating,
+    Votes,
+    Genre,
+    Director,
+}
+
+impl Field {
+    /// Every column-backed field, in report order.
+    pub const COLUMNS: [Field; 6] = [
+        Field::Title,
+        Field::ReleaseDate,
+        Field::Rating,
+        Field::Votes,
+        Field::Genre,
+        Field::Director,
+    ];
+
+    /// Fields without which a row is rejected.
+    pub const REQUIRED: [Field; 3] = [Field::Title, Field::ReleaseDate, Field::Rating];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Record => "record",
+            Field::Title => "title",
+            Field::ReleaseDate => "release_date",
+            Field::Rating => "rating",
+            Field::Votes => "votes",
+            Field::Genre => "genre",
+            Field::Director => "director",
+        }
+    }
+
+    /// Column names accepted for this field, compared after [`column_key`]: the vega names, the
+    /// snake_case names, and the TMDB v3 names.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Record => &[],
+            Field::Title => &["Title", "title"],
+            Field::ReleaseDate => &["Release Date", "release_date"],
+            Field::Rating => &["IMDB Rating", "rating", "vote_average"],
+            Field::Votes => &["IMDB Votes", "votes", "vote_count"],
+            Field::Genre => &["Major Genre", "genre", "genres"],
+            Field::Director => &["Director", "director"],
+        }
+    }
+
+    /// The field a source column feeds, if any.
+    pub fn from_column(name: &str) -> Option<Field> {
+        let key = column_key(name);
+        Field::COLUMNS
+            .into_iter()
+            .find(|f| f.aliases().iter().any(|a| column_key(a) == key))
+    }
+
+    fn index(self) -> usize {
+        self as usize - 1
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Column names compare case-insensitively, ignoring spaces and punctuation.
+fn column_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// One field's value exactly as the source had it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum RawValue {
+    /// The source had no such key or column.
+    #[default]
+    Missing,
+    Null,
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    /// An array or object, kept as its JSON text.
+    Nested(String),
+}
+
+impl RawValue {
+    /// Missing, null, or text that is empty once trimmed.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            RawValue::Missing | RawValue::Null => true,
+            RawValue::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as it is stored in `etl_rejects.raw_value`; `None` when there was none.
+    pub fn display(&self) -> Option<String> {
+        match self {
+            RawValue::Missing | RawValue::Null => None,
+            RawValue::Bool(b) => Some(b.to_string()),
+            RawValue::Number(n) => Some(n.to_string()),
+            RawValue::Text(s) | RawValue::Nested(s) => Some(s.clone()),
+        }
+    }
+}
+
+impl From<serde_json::Value> for RawValue {
+    fn from(value: serde_json::Value) -> Self {
+        use serde_json::Value;
+        match value {
+            Value::Null => RawValue::Null,
+            Value::Bool(b) => RawValue::Bool(b),
+            Value::Number(n) => n
+                .as_f64()
+                .map_or_else(|| RawValue::Text(n.to_string()), RawValue::Number),
+            Value::String(s) => RawValue::Text(s),
+            nested @ (Value::Array(_) | Value::Object(_)) => RawValue::Nested(nested.to_string()),
+        }
+    }
+}
+
+/// One source record: its 1-based row number and the known fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawRecord {
+    pub row: u64,
+    fields: [RawValue; 6],
+    /// Set when the record as a whole is unusable (e.g. a JSON element that is not an object).
+    pub malformed: Option<String>,
+}
+
+impl RawRecord {
+    pub fn new(row: u64) -> Self {
+        Self {
+            row,
+            ..Self::default()
+        }
+    }
+
+    pub fn get(&self, field: Field) -> &RawValue {
+        &self.fields[field.index()]
+    }
+
+    pub fn set(&mut self, field: Field, value: RawValue) {
+        self.fields[field.index()] = value;
+    }
+
+    /// Builder-style [`RawRecord::set`], handy in tests.
+    pub fn with(mut self, field: Field, value: RawValue) -> Self {
+        self.set(field, value);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_map_by_alias_ignoring_case_and_punctuation() {
+        assert_eq!(Field::from_column("Release Date"), Some(Field::ReleaseDate));
+        assert_eq!(Field::from_column("release_date"), Some(Field::ReleaseDate));
+        assert_eq!(Field::from_column("IMDB Rating"), Some(Field::Rating));
+        assert_eq!(Field::from_column("vote_average"), Some(Field::Rating));
+        assert_eq!(Field::from_column("US Gross"), None);
+    }
+
+    #[test]
+    fn blank_values() {
+        assert!(RawValue::Missing.is_blank());
+        assert!(RawValue::Null.is_blank());
+        assert!(RawValue::Text("  ".into()).is_blank());
+        assert!(!RawValue::Number(0.0).is_blank());
+    }
+}

@@ -1,0 +1,132 @@
+//! Domain types of a clean catalog entry. Parse, don't validate: a [`Movie`] that exists has passed
+//! every transform stage, so the loader, the model and the CLI never re-check it.
+
+use chrono::{Datelike, NaiveDate};
+use unicode_normalization::UnicodeNormalization;
+
+/// Earliest release year accepted: the first motion pictures (Passage de Vénus, 1874).
+pub const MIN_YEAR: i32 = 1874;
+
+/// A display title: Unicode NFC, trimmed, inner whitespace collapsed to single spaces, never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    /// Normalises `raw`; `None` when nothing but whitespace is left.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let nfc: String = raw.nfc().collect();
+        let collapsed = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!collapsed.is_empty()).then_some(Self(collapsed))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The matching key: two titles that differ only in case, whitespace or Unicode composition
+    /// share it. Used for dedupe, the natural key, and title lookups in the CLI.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Lookup key of free text typed by a user, computed exactly like [`Title::key`].
+pub fn title_key(raw: &str) -> String {
+    Title::parse(raw).map(|t| t.key()).unwrap_or_default()
+}
+
+/// A rating on the 0–10 scale, finite.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Rating(f64);
+
+impl Rating {
+    pub fn new(value: f64) -> Option<Self> {
+        (value.is_finite() && (0.0..=10.0).contains(&value)).then_some(Self(value))
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+/// A release date whose year lies in `MIN_YEAR..=max_year`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleaseDate(NaiveDate);
+
+impl ReleaseDate {
+    pub fn new(date: NaiveDate, max_year: i32) -> Option<Self> {
+        (MIN_YEAR..=max_year)
+            .contains(&date.year())
+            .then_some(Self(date))
+    }
+
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+
+    pub fn year(self) -> i32 {
+        self.0.year()
+    }
+}
+
+/// One clean catalog entry, as produced by the transform and consumed by the loader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Movie {
+    pub title: Title,
+    pub release_date: ReleaseDate,
+    pub rating: Rating,
+    pub votes: Option<u64>,
+    pub genre: Option<String>,
+    pub director: Option<String>,
+    /// 1-based position of the record in its source, for lineage and dedupe reports.
+    pub source_row: u64,
+}
+
+impl Movie {
+    /// The natural key the loader upserts on: normalised title and release year.
+    pub fn natural_key(&self) -> (String, i32) {
+        (self.title.key(), self.release_date.year())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_is_nfc_trimmed_and_collapsed() {
+        let t = Title::parse("  Ame\u{301}lie \t\n  Poulain ").expect("non-empty");
+        assert_eq!(t.as_str(), "Am\u{e9}lie Poulain");
+        assert_eq!(t.key(), "amélie poulain");
+    }
+
+    #[test]
+    fn blank_title_is_rejected() {
+        assert_eq!(Title::parse(" \t "), None);
+        assert_eq!(Title::parse(""), None);
+    }
+
+    #[test]
+    fn rating_must_be_finite_and_within_zero_to_ten() {
+        assert!(Rating::new(0.0).is_some());
+        assert!(Rating::new(10.0).is_some());
+        assert!(Rating::new(10.01).is_none());
+        assert!(Rating::new(-0.1).is_none());
+        assert!(Rating::new(f64::NAN).is_none());
+    }
+
+    #[test]
+    fn release_year_bounds_are_inclusive() {
+        let d = |y| NaiveDate::from_ymd_opt(y, 1, 1).expect("valid date");
+        assert!(ReleaseDate::new(d(1874), 2027).is_some());
+        assert!(ReleaseDate::new(d(2027), 2027).is_some());
+        assert!(ReleaseDate::new(d(1873), 2027).is_none());
+        assert!(ReleaseDate::new(d(2028), 2027).is_none());
+    }
+
+    #[test]
+    fn user_typed_title_key_matches_stored_key() {
+        let stored = Title::parse("The  Dark Knight").expect("non-empty");
+        assert_eq!(title_key(" the dark   KNIGHT "), stored.key());
+    }
+}
