@@ -1,0 +1,546 @@
+//! End-to-end tests of the `movierec` binary: real processes, real SQLite files in temp dirs.
+
+use rusqlite::Connection;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("movies.db")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("write input");
+        path
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
+        cmd.current_dir(self.dir.path())
+            .env_remove("MOVIEREC_DB")
+            .env_remove("MOVIEREC_DATA_DIR");
+        cmd
+    }
+
+    /// Runs `movierec --db <temp db> ARGS`.
+    fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .arg("--db")
+            .arg(self.db())
+            .args(args)
+            .output()
+            .expect("spawn movierec")
+    }
+
+    fn etl_json(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["etl", "--json"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert!(out.status.success(), "etl failed: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("etl --json prints JSON")
+    }
+
+    fn conn(&self) -> Connection {
+        Connection::open(self.db()).expect("open db")
+    }
+
+    /// Everything the catalog holds, in a comparable form.
+    fn catalog(&self) -> String {
+        self.conn()
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM Movies) || ':' ||
+                        COALESCE((SELECT group_concat(MovieID || Title || ReleaseYear || Rating || IFNULL(Votes, '')
+                                                      || UpdatedRunId, '|') FROM Movies), '') || ':' ||
+                        (SELECT COUNT(*) FROM etl_rejects)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("catalog query")
+    }
+
+    fn last_run_status(&self) -> (String, Option<String>) {
+        self.conn()
+            .query_row(
+                "SELECT status, error FROM etl_runs ORDER BY run_id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("a run")
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn counts(report: &Value) -> (u64, u64, u64, u64, u64) {
+    let c = &report["counts"];
+    let n = |k: &str| c[k].as_u64().expect("count");
+    (
+        n("extracted"),
+        n("loaded"),
+        n("inserted"),
+        n("updated"),
+        n("unchanged"),
+    )
+}
+
+#[test]
+fn etl_of_embedded_data_loads_and_a_rerun_changes_nothing() {
+    let env = Env::new();
+    let first = env.etl_json(&[]);
+    let (extracted, loaded, inserted, updated, unchanged) = counts(&first);
+    assert_eq!(extracted, 3201, "vega movies.json has 3201 records");
+    assert!(
+        loaded > 2500 && loaded < extracted,
+        "dirty rows must be rejected: loaded {loaded}"
+    );
+    assert_eq!((inserted, updated, unchanged), (loaded, 0, 0));
+    assert_eq!(
+        first["counts"]["rejected"].as_u64(),
+        Some(extracted - loaded)
+    );
+    let before = env.catalog();
+
+    let out = env.run(&["etl"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains(&format!("inserted 0, updated 0, unchanged {loaded}")),
+        "{}",
+        stdout(&out)
+    );
+    let movies_part = |c: &str| {
+        c.rsplit_once(':')
+            .map(|(m, _)| m.to_owned())
+            .expect("catalog")
+    };
+    assert_eq!(
+        movies_part(&env.catalog()),
+        movies_part(&before),
+        "rerun must not touch Movies"
+    );
+}
+
+#[test]
+fn rejects_are_stored_with_row_field_reason_and_raw_value() {
+    let env = Env::new();
+    let report = env.etl_json(&[]);
+    let conn = env.conn();
+    let (row, raw): (i64, String) = conn
+        .query_row(
+            "SELECT source_row, raw_value FROM etl_rejects WHERE reason = 'year_out_of_range' ORDER BY source_row LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("an out-of-range year in the vega data");
+    assert!(
+        raw.ends_with("2046") || raw.ends_with("2044") || raw.starts_with("Mar"),
+        "{raw}"
+    );
+    assert!(row >= 1);
+    let rejected_rows: u64 = conn
+        .query_row(
+            "SELECT COUNT(DISTINCT source_row) FROM etl_rejects",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(Some(rejected_rows), report["counts"]["rejected"].as_u64());
+    let numeric_title: i64 = conn
+        .query_row("SELECT COUNT(*) FROM Movies WHERE Title = '300'", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(numeric_title, 1, "numeric titles are titles, not rejects");
+    let by_reason: String = conn
+        .query_row(
+            "SELECT rejects_by_reason FROM etl_runs WHERE run_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("lineage");
+    assert!(by_reason.contains("\"missing\""), "{by_reason}");
+}
+
+#[test]
+fn snapshot_and_audit_report_are_written_beside_the_database() {
+    let env = Env::new();
+    let report = env.etl_json(&[]);
+    let sha = report["source_sha256"].as_str().expect("sha");
+    assert!(env.path(&format!("movies-data/raw/{sha}.json.gz")).exists());
+    let md =
+        std::fs::read_to_string(env.path("movies-data/reports/run-1.md")).expect("markdown report");
+    assert!(md.contains("## Rejects by reason") && md.contains("year_out_of_range"));
+}
+
+#[test]
+fn csv_source_then_changed_csv_updates_and_replay_restores() {
+    let env = Env::new();
+    let v1 = env.write(
+        "movies.csv",
+        b"title,release_date,rating,votes\nHeat,1995-12-15,8.2,500\nAlien,1979-05-25,8.4,800\nBad,1999-01-01,11,1\n",
+    );
+    let first = env.etl_json(&["--source", v1.to_str().expect("utf8 path")]);
+    assert_eq!(counts(&first), (3, 2, 2, 0, 0));
+
+    env.write(
+        "movies2.csv",
+        b"title,release_date,rating,votes\nheat ,1995-12-15,8.3,510\nAlien,1979-05-25,8.4,800\n",
+    );
+    let second = env.etl_json(&["--source", "movies2.csv"]);
+    assert_eq!(counts(&second), (2, 2, 0, 1, 1));
+    let rating: f64 = env
+        .conn()
+        .query_row(
+            "SELECT Rating FROM Movies WHERE TitleKey = 'heat'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("heat");
+    assert_eq!(rating, 8.3);
+
+    std::fs::remove_file(&v1).expect("remove source");
+    let replay = env.etl_json(&["--replay", "1"]);
+    assert_eq!(
+        counts(&replay),
+        (3, 2, 0, 1, 1),
+        "replaying run 1 restores its values"
+    );
+}
+
+#[test]
+fn malformed_json_names_line_and_column_and_leaves_the_database_as_it_was() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let before = env.catalog();
+    env.write(
+        "bad.json",
+        b"[\n {\"Title\": \"A\", \"IMDB Rating\": 5},\n {\"Title\": \"B\",, }\n]\n",
+    );
+    let out = env.run(&["etl", "--source", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("malformed JSON at line 3, column"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.catalog(), before);
+    let (status, error) = env.last_run_status();
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("line 3"));
+}
+
+#[test]
+fn csv_missing_a_required_column_names_the_column() {
+    let env = Env::new();
+    env.write("m.csv", b"Title,IMDB Rating\nHeat,8.2\n");
+    let out = env.run(&["etl", "--source", "m.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("missing required column for `release_date`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn empty_file_is_a_clear_error() {
+    let env = Env::new();
+    env.write("empty.json", b"");
+    let out = env.run(&["etl", "--source", "empty.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("empty.json: contains no records"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn non_utf8_input_reports_the_byte_offset() {
+    let env = Env::new();
+    env.write(
+        "latin1.csv",
+        b"title,release_date,rating\nCaf\xe9,1999-01-01,7\n",
+    );
+    let out = env.run(&["etl", "--source", "latin1.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not valid UTF-8 at byte offset 29 (line 2, column 4)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_source_file_and_unknown_format_are_clear_errors() {
+    let env = Env::new();
+    let out = env.run(&["etl", "--source", "nope.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("nope.json: no such file"),
+        "{}",
+        stderr(&out)
+    );
+    env.write("movies.xml", b"<movies/>");
+    let out = env.run(&["etl", "--source", "movies.xml"]);
+    assert!(
+        stderr(&out).contains("unsupported file type"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn database_in_a_missing_directory_is_a_clear_error() {
+    let env = Env::new();
+    let out = env
+        .command()
+        .args(["--db", "no/such/dir/m.db", "etl"])
+        .output()
+        .expect("spawn");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("directory no/such/dir does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.path("no").exists());
+}
+
+#[test]
+fn read_only_database_is_refused_and_left_intact() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.etl_json(&[]);
+    let bytes_before = std::fs::read(env.db()).expect("db bytes");
+    std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let out = env.run(&["etl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is read-only"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(env.db()).expect("db bytes"), bytes_before);
+}
+
+#[test]
+fn recommend_by_id_and_title_agree() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let by_title = env.run(&[
+        "recommend",
+        "--title",
+        "  the DARK knight ",
+        "-n",
+        "5",
+        "--json",
+    ]);
+    assert!(by_title.status.success(), "{}", stderr(&by_title));
+    let by_title: Value = serde_json::from_slice(&by_title.stdout).expect("json");
+    let id = by_title["movie"]["id"].as_i64().expect("id");
+    assert_eq!(by_title["movie"]["title"], "The Dark Knight");
+    let recs = by_title["recommendations"].as_array().expect("list");
+    assert_eq!(recs.len(), 5);
+    assert!(
+        recs.iter().all(|r| r["id"].as_i64() != Some(id)),
+        "the query movie is excluded"
+    );
+    let scores: Vec<f64> = recs
+        .iter()
+        .map(|r| r["score"].as_f64().expect("score"))
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+
+    let by_id: Value = serde_json::from_slice(
+        &env.run(&["recommend", "--id", &id.to_string(), "-n", "5", "--json"])
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(by_id, by_title);
+}
+
+#[test]
+fn ambiguous_title_lists_candidates_and_exits_2() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let out = env.run(&["recommend", "--title", "the alamo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("matches 2 movies") && err.contains("1960") && err.contains("2004"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_title_suggests_closest_matches() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let out = env.run(&["recommend", "--title", "Titanc"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("closest matches") && stderr(&out).contains("Titanic (1997)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_recommend_arguments_are_refused_clearly() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let out = env.run(&["recommend", "--id", "999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no movie with id 999999"));
+    for n in ["0", "100000", "-3", "ten"] {
+        let out = env.run(&["recommend", "--id", "1", &format!("-n={n}")]);
+        assert_eq!(out.status.code(), Some(2), "-n {n}");
+        assert!(
+            stderr(&out).contains(&format!("invalid value '{n}' for '-n <N>'")),
+            "-n {n}: {}",
+            stderr(&out)
+        );
+    }
+    let out = env.run(&["recommend"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn read_commands_on_a_missing_database_say_how_to_create_it() {
+    let env = Env::new();
+    let out = env.run(&["movies"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("run `movierec etl`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !env.db().exists(),
+        "a read command must not create the database"
+    );
+}
+
+#[test]
+fn movies_search_is_case_insensitive_and_limited() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let out = env.run(&["movies", "--search", "STAR WARS", "--limit", "3", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(!rows.is_empty() && rows.len() <= 3);
+    assert!(rows.iter().all(|r| r["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase()
+        .contains("star wars")));
+}
+
+#[test]
+fn bare_command_brings_the_catalog_up_once() {
+    let env = Env::new();
+    let out = env
+        .command()
+        .env("MOVIEREC_DB", env.db())
+        .output()
+        .expect("spawn");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Movies like"), "{}", stdout(&out));
+    let out = env
+        .command()
+        .env("MOVIEREC_DB", env.db())
+        .arg("up")
+        .output()
+        .expect("spawn");
+    assert!(out.status.success());
+    let runs: i64 = env
+        .conn()
+        .query_row("SELECT COUNT(*) FROM etl_runs", [], |r| r.get(0))
+        .expect("runs");
+    assert_eq!(runs, 1, "a loaded catalog is not reloaded");
+}
+
+/// Kills the ETL at several points of a large load: the database must always be intact and
+/// hold either the old catalog or the complete new one, never a part.
+#[test]
+fn a_killed_etl_loses_nothing() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let before = env.catalog();
+    let mut csv = String::from("title,release_date,rating,votes\n");
+    for i in 0..150_000 {
+        csv.push_str(&format!(
+            "Synthetic {i},{}-06-01,{}.{},{}\n",
+            1900 + i % 120,
+            i % 10,
+            i % 7,
+            i
+        ));
+    }
+    let big = env.write("big.csv", csv.as_bytes());
+    for delay_ms in [100, 400, 1200] {
+        let mut child = env
+            .command()
+            .arg("--db")
+            .arg(env.db())
+            .args(["etl", "--source"])
+            .arg(&big)
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        let conn = env.conn();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("check");
+        assert_eq!(check, "ok");
+        let count: i64 = conn
+            .query_row("SELECT COUNT(*) FROM Movies", [], |r| r.get(0))
+            .expect("count");
+        if status.success() {
+            assert!(count >= 150_000, "a finished run loaded everything");
+        } else if count < 150_000 {
+            assert_eq!(
+                env.catalog(),
+                before,
+                "killed after {delay_ms} ms: catalog must be untouched"
+            );
+        }
+    }
+}
+
+#[test]
+fn etl_help_mentions_every_source_kind() {
+    let out = Env::new()
+        .command()
+        .args(["etl", "--help"])
+        .output()
+        .expect("spawn");
+    let help = stdout(&out);
+    assert!(
+        help.contains("embedded") && help.contains(".csv") && help.contains("--replay"),
+        "{help}"
+    );
+}
