@@ -499,7 +499,21 @@ fn a_killed_etl_loses_nothing() {
         ));
     }
     let big = env.write("big.csv", csv.as_bytes());
-    for delay_ms in [100, 400, 1200] {
+    // Time one full run on a scratch database, then kill runs at fractions of that time so the
+    // kills land in the extract, the transform and the load.
+    let started = std::time::Instant::now();
+    let probe = env
+        .command()
+        .arg("--db")
+        .arg(env.path("probe.db"))
+        .args(["etl", "--source"])
+        .arg(&big)
+        .output()
+        .expect("spawn");
+    assert!(probe.status.success(), "{}", stderr(&probe));
+    let full = started.elapsed();
+    for fraction in [0.2, 0.5, 0.7, 0.85, 0.95] {
+        let delay = full.mul_f64(fraction);
         let mut child = env
             .command()
             .arg("--db")
@@ -508,7 +522,7 @@ fn a_killed_etl_loses_nothing() {
             .arg(&big)
             .spawn()
             .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        std::thread::sleep(delay);
         let _ = child.kill();
         let status = child.wait().expect("wait");
         let conn = env.conn();
@@ -525,7 +539,7 @@ fn a_killed_etl_loses_nothing() {
             assert_eq!(
                 env.catalog(),
                 before,
-                "killed after {delay_ms} ms: catalog must be untouched"
+                "killed after {delay:?}: catalog must be untouched"
             );
         }
     }

@@ -7,12 +7,12 @@ use serde::Serialize;
 
 /// What is known of a run before it loads anything.
 #[derive(Debug, Clone)]
-pub struct RunStart<'a> {
-    pub source: &'a str,
-    pub format: &'a str,
-    pub sha256: Option<&'a str>,
-    pub snapshot_path: Option<&'a str>,
-    pub started_at: &'a str,
+pub struct RunStart {
+    pub source: String,
+    pub format: String,
+    pub sha256: Option<String>,
+    pub snapshot_path: Option<String>,
+    pub started_at: String,
 }
 
 /// One row of `etl_runs`, as listed by the CLI.
@@ -59,7 +59,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
 
 /// Opens a run inside the load transaction and returns its id. It only becomes visible, as
 /// `succeeded`, when that transaction commits together with the data it loaded.
-pub fn begin(tx: &Transaction<'_>, run: &RunStart<'_>) -> rusqlite::Result<i64> {
+pub fn begin(tx: &Transaction<'_>, run: &RunStart) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                finished_at, status)
@@ -106,7 +106,7 @@ pub fn finish(
 /// Records a run that failed; the catalog itself was rolled back and is untouched.
 pub fn record_failure(
     conn: &Connection,
-    run: &RunStart<'_>,
+    run: &RunStart,
     finished_at: &str,
     error: &str,
 ) -> rusqlite::Result<i64> {

@@ -4,6 +4,7 @@
 use super::record::{Field, RawRecord, RawValue};
 use super::EtlError;
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
+use std::collections::HashMap;
 use std::fmt;
 
 /// The formats a source can be in.
@@ -75,9 +76,11 @@ fn extract_json(name: &str, text: &str, on_record: impl FnMut(RawRecord)) -> Res
         column: e.column(),
         message: strip_position(&e.to_string()),
     };
-    let count = de
-        .deserialize_seq(RecordVisitor { on_record })
-        .map_err(json_error)?;
+    let visitor = RecordVisitor {
+        on_record,
+        columns: HashMap::new(),
+    };
+    let count = de.deserialize_seq(visitor).map_err(json_error)?;
     de.end().map_err(json_error)?;
     Ok(count)
 }
@@ -92,6 +95,8 @@ fn strip_position(message: &str) -> String {
 
 struct RecordVisitor<F> {
     on_record: F,
+    /// Key → field, resolved once per distinct key rather than once per record.
+    columns: HashMap<String, Option<Field>>,
 }
 
 impl<'de, F: FnMut(RawRecord)> Visitor<'de> for RecordVisitor<F> {
@@ -109,7 +114,14 @@ impl<'de, F: FnMut(RawRecord)> Visitor<'de> for RecordVisitor<F> {
             match value {
                 serde_json::Value::Object(map) => {
                     for (key, value) in map {
-                        if let Some(field) = Field::from_column(&key) {
+                        let field = match self.columns.get(&key) {
+                            Some(field) => *field,
+                            None => *self
+                                .columns
+                                .entry(key)
+                                .or_insert_with_key(|k| Field::from_column(k)),
+                        };
+                        if let Some(field) = field {
                             record.set(field, RawValue::from(value));
                         }
                     }

@@ -118,80 +118,73 @@ pub fn default_data_dir(db_path: &Path) -> PathBuf {
 /// The catalog changes in one transaction together with the run's lineage row, so a failure or a
 /// kill at any point leaves it exactly as it was; a failed run is then recorded as `failed`.
 pub fn run(conn: &mut Connection, data_dir: &Path, source: &Source) -> Result<Outcome, EtlError> {
-    let started_at = now();
-    let name = source_name(source);
-    let format = match source_format(conn, source) {
-        Ok(f) => f,
-        Err(e) => return Err(fail(conn, &name, "unknown", None, None, &started_at, e)),
+    let mut lineage = runs::RunStart {
+        source: source_name(source),
+        format: "unknown".to_owned(),
+        sha256: None,
+        snapshot_path: None,
+        started_at: now(),
     };
-    let bytes = match read_source(conn, source) {
-        Ok(b) => b,
-        Err(e) => {
-            return Err(fail(
-                conn,
-                &name,
-                format.extension(),
-                None,
-                None,
-                &started_at,
-                e,
-            ))
-        }
-    };
-    let sha = snapshot::sha256_hex(&bytes);
-    let snapshot_path = match snapshot::store(data_dir, &sha, format.extension(), &bytes) {
-        Ok(p) => p,
-        Err(source) => {
-            let e = EtlError::Snapshot {
-                path: snapshot::path_for(data_dir, &sha, format.extension()),
-                source,
-            };
-            return Err(fail(
-                conn,
-                &name,
-                format.extension(),
-                Some(&sha),
-                None,
-                &started_at,
-                e,
-            ));
-        }
-    };
-    let snapshot_text = snapshot_path.display().to_string();
-    let start = runs::RunStart {
-        source: &name,
-        format: format.extension(),
-        sha256: Some(&sha),
-        snapshot_path: Some(&snapshot_text),
-        started_at: &started_at,
-    };
-    match transform_and_load(conn, data_dir, &name, &bytes, format, &start) {
-        Ok((report, report_path)) => Ok(Outcome {
-            report,
-            snapshot_path,
-            report_path,
-        }),
-        Err(e) => Err(fail(
-            conn,
-            &name,
-            format.extension(),
-            Some(&sha),
-            Some(&snapshot_text),
-            &started_at,
-            e,
-        )),
+    let result = run_stages(conn, data_dir, source, &mut lineage);
+    if let Err(e) = &result {
+        // Best effort: the database may be the very thing that failed.
+        let _ = runs::record_failure(conn, &lineage, &now(), &e.to_string());
     }
+    result
 }
 
-/// Extract → transform → dedupe in memory, then load in one transaction.
-fn transform_and_load(
+fn run_stages(
     conn: &mut Connection,
     data_dir: &Path,
-    name: &str,
-    bytes: &[u8],
+    source: &Source,
+    lineage: &mut runs::RunStart,
+) -> Result<Outcome, EtlError> {
+    let format = source_format(conn, source)?;
+    lineage.format = format.extension().to_owned();
+    let bytes = read_source(conn, source)?;
+    // Hashing and compressing the snapshot run on the second core while the records are parsed.
+    let (snapshot, staged) = std::thread::scope(|s| {
+        let snapshot = s.spawn(|| keep_snapshot(data_dir, format, &bytes));
+        let staged = stage(&lineage.source, &bytes, format);
+        let snapshot = snapshot
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (snapshot, staged)
+    });
+    let (sha, snapshot_path) = snapshot?;
+    lineage.sha256 = Some(sha);
+    lineage.snapshot_path = Some(snapshot_path.display().to_string());
+    let (report, report_path) = load(conn, data_dir, lineage, staged?)?;
+    Ok(Outcome {
+        report,
+        snapshot_path,
+        report_path,
+    })
+}
+
+fn keep_snapshot(
+    data_dir: &Path,
     format: Format,
-    start: &runs::RunStart<'_>,
-) -> Result<(AuditReport, PathBuf), EtlError> {
+    bytes: &[u8],
+) -> Result<(String, PathBuf), EtlError> {
+    let sha = snapshot::sha256_hex(bytes);
+    snapshot::store(data_dir, &sha, format.extension(), bytes)
+        .map(|path| (sha.clone(), path))
+        .map_err(|source| EtlError::Snapshot {
+            path: snapshot::path_for(data_dir, &sha, format.extension()),
+            source,
+        })
+}
+
+/// What the in-memory stages hand to the load.
+struct Staged {
+    movies: Vec<crate::movie::Movie>,
+    rejects: Vec<transform::Reject>,
+    report: AuditReport,
+}
+
+/// Extract → transform → dedupe, all in memory; no I/O.
+fn stage(name: &str, bytes: &[u8], format: Format) -> Result<Staged, EtlError> {
     let rules = Rules {
         max_year: Utc::now().year() + 1,
     };
@@ -211,23 +204,41 @@ fn transform_and_load(
         progress.inc(1);
     })?;
     progress.finish_and_clear();
-    let (kept, duplicates) = dedupe::dedupe(clean);
+    let (movies, duplicates) = dedupe::dedupe(clean);
     for dup in &duplicates {
         audit.reject_row(std::slice::from_ref(dup));
     }
     rejects.extend(duplicates);
     rejects.sort_by_key(|r| r.row);
-    let mut report = audit.finish(extracted, &kept);
+    let mut report = audit.finish(extracted, &movies);
+    report.source = name.to_owned();
+    Ok(Staged {
+        movies,
+        rejects,
+        report,
+    })
+}
 
+/// Loads staged movies and rejects, the lineage row and the report in one transaction.
+fn load(
+    conn: &mut Connection,
+    data_dir: &Path,
+    lineage: &runs::RunStart,
+    staged: Staged,
+) -> Result<(AuditReport, PathBuf), EtlError> {
+    let Staged {
+        movies,
+        rejects,
+        mut report,
+    } = staged;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let run_id = runs::begin(&tx, start)?;
-    let progress = bar("loading", kept.len() as u64);
-    let counts = movies::upsert(&tx, run_id, &kept, || progress.inc(1))?;
+    let run_id = runs::begin(&tx, lineage)?;
+    let progress = bar("loading", movies.len() as u64);
+    let counts = movies::upsert(&tx, run_id, &movies, || progress.inc(1))?;
     progress.finish_and_clear();
     runs::insert_rejects(&tx, run_id, &rejects)?;
     report.run_id = run_id;
-    report.source = name.to_owned();
-    report.source_sha256 = start.sha256.unwrap_or_default().to_owned();
+    report.source_sha256 = lineage.sha256.clone().unwrap_or_default();
     report.counts.inserted = counts.inserted;
     report.counts.updated = counts.updated;
     report.counts.unchanged = counts.unchanged;
@@ -251,28 +262,6 @@ fn write_report(data_dir: &Path, report: &AuditReport) -> Result<PathBuf, EtlErr
     let body = serde_json::to_vec_pretty(report).map_err(|e| io(&json)(e.into()))?;
     std::fs::write(&json, body).map_err(io(&json))?;
     Ok(md)
-}
-
-/// Records the failure (best effort: the database may be the very thing that failed) and hands
-/// the original error back.
-fn fail(
-    conn: &Connection,
-    name: &str,
-    format: &str,
-    sha: Option<&str>,
-    snapshot_path: Option<&str>,
-    started_at: &str,
-    error: EtlError,
-) -> EtlError {
-    let start = runs::RunStart {
-        source: name,
-        format,
-        sha256: sha,
-        snapshot_path,
-        started_at,
-    };
-    let _ = runs::record_failure(conn, &start, &now(), &error.to_string());
-    error
 }
 
 fn source_name(source: &Source) -> String {

@@ -19,7 +19,7 @@ pub fn path_for(data_dir: &Path, sha256: &str, ext: &str) -> PathBuf {
     data_dir.join("raw").join(format!("{sha256}.{ext}.gz"))
 }
 
-/// Stores `bytes` unless a snapshot with the same content already exists. The write goes to a
+/// Stores `bytes` (fast gzip: snapshots are written on every new input, read rarely) unless a snapshot with the same content already exists. The write goes to a
 /// temporary file renamed into place, so a killed run never leaves a truncated snapshot.
 pub fn store(data_dir: &Path, sha256: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
     let path = path_for(data_dir, sha256, ext);
@@ -29,7 +29,7 @@ pub fn store(data_dir: &Path, sha256: &str, ext: &str, bytes: &[u8]) -> std::io:
     let dir = data_dir.join("raw");
     std::fs::create_dir_all(&dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    let mut encoder = GzEncoder::new(tmp.as_file_mut(), Compression::default());
+    let mut encoder = GzEncoder::new(tmp.as_file_mut(), Compression::fast());
     encoder.write_all(bytes)?;
     encoder.finish()?.sync_all()?;
     tmp.persist(&path).map_err(|e| e.error)?;

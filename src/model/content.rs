@@ -65,7 +65,8 @@ impl ContentModel {
             })
             .collect();
         Ok(Self {
-            ids: rows.into_iter().map(|r| r.0).collect(),
+            // A fresh allocation: collecting from `rows.into_iter()` would reuse its 24-byte slots.
+            ids: rows.iter().map(|r| r.0).collect(),
             unit,
             scaler,
         })
@@ -101,20 +102,32 @@ impl ContentModel {
             .map_err(|_| ModelError::UnknownMovie(id))?;
         let q = self.unit[query];
         let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(n + 1);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        // Most movies lose to the current worst of the top N; comparing against a cached copy of
+        // it keeps the hot loop to two multiplies and one compare.
+        let mut worst = Candidate {
+            score: f64::NEG_INFINITY,
+            index: usize::MAX,
+        };
         for (index, v) in self.unit.iter().enumerate() {
-            if index == query {
+            // `+ 0.0` turns -0.0 into 0.0 so equal scores compare equal and fall to the id rule.
+            let score = q[0] * v[0] + q[1] * v[1] + 0.0;
+            if score < worst.score || index == query {
                 continue;
             }
-            // `+ 0.0` turns -0.0 into 0.0 so equal scores compare equal and fall to the id rule.
-            let candidate = Candidate {
-                score: q[0] * v[0] + q[1] * v[1] + 0.0,
-                index,
-            };
+            let candidate = Candidate { score, index };
             if heap.len() < n {
                 heap.push(candidate);
-            } else if heap.peek().is_some_and(|worst| candidate < *worst) {
+            } else if candidate < worst {
                 heap.pop();
                 heap.push(candidate);
+            } else {
+                continue;
+            }
+            if heap.len() == n {
+                worst = heap.peek().copied().unwrap_or(worst);
             }
         }
         Ok(heap

@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod scaler;
+pub mod synthetic;
 
 pub use content::{ContentModel, ModelError, Neighbour};
 pub use scaler::StandardScaler;
