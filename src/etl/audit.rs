@@ -262,10 +262,12 @@ impl AuditReport {
                 examples_text(g),
             ]);
         }
-        format!(
-            "ETL run {} of {}\n{counts}\nRejects by reason\n{rejects}",
-            self.run_id, self.source
-        )
+        let head = format!("ETL run {} of {}\n{counts}", self.run_id, self.source);
+        if self.rejects.is_empty() {
+            format!("{head}\nRejects by reason: none")
+        } else {
+            format!("{head}\nRejects by reason\n{rejects}")
+        }
     }
 }
 
