@@ -66,7 +66,7 @@ impl Field {
     }
 
     fn index(self) -> usize {
-        self as usize - 1
+        self as usize
     }
 }
 
@@ -138,7 +138,8 @@ impl From<serde_json::Value> for RawValue {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RawRecord {
     pub row: u64,
-    fields: [RawValue; 6],
+    /// Indexed by `Field as usize`; the `Record` slot stays `Missing`.
+    fields: [RawValue; 7],
     /// Set when the record as a whole is unusable (e.g. a JSON element that is not an object).
     pub malformed: Option<String>,
 }
