@@ -457,28 +457,122 @@ fn movies_search_is_case_insensitive_and_limited() {
         .contains("star wars")));
 }
 
+/// A server process started by the binary, stopped with SIGTERM when dropped.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Served {
+    /// Spawns `cmd` and waits for its "listening on http://ADDR/" log line.
+    fn spawn(mut cmd: Command) -> Self {
+        use std::io::BufRead;
+        let mut child = cmd
+            .env("MOVIEREC_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn server");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("server never said it was listening");
+        Self { child, addr }
+    }
+
+    /// A plain HTTP/1.1 GET: status line and body.
+    fn get(&self, path: &str) -> (String, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        (
+            head.lines().next().unwrap_or_default().to_owned(),
+            body.to_owned(),
+        )
+    }
+
+    /// SIGTERM, then the exit status: a graceful shutdown exits 0.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        self.child.wait().expect("wait")
+    }
+}
+
 #[test]
-fn bare_command_brings_the_catalog_up_once() {
+fn bare_command_loads_the_catalog_once_and_serves_it() {
     let env = Env::new();
-    let out = env
-        .command()
-        .env("MOVIEREC_DB", env.db())
-        .output()
-        .expect("spawn");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Movies like"), "{}", stdout(&out));
-    let out = env
-        .command()
-        .env("MOVIEREC_DB", env.db())
-        .arg("up")
-        .output()
-        .expect("spawn");
-    assert!(out.status.success());
+    let mut first = env.command();
+    first.env("MOVIEREC_DB", env.db());
+    let server = Served::spawn(first);
+    let (status, body) = server.get("/health");
+    assert!(status.contains("200"), "{status}");
+    let health: Value = serde_json::from_str(&body).expect("health json");
+    assert!(
+        health["movies"].as_u64().is_some_and(|n| n > 2500),
+        "{health}"
+    );
+    assert!(
+        server.terminate().success(),
+        "SIGTERM is a graceful shutdown"
+    );
+
+    let mut again = env.command();
+    again.env("MOVIEREC_DB", env.db()).arg("up");
+    let server = Served::spawn(again);
+    let (status, _) = server.get("/api/movies/1/similar?n=3");
+    assert!(status.contains("200"), "{status}");
+    assert!(server.terminate().success());
     let runs: i64 = env
         .conn()
         .query_row("SELECT COUNT(*) FROM etl_runs", [], |r| r.get(0))
         .expect("runs");
     assert_eq!(runs, 1, "a loaded catalog is not reloaded");
+}
+
+#[test]
+fn serve_refuses_a_missing_database_and_a_busy_port() {
+    let env = Env::new();
+    let out = env.run(&["serve", "--addr", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("run `movierec etl`"),
+        "{}",
+        stderr(&out)
+    );
+    env.etl_json(&[]);
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").to_string();
+    let out = env.run(&["serve", "--addr", &port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {port}")),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Kills the ETL at several points of a large load: the database must always be intact and

@@ -8,6 +8,7 @@ mod movies;
 mod output;
 mod recommend;
 mod runs;
+mod serve;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -40,9 +41,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load the embedded dataset if the database is empty, then show the audit summary and an
-    /// example recommendation. What a bare `movierec` does.
-    Up,
+    /// Load the embedded dataset if the database is empty, then serve the API. What a bare
+    /// `movierec` does.
+    Up(serve::Args),
+    /// Serve the REST API (OpenAPI at /openapi.json, Swagger UI at /docs) on an existing database.
+    Serve(serve::Args),
     /// Extract, transform and load movies into the database (idempotent).
     Etl(etl::Args),
     /// Movies similar to one movie (content model: rating + release year, cosine).
@@ -63,14 +66,22 @@ impl Cli {
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // A bare `movierec [--db ..]` is `movierec [--db ..] up`, with up's defaults and env vars.
+        cli = Cli::parse_from(std::env::args_os().chain([std::ffi::OsString::from("up")]));
+    }
     let data_dir = cli.data_dir();
-    let result = match &cli.command {
-        None | Some(Command::Up) => up::run(&cli.db, &data_dir),
-        Some(Command::Etl(args)) => etl::run(args, &cli.db, &data_dir),
-        Some(Command::Recommend(args)) => recommend::run(args, &cli.db),
-        Some(Command::Movies(args)) => movies::run(args, &cli.db),
-        Some(Command::Runs(args)) => runs::run(args, &cli.db),
+    let Some(command) = &cli.command else {
+        unreachable!("a bare command was re-parsed as `up`");
+    };
+    let result = match command {
+        Command::Up(args) => up::run(args, &cli.db, &data_dir),
+        Command::Serve(args) => serve::run(args, &cli.db),
+        Command::Etl(args) => etl::run(args, &cli.db, &data_dir),
+        Command::Recommend(args) => recommend::run(args, &cli.db),
+        Command::Movies(args) => movies::run(args, &cli.db),
+        Command::Runs(args) => runs::run(args, &cli.db),
     };
     match result {
         Ok(code) => code,

@@ -17,7 +17,7 @@ pub struct Args {
 
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
     let conn = super::open_ro(db)?;
-    let rows = runs::list(&conn, args.limit)?;
+    let rows = runs::page(&conn, args.limit, 0)?;
     if args.json {
         super::print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);

@@ -4,8 +4,8 @@ use crate::movie::Movie;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
-/// A catalog row as the CLI (and later the API) shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A catalog row as the CLI and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MovieRow {
     pub id: i64,
     pub title: String,
@@ -138,17 +138,12 @@ pub fn by_title_key(conn: &Connection, key: &str) -> rusqlite::Result<Vec<MovieR
 
 /// Movies whose normalised title contains `key`, by MovieID; all movies when `key` is empty.
 pub fn search(conn: &Connection, key: &str, limit: u32) -> rusqlite::Result<Vec<MovieRow>> {
-    let pattern = format!(
-        "%{}%",
-        key.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM Movies WHERE TitleKey LIKE ?1 ESCAPE '\\' ORDER BY MovieID LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![pattern, limit], movie_row)?;
-    rows.collect()
+    let query = PageQuery {
+        title_key: Some(key.to_owned()),
+        limit,
+        ..PageQuery::default()
+    };
+    Ok(page(conn, &query)?.0)
 }
 
 /// (MovieID, TitleKey) of every movie, for closest-match suggestions.
@@ -166,4 +161,94 @@ pub fn most_voted(conn: &Connection) -> rusqlite::Result<Option<MovieRow>> {
         movie_row,
     )
     .optional()
+}
+
+/// Columns a catalog page can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Id,
+    Title,
+    Year,
+    Rating,
+    Votes,
+}
+
+/// A filtered, sorted page of the catalog.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageQuery {
+    /// Substring of the normalised title key (see [`crate::movie::title_key`]).
+    pub title_key: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub min_rating: Option<f64>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One page of movies matching `q`, and how many match in all.
+pub fn page(conn: &Connection, q: &PageQuery) -> rusqlite::Result<(Vec<MovieRow>, u64)> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(key) = q.title_key.as_deref().filter(|k| !k.is_empty()) {
+        clauses.push("TitleKey LIKE ? ESCAPE '\\'");
+        args.push(like_pattern(key).into());
+    }
+    if let Some(y) = q.year_from {
+        clauses.push("ReleaseYear >= ?");
+        args.push(i64::from(y).into());
+    }
+    if let Some(y) = q.year_to {
+        clauses.push("ReleaseYear <= ?");
+        args.push(i64::from(y).into());
+    }
+    if let Some(r) = q.min_rating {
+        clauses.push("Rating >= ?");
+        args.push(r.into());
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let total: u64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM Movies {filter}"),
+        rusqlite::params_from_iter(&args),
+        |r| r.get(0),
+    )?;
+    let column = match q.sort {
+        SortKey::Id => "MovieID",
+        SortKey::Title => "TitleKey",
+        SortKey::Year => "ReleaseYear",
+        SortKey::Rating => "Rating",
+        SortKey::Votes => "Votes",
+    };
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM Movies {filter} ORDER BY {column} {direction} NULLS LAST, MovieID LIMIT ? OFFSET ?"
+    );
+    args.push(i64::from(q.limit).into());
+    args.push(i64::try_from(q.offset).unwrap_or(i64::MAX).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(&args), movie_row)?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+}
+
+/// Every movie, by MovieID: what the server keeps in memory beside the model.
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<MovieRow>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM Movies ORDER BY MovieID"))?;
+    let rows = stmt.query_map([], movie_row)?;
+    rows.collect()
+}
+
+/// `LIKE` pattern matching `key` anywhere, with `%`, `_` and `\` escaped.
+fn like_pattern(key: &str) -> String {
+    format!(
+        "%{}%",
+        key.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
 }

@@ -15,8 +15,8 @@ pub struct RunStart {
     pub started_at: String,
 }
 
-/// One row of `etl_runs`, as listed by the CLI.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One row of `etl_runs`, as listed by the CLI and the API.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRow {
     pub run_id: i64,
     pub source: String,
@@ -150,15 +150,6 @@ pub fn insert_rejects(
     Ok(())
 }
 
-/// All runs, newest first.
-pub fn list(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<RunRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {RUN_COLUMNS} FROM etl_runs ORDER BY run_id DESC LIMIT ?1"
-    ))?;
-    let rows = stmt.query_map([limit], run_row)?;
-    rows.collect()
-}
-
 pub fn by_id(conn: &Connection, run_id: i64) -> rusqlite::Result<Option<RunRow>> {
     conn.query_row(
         &format!("SELECT {RUN_COLUMNS} FROM etl_runs WHERE run_id = ?1"),
@@ -178,9 +169,93 @@ pub fn latest_audit(conn: &Connection) -> rusqlite::Result<Option<AuditReport>> 
         )
         .optional()?
         .flatten();
-    json.map(|j| serde_json::from_str(&j))
-        .transpose()
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+    json.map(|j| parse_report(&j)).transpose()
+}
+
+/// One row of `etl_rejects`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RejectRow {
+    pub source_row: u64,
+    pub field: String,
+    pub reason: String,
+    pub raw_value: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A page of the rejects of `run_id`, by source row, and their total.
+pub fn rejects(
+    conn: &Connection,
+    run_id: i64,
+    limit: u32,
+    offset: u64,
+) -> rusqlite::Result<(Vec<RejectRow>, u64)> {
+    let total = conn.query_row(
+        "SELECT COUNT(*) FROM etl_rejects WHERE run_id = ?1",
+        [run_id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT source_row, field, reason, raw_value, detail FROM etl_rejects
+         WHERE run_id = ?1 ORDER BY source_row, field LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![run_id, limit, i64::try_from(offset).unwrap_or(i64::MAX)],
+        |r| {
+            Ok(RejectRow {
+                source_row: r.get(0)?,
+                field: r.get(1)?,
+                reason: r.get(2)?,
+                raw_value: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        },
+    )?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+}
+
+/// Number of runs recorded.
+pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM etl_runs", [], |r| r.get(0))
+}
+
+/// Runs, newest first, one page.
+pub fn page(conn: &Connection, limit: u32, offset: u64) -> rusqlite::Result<Vec<RunRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RUN_COLUMNS} FROM etl_runs ORDER BY run_id DESC LIMIT ?1 OFFSET ?2"
+    ))?;
+    let rows = stmt.query_map(
+        params![limit, i64::try_from(offset).unwrap_or(i64::MAX)],
+        run_row,
+    )?;
+    rows.collect()
+}
+
+/// Id of the newest succeeded run: what the server's model was fitted after.
+pub fn latest_succeeded_id(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT MAX(run_id) FROM etl_runs WHERE status = 'succeeded'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The stored audit report and per-reason reject counts of one run.
+pub fn audit(
+    conn: &Connection,
+    run_id: i64,
+) -> rusqlite::Result<Option<(Option<AuditReport>, String)>> {
+    conn.query_row(
+        "SELECT audit_json, rejects_by_reason FROM etl_runs WHERE run_id = ?1",
+        [run_id],
+        |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)),
+    )
+    .optional()?
+    .map(|(audit, reasons)| Ok((audit.map(|j| parse_report(&j)).transpose()?, reasons)))
+    .transpose()
+}
+
+fn parse_report(json: &str) -> rusqlite::Result<AuditReport> {
+    serde_json::from_str(json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }

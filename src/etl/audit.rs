@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 const EXAMPLES_PER_REASON: usize = 3;
 
 /// The report of one ETL run. Stored as JSON in `etl_runs.audit_json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditReport {
     pub run_id: i64,
     pub source: String,
@@ -31,7 +31,7 @@ pub struct AuditReport {
 }
 
 /// Row counts of one run. `rejected` counts rows, not problems: a row may have several.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     pub extracted: u64,
     pub rejected: u64,
@@ -42,7 +42,7 @@ pub struct Counts {
     pub unchanged: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RejectGroup {
     pub field: String,
     pub reason: String,
@@ -50,13 +50,13 @@ pub struct RejectGroup {
     pub examples: Vec<Example>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Example {
     pub row: u64,
     pub raw_value: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Summary {
     pub min: f64,
     pub mean: f64,

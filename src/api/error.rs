@@ -1,0 +1,115 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 `application/problem+json`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document, with the offending parameter as an extension member.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request parameter that was wrong, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// What the parameter accepts, e.g. `1..=500`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<String>,
+}
+
+/// An error a handler returns; becomes a problem response.
+#[derive(Debug, Clone)]
+pub struct ApiError(Box<Problem>);
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+        Self(Box::new(Problem {
+            kind: format!("/problems/{kind}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            parameter: None,
+            allowed: None,
+        }))
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    /// A malformed or out-of-range request parameter.
+    pub fn bad_parameter(
+        parameter: &str,
+        detail: impl Into<String>,
+        allowed: impl Into<String>,
+    ) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid-parameter", detail);
+        e.0.parameter = Some(parameter.to_owned());
+        e.0.allowed = Some(allowed.into());
+        e
+    }
+
+    /// A bug or an unavailable database: logged in full, answered without internals.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to answer; the error is logged",
+        )
+    }
+
+    /// The problem for a bare status produced outside the handlers (405, 408, 413, ...).
+    pub fn from_status(status: StatusCode) -> Self {
+        let detail = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                "this route does not accept that method; see the Allow header"
+            }
+            StatusCode::REQUEST_TIMEOUT => "the request took too long and was abandoned",
+            StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the server accepts",
+            StatusCode::NOT_FOUND => "no such route; see /docs for the API",
+            _ => status.canonical_reason().unwrap_or("error"),
+        };
+        let kind = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+            .replace(' ', "-");
+        Self::new(status, &kind, detail)
+    }
+
+    pub fn problem(&self) -> &Problem {
+        &self.0
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(e: r2d2::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}

@@ -1,0 +1,293 @@
+//! The REST API: axum handlers (one module per resource), OpenAPI generated from them with utoipa,
+//! Swagger UI embedded at `/docs`, and the production layers around them.
+
+pub mod error;
+mod etl_runs;
+mod health;
+pub mod metrics;
+mod movies;
+mod params;
+pub mod state;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use error::{ApiError, PROBLEM_JSON};
+use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Server settings; every one has a flag and an environment variable (see the README).
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+    /// Origins allowed by CORS; empty means CORS is off.
+    pub cors_origins: Vec<HeaderValue>,
+    /// How often to look for a newer successful ETL run.
+    pub reload_interval: Duration,
+    pub pool_size: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            request_timeout: Duration::from_secs(10),
+            body_limit: 64 * 1024,
+            cors_origins: Vec::new(),
+            reload_interval: Duration::from_secs(2),
+            pool_size: 8,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "movierec",
+        description = "Movie catalog, ETL lineage and content-based recommendations. Reads only its SQLite database."
+    ),
+    tags(
+        (name = "movies", description = "The catalog and recommendations"),
+        (name = "etl", description = "ETL runs, audit reports and rejected rows"),
+        (name = "operations", description = "Health and metrics")
+    )
+)]
+struct ApiDoc;
+
+/// The API routes with their OpenAPI document; the two are built from the same handler list, so
+/// they cannot drift apart.
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::metrics))
+        .routes(routes!(movies::list))
+        .routes(routes!(movies::get))
+        .routes(routes!(movies::similar))
+        .routes(routes!(etl_runs::list))
+        .routes(routes!(etl_runs::get))
+        .routes(routes!(etl_runs::rejects))
+        .split_for_parts()
+}
+
+/// The OpenAPI document the server publishes at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+/// The whole application: routes, docs and every layer.
+pub fn app(state: AppState, config: &ServeConfig) -> Router {
+    let (api, openapi) = api_routes();
+    let api = api
+        .route_layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .fallback(unmatched)
+        .with_state(state);
+    let cors = if config.cors_origins.is_empty() {
+        None
+    } else {
+        Some(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
+                .allow_methods([Method::GET, Method::HEAD]),
+        )
+    };
+    let router = Router::new()
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(api)
+        .layer(tower::util::option_layer(cors))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(middleware::from_fn(problem_for_bare_errors));
+    with_security_headers(router)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+}
+
+/// Headers every response carries unless a handler set its own.
+fn with_security_headers(router: Router) -> Router {
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    router
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("referrer-policy", "no-referrer"))
+        .layer(header(
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ))
+}
+
+/// 404 for a path no route knows, counted under the route `unmatched`.
+async fn unmatched(State(state): State<AppState>, request: Request) -> ApiError {
+    metrics::track_unmatched(&state.metrics, request.method());
+    ApiError::not_found(format!(
+        "no route {}; see /docs for the API",
+        request.uri().path()
+    ))
+}
+
+/// Errors produced outside the handlers (405 from the router, 408 from the timeout, 413 from the
+/// body limit) come with no body: give them the same problem document as every other error.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let problem = ApiError::from_status(status).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    Response::from_parts(parts, problem.into_body())
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough for logs.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Self {
+            prefix: nanos ^ std::process::id(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// A background task swaps in a new catalog when a newer ETL run succeeds (polled every
+/// `reload_interval`, or at once on SIGHUP).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    config: &ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval));
+    let app = app(state, config);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reloader.abort();
+    result
+}
+
+async fn reload_loop(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        {
+            let hangup = async {
+                match hup.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = hangup => tracing::info!("SIGHUP: checking for a newer catalog"),
+            }
+        }
+        #[cfg(not(unix))]
+        tick.tick().await;
+        if let Err(e) = state.reload_if_newer().await {
+            tracing::warn!(problem = ?e.problem(), "catalog reload failed; still serving the previous one");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

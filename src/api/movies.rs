@@ -1,0 +1,208 @@
+//! `/api/movies`: catalog pages, one movie, similar movies.
+
+use super::error::{ApiError, Problem};
+use super::params::{in_range, path_id, ApiQuery};
+use super::state::AppState;
+use crate::db::movies::{self, MovieRow, PageQuery, SortKey};
+use crate::movie::title_key;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+const MAX_LIMIT: u32 = 500;
+const MAX_N: usize = 100;
+
+/// Sort order of a catalog page; a leading `-` sorts descending.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+pub enum Sort {
+    #[default]
+    #[serde(rename = "id")]
+    Id,
+    #[serde(rename = "-id")]
+    IdDesc,
+    #[serde(rename = "title")]
+    Title,
+    #[serde(rename = "-title")]
+    TitleDesc,
+    #[serde(rename = "year")]
+    Year,
+    #[serde(rename = "-year")]
+    YearDesc,
+    #[serde(rename = "rating")]
+    Rating,
+    #[serde(rename = "-rating")]
+    RatingDesc,
+    #[serde(rename = "votes")]
+    Votes,
+    #[serde(rename = "-votes")]
+    VotesDesc,
+}
+
+impl Sort {
+    fn key(self) -> (SortKey, bool) {
+        match self {
+            Sort::Id => (SortKey::Id, false),
+            Sort::IdDesc => (SortKey::Id, true),
+            Sort::Title => (SortKey::Title, false),
+            Sort::TitleDesc => (SortKey::Title, true),
+            Sort::Year => (SortKey::Year, false),
+            Sort::YearDesc => (SortKey::Year, true),
+            Sort::Rating => (SortKey::Rating, false),
+            Sort::RatingDesc => (SortKey::Rating, true),
+            Sort::Votes => (SortKey::Votes, false),
+            Sort::VotesDesc => (SortKey::Votes, true),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Case-insensitive substring of the title.
+    q: Option<String>,
+    /// Earliest release year, inclusive.
+    #[param(minimum = 0, maximum = 9999)]
+    year_from: Option<i32>,
+    /// Latest release year, inclusive.
+    #[param(minimum = 0, maximum = 9999)]
+    year_to: Option<i32>,
+    /// Minimum rating, 0–10.
+    #[param(minimum = 0, maximum = 10)]
+    min_rating: Option<f64>,
+    /// Sort order (default `id`).
+    #[param(inline)]
+    sort: Option<Sort>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
+    offset: Option<u64>,
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// List and search the catalog.
+#[utoipa::path(get, path = "/api/movies", tag = "movies", params(ListParams),
+    responses((status = 200, body = Page<MovieRow>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<Page<MovieRow>>, ApiError> {
+    let (sort, descending) = p.sort.unwrap_or_default().key();
+    let query = PageQuery {
+        title_key: p.q.as_deref().map(title_key),
+        year_from: p
+            .year_from
+            .map(|y| in_range("year_from", Some(y), 0, 0..=9999))
+            .transpose()?,
+        year_to: p
+            .year_to
+            .map(|y| in_range("year_to", Some(y), 0, 0..=9999))
+            .transpose()?,
+        min_rating: p
+            .min_rating
+            .map(|r| in_range("min_rating", Some(r), 0.0, 0.0..=10.0))
+            .transpose()?,
+        sort,
+        descending,
+        limit: in_range("limit", p.limit, 50, 1..=MAX_LIMIT)?,
+        offset: in_range("offset", p.offset, 0, 0..=1_000_000_000)?,
+    };
+    let (limit, offset) = (query.limit, query.offset);
+    let (items, total) = state.db(move |conn| movies::page(conn, &query)).await?;
+    Ok(Json(Page {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// One movie.
+#[utoipa::path(get, path = "/api/movies/{id}", tag = "movies",
+    params(("id" = i64, Path, description = "MovieID")),
+    responses((status = 200, body = MovieRow),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<MovieRow>, ApiError> {
+    let id = path_id("id", &id)?;
+    state
+        .catalog
+        .load()
+        .movie(id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SimilarParams {
+    /// Number of recommendations, 1–100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    n: Option<usize>,
+}
+
+/// A recommended movie with its cosine similarity to the query movie.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Scored {
+    #[serde(flatten)]
+    pub movie: MovieRow,
+    pub score: f64,
+}
+
+/// The query movie and its neighbours, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Similar {
+    pub movie: MovieRow,
+    pub recommendations: Vec<Scored>,
+}
+
+/// Movies most similar to one movie (content model: rating + release year, cosine); ties by id.
+#[utoipa::path(get, path = "/api/movies/{id}/similar", tag = "movies",
+    params(("id" = i64, Path, description = "MovieID"), SimilarParams),
+    responses((status = 200, body = Similar),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn similar(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<SimilarParams>,
+) -> Result<Json<Similar>, ApiError> {
+    let id = path_id("id", &id)?;
+    let n = in_range("n", p.n, 10, 1..=MAX_N)?;
+    let catalog = state.catalog.load();
+    let movie = catalog
+        .movie(id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))?;
+    let neighbours = catalog
+        .model
+        .recommend(id, n)
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let recommendations = neighbours
+        .into_iter()
+        .filter_map(|nb| {
+            catalog.movie(nb.id).map(|m| Scored {
+                movie: m.clone(),
+                score: nb.score,
+            })
+        })
+        .collect();
+    Ok(Json(Similar {
+        movie,
+        recommendations,
+    }))
+}

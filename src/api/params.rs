@@ -1,0 +1,61 @@
+//! Request parameters: a query extractor whose errors name the parameter, and range checks.
+
+use super::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+
+/// Like `axum::extract::Query`, but a bad value is a 400 problem naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let parameter = e.path().to_string();
+                ApiError::bad_parameter(
+                    &parameter,
+                    format!("query parameter `{parameter}`: {}", e.inner()),
+                    "see /docs for the accepted values",
+                )
+            })
+    }
+}
+
+/// `value` (or `default` when absent) if it lies in `range`, else a 400 naming `name`.
+pub fn in_range<T: PartialOrd + Display + Copy>(
+    name: &str,
+    value: Option<T>,
+    default: T,
+    range: RangeInclusive<T>,
+) -> Result<T, ApiError> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        let allowed = format!("{}..={}", range.start(), range.end());
+        Err(ApiError::bad_parameter(
+            name,
+            format!("`{name}` must be in {allowed}, got {v}"),
+            allowed,
+        ))
+    }
+}
+
+/// A path segment that must be an integer id.
+pub fn path_id(name: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::bad_parameter(
+            name,
+            format!("`{name}` must be an integer, got {raw:?}"),
+            "a 64-bit integer",
+        )
+    })
+}

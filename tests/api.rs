@@ -1,0 +1,564 @@
+//! The REST API, over real HTTP on loopback: a server per test on `127.0.0.1:0`, on a temporary
+//! database built by the ETL.
+
+use movierec::api::{self, state::AppState, ServeConfig};
+use movierec::db::{self, movies};
+use movierec::etl::{self, Source};
+use movierec::model::ContentModel;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+struct Server {
+    base: String,
+    db: PathBuf,
+    dir: tempfile::TempDir,
+    client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Server {
+    async fn start() -> Self {
+        Self::start_with(ServeConfig {
+            reload_interval: Duration::from_millis(100),
+            ..ServeConfig::default()
+        })
+        .await
+    }
+
+    async fn start_with(config: ServeConfig) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("movies.db");
+        let mut conn = db::open_rw(&db).expect("open db");
+        etl::run(&mut conn, &dir.path().join("data"), &Source::Embedded).expect("etl");
+        let state = AppState::open(&db, 4).expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            api::serve(listener, state, &config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            db,
+            dir,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            _stop: stop,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("json body")
+    }
+
+    /// Asserts `path` answers `status` with a problem document naming `parameter`.
+    async fn problem(&self, path: &str, status: StatusCode, parameter: Option<&str>) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), status, "GET {path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert_eq!(content_type, "application/problem+json", "GET {path}");
+        let body: Value = response.json().await.expect("problem json");
+        assert_eq!(body["status"].as_u64(), Some(u64::from(status.as_u16())));
+        assert!(
+            body["type"].is_string() && body["title"].is_string() && body["detail"].is_string()
+        );
+        assert_eq!(body["parameter"].as_str(), parameter, "GET {path}: {body}");
+        body
+    }
+
+    fn movie_count(&self) -> u64 {
+        movies::count(&db::open_ro(&self.db).expect("db")).expect("count")
+    }
+}
+
+fn ids(items: &Value) -> Vec<i64> {
+    items
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn health_reports_the_catalog_and_the_last_run() {
+    let s = Server::start().await;
+    let h = s.json("/health").await;
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["movies"].as_u64(), Some(s.movie_count()));
+    assert_eq!(h["model_run_id"].as_i64(), Some(1));
+    assert_eq!(h["last_etl_run"]["status"], "succeeded");
+    assert!(h["model_fitted_at"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+}
+
+#[tokio::test]
+async fn movie_list_pages_filters_and_sorts() {
+    let s = Server::start().await;
+    let total = s.movie_count();
+    let first = s.json("/api/movies").await;
+    assert_eq!(
+        (first["limit"].as_u64(), first["offset"].as_u64()),
+        (Some(50), Some(0))
+    );
+    assert_eq!(first["total"].as_u64(), Some(total));
+    assert_eq!(ids(&first["items"]), (1..=50).collect::<Vec<_>>());
+
+    let last = s
+        .json(&format!("/api/movies?limit=500&offset={}", total - 1))
+        .await;
+    assert_eq!(last["items"].as_array().map(Vec::len), Some(1));
+    let beyond = s.json(&format!("/api/movies?offset={total}")).await;
+    assert_eq!(beyond["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(beyond["total"].as_u64(), Some(total));
+
+    let q = s.json("/api/movies?q=STAR%20wars&limit=500").await;
+    let titles: Vec<String> = q["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| m["title"].as_str().expect("title").to_lowercase())
+        .collect();
+    assert!(
+        !titles.is_empty() && titles.iter().all(|t| t.contains("star wars")),
+        "{titles:?}"
+    );
+    assert_eq!(q["total"].as_u64(), Some(titles.len() as u64));
+
+    let filtered = s
+        .json("/api/movies?year_from=1990&year_to=1999&min_rating=8&sort=-rating&limit=500")
+        .await;
+    let items = filtered["items"].as_array().expect("items");
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|m| {
+        let y = m["release_year"].as_i64().expect("year");
+        (1990..=1999).contains(&y) && m["rating"].as_f64().expect("rating") >= 8.0
+    }));
+    let ratings: Vec<f64> = items
+        .iter()
+        .map(|m| m["rating"].as_f64().expect("rating"))
+        .collect();
+    assert!(
+        ratings.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by rating descending"
+    );
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400_problems_naming_the_parameter() {
+    let s = Server::start().await;
+    let body = s
+        .problem(
+            "/api/movies?limit=0",
+            StatusCode::BAD_REQUEST,
+            Some("limit"),
+        )
+        .await;
+    assert_eq!(body["allowed"], "1..=500");
+    s.problem(
+        "/api/movies?limit=501",
+        StatusCode::BAD_REQUEST,
+        Some("limit"),
+    )
+    .await;
+    s.problem(
+        "/api/movies?limit=abc",
+        StatusCode::BAD_REQUEST,
+        Some("limit"),
+    )
+    .await;
+    s.problem(
+        "/api/movies?offset=-1",
+        StatusCode::BAD_REQUEST,
+        Some("offset"),
+    )
+    .await;
+    s.problem(
+        "/api/movies?min_rating=11",
+        StatusCode::BAD_REQUEST,
+        Some("min_rating"),
+    )
+    .await;
+    s.problem(
+        "/api/movies?min_rating=NaN",
+        StatusCode::BAD_REQUEST,
+        Some("min_rating"),
+    )
+    .await;
+    s.problem(
+        "/api/movies?year_from=x",
+        StatusCode::BAD_REQUEST,
+        Some("year_from"),
+    )
+    .await;
+    s.problem(
+        "/api/movies?sort=budget",
+        StatusCode::BAD_REQUEST,
+        Some("sort"),
+    )
+    .await;
+    s.problem(
+        "/api/etl/runs?limit=0",
+        StatusCode::BAD_REQUEST,
+        Some("limit"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn one_movie_by_id() {
+    let s = Server::start().await;
+    let m = s.json("/api/movies/1").await;
+    assert_eq!(m["id"], 1);
+    assert!(m["title"].is_string() && m["release_year"].is_i64() && m["rating"].is_f64());
+    s.problem("/api/movies/999999", StatusCode::NOT_FOUND, None)
+        .await;
+    s.problem("/api/movies/abc", StatusCode::BAD_REQUEST, Some("id"))
+        .await;
+    s.problem(
+        "/api/movies/99999999999999999999",
+        StatusCode::BAD_REQUEST,
+        Some("id"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn similar_movies_match_the_model() {
+    let s = Server::start().await;
+    let conn = db::open_ro(&s.db).expect("db");
+    let model = ContentModel::fit(movies::features(&conn).expect("features")).expect("fit");
+    for (id, n) in [(1, 10), (42, 1), (7, 100)] {
+        let body = s.json(&format!("/api/movies/{id}/similar?n={n}")).await;
+        assert_eq!(body["movie"]["id"], id);
+        let want: Vec<i64> = model
+            .recommend(id, n)
+            .expect("known")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids(&body["recommendations"]), want, "movie {id} n={n}");
+        assert!(body["recommendations"][0]["score"].is_f64());
+    }
+    let default = s.json("/api/movies/1/similar").await;
+    assert_eq!(
+        default["recommendations"].as_array().map(Vec::len),
+        Some(10)
+    );
+    let body = s
+        .problem(
+            "/api/movies/1/similar?n=0",
+            StatusCode::BAD_REQUEST,
+            Some("n"),
+        )
+        .await;
+    assert_eq!(body["allowed"], "1..=100");
+    s.problem(
+        "/api/movies/1/similar?n=101",
+        StatusCode::BAD_REQUEST,
+        Some("n"),
+    )
+    .await;
+    s.problem(
+        "/api/movies/1/similar?n=",
+        StatusCode::BAD_REQUEST,
+        Some("n"),
+    )
+    .await;
+    s.problem("/api/movies/999999/similar", StatusCode::NOT_FOUND, None)
+        .await;
+}
+
+#[tokio::test]
+async fn etl_runs_detail_and_rejects() {
+    let s = Server::start().await;
+    let runs = s.json("/api/etl/runs").await;
+    assert_eq!(runs["total"], 1);
+    let run = s.json("/api/etl/runs/1").await;
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(
+        run["audit"]["counts"]["loaded"].as_u64(),
+        Some(s.movie_count())
+    );
+    assert!(run["rejects_by_reason"]["missing"]
+        .as_u64()
+        .is_some_and(|n| n > 0));
+
+    let page = s.json("/api/etl/runs/1/rejects?limit=5&offset=0").await;
+    let total = page["total"].as_u64().expect("total");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(5));
+    let tail = s
+        .json(&format!(
+            "/api/etl/runs/1/rejects?limit=500&offset={}",
+            total - 2
+        ))
+        .await;
+    assert_eq!(tail["items"].as_array().map(Vec::len), Some(2));
+    let rows: Vec<u64> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["source_row"].as_u64().expect("row"))
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0] <= w[1]));
+
+    s.problem("/api/etl/runs/99", StatusCode::NOT_FOUND, None)
+        .await;
+    s.problem("/api/etl/runs/99/rejects", StatusCode::NOT_FOUND, None)
+        .await;
+    s.problem("/api/etl/runs/x", StatusCode::BAD_REQUEST, Some("run_id"))
+        .await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let s = Server::start().await;
+    s.problem("/no/such/route", StatusCode::NOT_FOUND, None)
+        .await;
+    s.problem("/api/movies/1/similar/extra", StatusCode::NOT_FOUND, None)
+        .await;
+    let response = s
+        .client
+        .post(format!("{}/api/movies", s.base))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(response.headers()["allow"]
+        .to_str()
+        .expect("allow")
+        .contains("GET"));
+    let big = s
+        .client
+        .get(format!("{}/health", s.base))
+        .body(vec![b'x'; 100_000])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(big.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_request_ids_and_compression() {
+    let s = Server::start().await;
+    let r = s.get("/api/movies/1").await;
+    for header in [
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "x-request-id",
+    ] {
+        assert!(r.headers().contains_key(header), "{header}");
+    }
+    assert!(
+        !r.headers().contains_key("access-control-allow-origin"),
+        "CORS is off by default"
+    );
+    let gz = s
+        .client
+        .get(format!("{}/openapi.json", s.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let s = Server::start_with(ServeConfig {
+        cors_origins: vec!["http://example.test".parse().expect("origin")],
+        ..ServeConfig::default()
+    })
+    .await;
+    let get = |origin: &'static str| {
+        s.client
+            .get(format!("{}/api/movies/1", s.base))
+            .header("origin", origin)
+            .send()
+    };
+    let allowed = get("http://example.test").await.expect("get");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://example.test"
+    );
+    let other = get("http://evil.test").await.expect("get");
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let s = Server::start().await;
+    let redirect = s.get("/docs").await;
+    assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
+    assert_eq!(redirect.headers()["location"], "/docs/");
+    let page = s.get("/docs/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "{html}");
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        let r = s.get(&format!("/docs/{asset}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{asset}");
+        assert!(r.bytes().await.expect("bytes").len() > 100, "{asset}");
+    }
+    let init = s
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .expect("js");
+    assert!(
+        init.contains("/openapi.json"),
+        "the UI loads our document: {init}"
+    );
+}
+
+/// The document lists exactly the routes the router serves, and each listed route answers.
+#[tokio::test]
+async fn openapi_document_matches_the_router() {
+    let s = Server::start().await;
+    let doc = s.json("/openapi.json").await;
+    assert!(doc["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.1")));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let served: BTreeSet<&str> = [
+        "/health",
+        "/metrics",
+        "/api/movies",
+        "/api/movies/{id}",
+        "/api/movies/{id}/similar",
+        "/api/etl/runs",
+        "/api/etl/runs/{run_id}",
+        "/api/etl/runs/{run_id}/rejects",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(paths, served);
+    for path in paths {
+        let concrete = path.replace("{id}", "1").replace("{run_id}", "1");
+        let r = s.get(&concrete).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{path} is documented but not served"
+        );
+        assert!(
+            doc["paths"][path]["get"]["responses"]["200"].is_object(),
+            "{path}"
+        );
+    }
+    assert_eq!(api::openapi().paths.paths.len(), served.len());
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let s = Server::start().await;
+    s.get("/api/movies/1/similar?n=5").await;
+    s.get("/api/movies/2/similar?n=5").await;
+    s.get("/api/movies/1/similar?n=0").await;
+    s.get("/nope").await;
+    let r = s.get("/metrics").await;
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("application/openmetrics-text"));
+    let text = r.text().await.expect("text");
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| !l.starts_with('#') && l.contains(needle))
+            .map(str::to_owned)
+    };
+    let ok = line(
+        r#"movierec_http_requests_total{method="GET",route="/api/movies/{id}/similar",status="200"}"#,
+    );
+    assert!(ok.as_deref().is_some_and(|l| l.ends_with(" 2")), "{text}");
+    assert!(
+        line(r#"route="/api/movies/{id}/similar",status="400"}"#).is_some(),
+        "{text}"
+    );
+    assert!(
+        line(r#"route="unmatched",status="404"}"#).is_some(),
+        "{text}"
+    );
+    assert!(line("movierec_http_request_duration_seconds_bucket").is_some());
+    assert_eq!(
+        line("movierec_catalog_movies ").as_deref(),
+        Some(&*format!("movierec_catalog_movies {}", s.movie_count()))
+    );
+    assert!(line("movierec_model_fit_seconds ").is_some());
+    assert_eq!(
+        line("movierec_last_etl_run_succeeded ").as_deref(),
+        Some("movierec_last_etl_run_succeeded 1")
+    );
+}
+
+#[tokio::test]
+async fn a_newer_etl_run_is_picked_up_without_restart() {
+    let s = Server::start().await;
+    let before = s.json("/health").await["movies"].as_u64().expect("count");
+    let csv = s.dir.path().join("new.csv");
+    std::fs::write(
+        &csv,
+        "title,release_date,rating\nBrand New Film,2020-02-02,7.7\n",
+    )
+    .expect("write");
+    let mut conn = db::open_rw(&s.db).expect("rw");
+    etl::run(&mut conn, &s.dir.path().join("data"), &Source::File(csv)).expect("second etl");
+    let mut health = Value::Null;
+    for _ in 0..100 {
+        health = s.json("/health").await;
+        if health["model_run_id"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(health["model_run_id"], 2, "{health}");
+    assert_eq!(health["movies"].as_u64(), Some(before + 1));
+    let found = s.json("/api/movies?q=brand%20new%20film").await;
+    let id = found["items"][0]["id"].as_i64().expect("new movie id");
+    let similar = s.json(&format!("/api/movies/{id}/similar?n=3")).await;
+    assert_eq!(similar["movie"]["title"], "Brand New Film");
+    assert_eq!(similar["recommendations"].as_array().map(Vec::len), Some(3));
+}
