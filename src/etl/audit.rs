@@ -24,7 +24,8 @@ pub struct AuditReport {
     pub rejects: Vec<RejectGroup>,
     /// Loaded movies per rating band: index i counts ratings in [i, i+1), the last band is [9, 10].
     pub rating_histogram: [u64; 10],
-    /// Loaded movies per release decade (1990 = 1990–1999).
+    /// Loaded movies per release decade (1990 = 1990–1999). JSON object keys are strings.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub decades: BTreeMap<i32, u64>,
     pub rating: Option<Summary>,
     pub release_year: Option<Summary>,
