@@ -19,11 +19,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
             .map_err(|e| {
-                let parameter = e.path().to_string();
+                let message = e.inner().to_string();
+                let path = e.path().to_string();
+                // Errors about the query as a whole (a repeated parameter) have the root path `.`;
+                // serde names the parameter in the message instead.
+                let parameter = if path == "." {
+                    message.split('`').nth(1).unwrap_or("query").to_owned()
+                } else {
+                    path
+                };
                 ApiError::bad_parameter(
                     &parameter,
-                    format!("query parameter `{parameter}`: {}", e.inner()),
-                    "see /docs for the accepted values",
+                    format!("query parameter `{parameter}`: {message}"),
+                    "see /docs for the accepted values; each parameter at most once",
                 )
             })
     }
