@@ -294,6 +294,36 @@ async fn similar_movies_match_the_model() {
     .await;
     s.problem("/api/movies/999999/similar", StatusCode::NOT_FOUND, None)
         .await;
+    s.problem(
+        "/api/movies/1/similar?min_rating=10.5",
+        StatusCode::BAD_REQUEST,
+        Some("min_rating"),
+    )
+    .await;
+
+    let filtered = s
+        .json("/api/movies/1/similar?n=20&year_from=1990&year_to=1995&min_rating=7")
+        .await;
+    let recs = filtered["recommendations"].as_array().expect("recs");
+    assert_eq!(
+        recs.len(),
+        20,
+        "filters select before ranking, so n stays n"
+    );
+    assert!(recs.iter().all(|m| {
+        let y = m["release_year"].as_i64().expect("year");
+        (1990..=1995).contains(&y) && m["rating"].as_f64().expect("rating") >= 7.0
+    }));
+}
+
+#[tokio::test]
+async fn catalog_points_cover_every_movie() {
+    let s = Server::start().await;
+    let p = s.json("/api/catalog/points").await;
+    let n = s.movie_count() as usize;
+    for key in ["id", "title", "release_year", "rating"] {
+        assert_eq!(p[key].as_array().map(Vec::len), Some(n), "{key}");
+    }
 }
 
 #[tokio::test]
@@ -469,6 +499,7 @@ async fn openapi_document_matches_the_router() {
         "/api/movies",
         "/api/movies/{id}",
         "/api/movies/{id}/similar",
+        "/api/catalog/points",
         "/api/etl/runs",
         "/api/etl/runs/{run_id}",
         "/api/etl/runs/{run_id}/rejects",

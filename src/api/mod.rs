@@ -86,6 +86,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(movies::list))
         .routes(routes!(movies::get))
         .routes(routes!(movies::similar))
+        .routes(routes!(movies::points))
         .routes(routes!(etl_runs::list))
         .routes(routes!(etl_runs::get))
         .routes(routes!(etl_runs::rejects))

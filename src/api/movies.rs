@@ -153,6 +153,15 @@ pub struct SimilarParams {
     /// Number of recommendations, 1–100 (default 10).
     #[param(minimum = 1, maximum = 100)]
     n: Option<usize>,
+    /// Recommend only movies released in or after this year.
+    #[param(minimum = 0, maximum = 9999)]
+    year_from: Option<i32>,
+    /// Recommend only movies released in or before this year.
+    #[param(minimum = 0, maximum = 9999)]
+    year_to: Option<i32>,
+    /// Recommend only movies rated at least this, 0–10.
+    #[param(minimum = 0, maximum = 10)]
+    min_rating: Option<f64>,
 }
 
 /// A recommended movie with its cosine similarity to the query movie.
@@ -183,14 +192,22 @@ pub async fn similar(
 ) -> Result<Json<Similar>, ApiError> {
     let id = path_id("id", &id)?;
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
+    let year_from = in_range("year_from", p.year_from, 0, 0..=9999)?;
+    let year_to = in_range("year_to", p.year_to, 9999, 0..=9999)?;
+    let min_rating = in_range("min_rating", p.min_rating, 0.0, 0.0..=10.0)?;
     let catalog = state.catalog.load();
     let movie = catalog
         .movie(id)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))?;
+    // The catalog's rows are in the model's (ascending id) order, so positions line up.
+    let keep = |i: usize| {
+        let m = &catalog.movies[i];
+        (year_from..=year_to).contains(&m.release_year) && m.rating >= min_rating
+    };
     let neighbours = catalog
         .model
-        .recommend(id, n)
+        .recommend_where(id, n, keep)
         .map_err(|e| ApiError::not_found(e.to_string()))?;
     let recommendations = neighbours
         .into_iter()
@@ -205,4 +222,25 @@ pub async fn similar(
         movie,
         recommendations,
     }))
+}
+
+/// Every movie's model features, as parallel arrays (compact enough for a chart of the catalog).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Points {
+    pub id: Vec<i64>,
+    pub title: Vec<String>,
+    pub release_year: Vec<i32>,
+    pub rating: Vec<f64>,
+}
+
+/// The model's two features for the whole catalog, by id: what the dashboard's scatter chart draws.
+#[utoipa::path(get, path = "/api/catalog/points", tag = "movies", responses((status = 200, body = Points)))]
+pub async fn points(State(state): State<AppState>) -> Json<Points> {
+    let catalog = state.catalog.load();
+    Json(Points {
+        id: catalog.movies.iter().map(|m| m.id).collect(),
+        title: catalog.movies.iter().map(|m| m.title.clone()).collect(),
+        release_year: catalog.movies.iter().map(|m| m.release_year).collect(),
+        rating: catalog.movies.iter().map(|m| m.rating).collect(),
+    })
 }

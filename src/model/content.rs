@@ -80,6 +80,11 @@ impl ContentModel {
         self.ids.is_empty()
     }
 
+    /// Movie ids in ascending order: position `i` here is position `i` for `recommend_where`.
+    pub fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+
     pub fn contains(&self, id: i64) -> bool {
         self.ids.binary_search(&id).is_ok()
     }
@@ -96,6 +101,17 @@ impl ContentModel {
 
     /// The `n` movies most similar to `id`, best first; fewer when the catalog is smaller.
     pub fn recommend(&self, id: i64, n: usize) -> Result<Vec<Neighbour>, ModelError> {
+        self.recommend_where(id, n, |_| true)
+    }
+
+    /// Like [`ContentModel::recommend`], among the movies whose position (in ascending-id order,
+    /// see [`ContentModel::ids`]) passes `keep`: filters select before ranking, so `n` stays `n`.
+    pub fn recommend_where(
+        &self,
+        id: i64,
+        n: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Result<Vec<Neighbour>, ModelError> {
         let query = self
             .ids
             .binary_search(&id)
@@ -114,7 +130,7 @@ impl ContentModel {
         for (index, v) in self.unit.iter().enumerate() {
             // `+ 0.0` turns -0.0 into 0.0 so equal scores compare equal and fall to the id rule.
             let score = q[0] * v[0] + q[1] * v[1] + 0.0;
-            if score < worst.score || index == query {
+            if score < worst.score || index == query || !keep(index) {
                 continue;
             }
             let candidate = Candidate { score, index };
@@ -210,6 +226,26 @@ mod tests {
         let ids: Vec<i64> = recs.iter().map(|r| r.id).collect();
         assert_eq!(ids, vec![2, 3, 5]);
         assert!(recs.iter().all(|r| (r.score - 1.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn filter_selects_before_ranking() {
+        let rows = vec![
+            (1, 7.0, 2000.0),
+            (2, 7.0, 2000.0),
+            (3, 7.0, 2001.0),
+            (4, 1.0, 1950.0),
+            (5, 6.9, 2000.0),
+        ];
+        let model = ContentModel::fit(rows).expect("fit");
+        let even = |i: usize| model.ids()[i] % 2 == 0;
+        let ids: Vec<i64> = model
+            .recommend_where(1, 2, even)
+            .expect("ok")
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, vec![2, 4]);
     }
 
     #[test]
