@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod dashboard;
 pub mod db;
 pub mod etl;
 pub mod model;

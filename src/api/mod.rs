@@ -102,6 +102,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState, config: &ServeConfig) -> Router {
     let (api, openapi) = api_routes();
     let api = api
+        .merge(crate::dashboard::routes())
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

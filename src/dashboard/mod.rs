@@ -1,0 +1,161 @@
+//! The dashboard: three pages served by the same binary as the API. Page shells are minijinja
+//! templates (auto-escaped); the data comes from the JSON API through small plain-JS files and is
+//! drawn with Chart.js. Every asset is compiled into the binary.
+
+use crate::api::error::ApiError;
+use crate::api::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use minijinja::{context, Environment};
+use std::sync::LazyLock;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("recommend.html", include_str!("templates/recommend.html")),
+        ("catalog.html", include_str!("templates/catalog.html")),
+        ("quality.html", include_str!("templates/quality.html")),
+    ] {
+        // The templates are part of the binary: a syntax error is a build defect caught by tests.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "dashboard template does not compile");
+        }
+    }
+    env
+});
+
+/// Static files: (path under /static/, content type, bytes).
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("static/app.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("static/favicon.svg"),
+    ),
+    (
+        "common.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/common.js"),
+    ),
+    (
+        "recommend.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/recommend.js"),
+    ),
+    (
+        "catalog.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/catalog.js"),
+    ),
+    (
+        "quality.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/quality.js"),
+    ),
+    (
+        "vendor/chart.umd.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/vendor/chart.umd.min.js"),
+    ),
+];
+
+/// Routes of the dashboard, to be merged into the application router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(recommend))
+        .route("/catalog", get(catalog))
+        .route("/quality", get(quality))
+        .route("/static/{*path}", get(asset))
+}
+
+async fn recommend(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    page(&state, "recommend")
+}
+
+async fn catalog(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    page(&state, "catalog")
+}
+
+async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    page(&state, "quality")
+}
+
+fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
+    let catalog = state.catalog.load();
+    TEMPLATES
+        .get_template(&format!("{name}.html"))
+        .and_then(|t| {
+            t.render(context! {
+                page => name,
+                movies => catalog.movies.len(),
+                fitted_at => catalog.fitted_at.clone(),
+                run_id => catalog.run_id,
+            })
+        })
+        .map(Html)
+        .map_err(ApiError::internal)
+}
+
+async fn asset(Path(path): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == path) {
+        Some((_, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => ApiError::not_found(format!("no static file {path}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_and_escapes() {
+        for name in ["recommend", "catalog", "quality"] {
+            let html = TEMPLATES
+                .get_template(&format!("{name}.html"))
+                .and_then(|t| t.render(context! { page => name, movies => 3, fitted_at => "<b>x</b>", run_id => 1 }))
+                .expect("template renders");
+            assert!(
+                html.contains("&lt;b&gt;x&lt;/b&gt;"),
+                "{name} must auto-escape"
+            );
+            assert!(
+                !html.contains("<script>"),
+                "{name} must not hold inline script"
+            );
+        }
+    }
+
+    #[test]
+    fn every_page_script_is_served() {
+        for name in ["recommend", "catalog", "quality"] {
+            let html = TEMPLATES
+                .get_template(&format!("{name}.html"))
+                .and_then(|t| {
+                    t.render(context! { page => name, movies => 3, fitted_at => "", run_id => 1 })
+                })
+                .expect("template renders");
+            for src in html.split("src=\"/static/").skip(1) {
+                let path = src.split('"').next().unwrap_or_default();
+                assert!(
+                    ASSETS.iter().any(|(p, _, _)| *p == path),
+                    "{name} loads /static/{path}, which is not embedded"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+"use strict";
+// Recommend page: pick a movie, move the slider, see the recommendations and where they sit in
+// the catalog (rating against release year, the model's two features).
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const search = $("title-search");
+  const suggestions = $("suggestions");
+  const slider = $("n");
+  const sliderValue = $("n-value");
+  const filters = { year_from: $("year-from"), year_to: $("year-to"), min_rating: $("min-rating") };
+  const tbody = document.querySelector("#recs tbody");
+  const state = { id: null, n: 10 };
+  let chart = null;
+  let generation = 0;
+
+  function filterValues() {
+    const out = {};
+    for (const [key, input] of Object.entries(filters)) out[key] = input.value.trim();
+    return out;
+  }
+
+  function saveState() {
+    mr.setParams({ id: state.id, n: state.id ? state.n : null, ...filterValues() });
+  }
+
+  function makeChart(points) {
+    const catalog = points.id.map((id, i) => ({ x: points.release_year[i], y: points.rating[i], id, title: points.title[i] }));
+    chart = new Chart($("scatter"), {
+      type: "scatter",
+      data: {
+        datasets: [
+          { label: "selected movie", data: [], order: 0, pointRadius: 7, backgroundColor: "#d7263d" },
+          { label: "recommendations", data: [], order: 1, pointRadius: 5, backgroundColor: "#f49d37" },
+          { label: "catalog", data: catalog, order: 2, pointRadius: 2, backgroundColor: "rgba(90, 100, 120, 0.3)" },
+        ],
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: {
+          x: { title: { display: true, text: "release year" }, ticks: { callback: (v) => String(v) } },
+          y: { title: { display: true, text: "rating" }, min: 0, max: 10 },
+        },
+        plugins: {
+          tooltip: { callbacks: { label: (ctx) => `${ctx.raw.title} (${ctx.raw.x}), ${ctx.raw.y}` } },
+        },
+      },
+    });
+  }
+
+  function highlight(movie, recommendations) {
+    if (!chart) return;
+    const point = (m) => ({ x: m.release_year, y: m.rating, id: m.id, title: m.title });
+    chart.data.datasets[0].data = movie ? [point(movie)] : [];
+    chart.data.datasets[1].data = recommendations.map(point);
+    chart.update("none");
+  }
+
+  async function update() {
+    saveState();
+    if (!state.id) return;
+    const mine = ++generation;
+    const params = new URLSearchParams({ n: state.n });
+    for (const [key, value] of Object.entries(filterValues())) if (value) params.set(key, value);
+    try {
+      const body = await mr.getJson(`/api/movies/${state.id}/similar?${params}`);
+      if (mine !== generation) return; // a newer request is on its way
+      mr.showError(null);
+      const m = body.movie;
+      $("selected").textContent = `Movies like ${m.title} (${m.release_year}), rated ${mr.fmt(m.rating, 1)}:`;
+      mr.fillTable(
+        tbody,
+        body.recommendations.map((r, i) => [
+          String(i + 1),
+          mr.link(`/catalog?movie=${r.id}`, r.title),
+          String(r.release_year),
+          mr.fmt(r.rating, 1),
+          mr.fmt(r.score, 4),
+        ]),
+      );
+      tbody.dataset.movie = String(m.id);
+      highlight(m, body.recommendations);
+      performance.mark("movierec:table-updated");
+      if (performance.getEntriesByName("movierec:n-changed", "mark").length) {
+        performance.measure("movierec:slider-to-table", "movierec:n-changed", "movierec:table-updated");
+        performance.clearMarks("movierec:n-changed");
+      }
+    } catch (error) {
+      if (mine === generation) mr.showError(error);
+    }
+  }
+
+  function choose(movie) {
+    state.id = movie.id;
+    search.value = movie.title;
+    suggestions.replaceChildren();
+    update();
+  }
+
+  const suggest = mr.debounce(async () => {
+    const q = search.value.trim();
+    if (!q) {
+      suggestions.replaceChildren();
+      return;
+    }
+    try {
+      const page = await mr.getJson(`/api/movies?${new URLSearchParams({ q, limit: 8, sort: "-votes" })}`);
+      suggestions.replaceChildren(
+        ...page.items.map((m) => {
+          const button = mr.el("button", { type: "button", className: "suggestion" }, `${m.title} (${m.release_year})`);
+          button.dataset.id = String(m.id);
+          button.addEventListener("click", () => choose(m));
+          return mr.el("li", { role: "option" }, button);
+        }),
+      );
+      if (!page.items.length) suggestions.append(mr.el("li", { className: "none" }, "No title matches"));
+    } catch (error) {
+      mr.showError(error);
+    }
+  }, 120);
+
+  search.addEventListener("input", suggest);
+  search.addEventListener("keydown", (event) => {
+    const first = suggestions.querySelector("button");
+    if (event.key === "Enter" && first) {
+      event.preventDefault();
+      first.click();
+    } else if (event.key === "ArrowDown" && first) {
+      event.preventDefault();
+      first.focus();
+    } else if (event.key === "Escape") {
+      suggestions.replaceChildren();
+    }
+  });
+  suggestions.addEventListener("keydown", (event) => {
+    const item = event.target.closest("li");
+    if (!item) return;
+    const next = event.key === "ArrowDown" ? item.nextElementSibling : event.key === "ArrowUp" ? item.previousElementSibling : null;
+    if (next && next.querySelector("button")) {
+      event.preventDefault();
+      next.querySelector("button").focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      search.focus();
+    }
+  });
+  slider.addEventListener("input", () => {
+    state.n = Number(slider.value);
+    sliderValue.textContent = slider.value;
+    performance.clearMarks("movierec:n-changed");
+    performance.mark("movierec:n-changed");
+    update();
+  });
+  const refilter = mr.debounce(update, 250);
+  for (const input of Object.values(filters)) input.addEventListener("input", refilter);
+
+  async function start() {
+    const params = mr.params();
+    const n = Number(params.get("n"));
+    if (n >= 1 && n <= 50) state.n = n;
+    slider.value = String(state.n);
+    sliderValue.textContent = String(state.n);
+    for (const [key, input] of Object.entries(filters)) input.value = params.get(key) || "";
+    const id = Number(params.get("id"));
+    const pending = [mr.getJson("/api/catalog/points").then(makeChart)];
+    if (Number.isInteger(id) && id > 0) {
+      pending.push(
+        mr.getJson(`/api/movies/${id}`).then((m) => {
+          state.id = m.id;
+          search.value = m.title;
+        }),
+      );
+    }
+    try {
+      await Promise.all(pending);
+      await update();
+    } catch (error) {
+      mr.showError(error);
+    }
+    performance.mark("movierec:ready");
+  }
+  start();
+})();
