@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 REF_DIR=$(cd "${REF_DIR:-../shared/reference}" && pwd)
 REF_PY=${REF_PY:-/tmp/refvenv/bin/python}
 DURATION=${DURATION:-15}
-CONNECTIONS=${CONNECTIONS:-64}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}     # one wrk thread saturates both servers and leaves them the other core
 LOG=${MOVIEREC_BENCH_LOG:-warn}   # RUST_LOG of the server under load
 work=$(mktemp -d)
 pids=()
@@ -21,7 +22,7 @@ trap cleanup EXIT
 wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 # wrk → "req/s p50 p99"
 wrk_run() {
-  local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"${2:-$DURATION}s" --latency "$1")
+  local out; out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2:-$DURATION}s" --latency "$1")
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
@@ -66,7 +67,7 @@ done
 
 echo "== 3. movierec RSS over a 60 s wrk run on /similar"
 samples="$(rss_mib "$mpid")"
-wrk -t2 -c"$CONNECTIONS" -d60s "http://127.0.0.1:18000/api/movies/1/similar?n=10" >/dev/null &
+wrk -t"$THREADS" -c"$CONNECTIONS" -d60s "http://127.0.0.1:18000/api/movies/1/similar?n=10" >/dev/null &
 wpid=$!
 for _ in 1 2 3 4 5 6; do sleep 10; samples="$samples $(rss_mib "$mpid")"; done
 wait "$wpid"

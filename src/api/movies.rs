@@ -6,6 +6,8 @@ use super::state::AppState;
 use crate::db::movies::{self, MovieRow, PageQuery, SortKey};
 use crate::movie::title_key;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -165,18 +167,19 @@ pub struct SimilarParams {
 }
 
 /// A recommended movie with its cosine similarity to the query movie.
+/// Borrowed from the catalog snapshot: a response is serialised without copying any row.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Scored {
+pub struct Scored<'a> {
     #[serde(flatten)]
-    pub movie: MovieRow,
+    pub movie: &'a MovieRow,
     pub score: f64,
 }
 
 /// The query movie and its neighbours, best first.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Similar {
-    pub movie: MovieRow,
-    pub recommendations: Vec<Scored>,
+pub struct Similar<'a> {
+    pub movie: &'a MovieRow,
+    pub recommendations: Vec<Scored<'a>>,
 }
 
 /// Movies most similar to one movie (content model: rating + release year, cosine); ties by id.
@@ -189,7 +192,7 @@ pub async fn similar(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<SimilarParams>,
-) -> Result<Json<Similar>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = path_id("id", &id)?;
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
     let year_from = in_range("year_from", p.year_from, 0, 0..=9999)?;
@@ -198,7 +201,6 @@ pub async fn similar(
     let catalog = state.catalog.load();
     let movie = catalog
         .movie(id)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))?;
     // The catalog's rows are in the model's (ascending id) order, so positions line up.
     let keep = |i: usize| {
@@ -212,16 +214,19 @@ pub async fn similar(
     let recommendations = neighbours
         .into_iter()
         .filter_map(|nb| {
-            catalog.movie(nb.id).map(|m| Scored {
-                movie: m.clone(),
+            catalog.movie(nb.id).map(|movie| Scored {
+                movie,
                 score: nb.score,
             })
         })
         .collect();
-    Ok(Json(Similar {
+    // Serialised while the snapshot guard is held, so the rows are borrowed, not cloned.
+    let body = serde_json::to_vec(&Similar {
         movie,
         recommendations,
-    }))
+    })
+    .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Every movie's model features, as parallel arrays (compact enough for a chart of the catalog).

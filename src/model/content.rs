@@ -187,14 +187,21 @@ impl ContentModel {
                 d.min(std::f64::consts::TAU - d)
             };
             let (mut left, mut right) = (1, 1);
+            let (mut l, mut r) = ((p as usize + m - 1) % m, (p as usize + 1) % m);
+            let (mut dl, mut dr) = (distance(l), distance(r));
             while left + right - 2 < m - 1 {
-                let (l, r) = ((p as usize + m - left) % m, (p as usize + right) % m);
-                let k = if distance(l) <= distance(r) {
+                let k = if dl <= dr {
+                    let k = l;
                     left += 1;
-                    l
+                    l = (p as usize + m - left) % m;
+                    dl = distance(l);
+                    k
                 } else {
+                    let k = r;
                     right += 1;
-                    r
+                    r = (p as usize + right) % m;
+                    dr = distance(r);
+                    k
                 };
                 let index = self.by_angle[k] as usize;
                 let v = self.unit[index];
