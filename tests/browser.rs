@@ -2,7 +2,7 @@
 //! against the real server on loopback.
 //!
 //! Ignored by a plain `cargo test`, since they need Debian's `chromium` and `chromium-driver`;
-//! `scripts/test` installs both and runs them with `--include-ignored`.
+//! `scripts/test` installs both and runs them with `--ignored`.
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};

@@ -1,7 +1,7 @@
 //! `/api/movies`: catalog pages, one movie, similar movies.
 
 use super::error::{ApiError, Problem};
-use super::params::{in_range, path_id, ApiQuery};
+use super::params::{in_range, optional_in_range, path_id, ApiQuery};
 use super::state::AppState;
 use crate::db::movies::{self, MovieRow, PageQuery, SortKey};
 use crate::movie::title_key;
@@ -83,6 +83,27 @@ pub struct ListParams {
     offset: Option<u64>,
 }
 
+/// The optional filters shared by the catalog list and the recommendations, each checked.
+struct Filters {
+    year_from: Option<i32>,
+    year_to: Option<i32>,
+    min_rating: Option<f64>,
+}
+
+impl Filters {
+    fn checked(
+        year_from: Option<i32>,
+        year_to: Option<i32>,
+        min_rating: Option<f64>,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            year_from: optional_in_range("year_from", year_from, 0..=9999)?,
+            year_to: optional_in_range("year_to", year_to, 0..=9999)?,
+            min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
+        })
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
@@ -100,20 +121,12 @@ pub async fn list(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Page<MovieRow>>, ApiError> {
     let (sort, descending) = p.sort.unwrap_or_default().key();
+    let filters = Filters::checked(p.year_from, p.year_to, p.min_rating)?;
     let query = PageQuery {
         title_key: p.q.as_deref().map(title_key),
-        year_from: p
-            .year_from
-            .map(|y| in_range("year_from", Some(y), 0, 0..=9999))
-            .transpose()?,
-        year_to: p
-            .year_to
-            .map(|y| in_range("year_to", Some(y), 0, 0..=9999))
-            .transpose()?,
-        min_rating: p
-            .min_rating
-            .map(|r| in_range("min_rating", Some(r), 0.0, 0.0..=10.0))
-            .transpose()?,
+        year_from: filters.year_from,
+        year_to: filters.year_to,
+        min_rating: filters.min_rating,
         sort,
         descending,
         limit: in_range("limit", p.limit, 50, 1..=MAX_LIMIT)?,
@@ -195,9 +208,9 @@ pub async fn similar(
 ) -> Result<Response, ApiError> {
     let id = path_id("id", &id)?;
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
-    let year_from = in_range("year_from", p.year_from, 0, 0..=9999)?;
-    let year_to = in_range("year_to", p.year_to, 9999, 0..=9999)?;
-    let min_rating = in_range("min_rating", p.min_rating, 0.0, 0.0..=10.0)?;
+    let filters = Filters::checked(p.year_from, p.year_to, p.min_rating)?;
+    let years = filters.year_from.unwrap_or(0)..=filters.year_to.unwrap_or(9999);
+    let min_rating = filters.min_rating.unwrap_or(0.0);
     let catalog = state.catalog.load();
     let movie = catalog
         .movie(id)
@@ -205,7 +218,7 @@ pub async fn similar(
     // The catalog's rows are in the model's (ascending id) order, so positions line up.
     let keep = |i: usize| {
         let m = &catalog.movies[i];
-        (year_from..=year_to).contains(&m.release_year) && m.rating >= min_rating
+        years.contains(&m.release_year) && m.rating >= min_rating
     };
     let neighbours = catalog
         .model

@@ -57,6 +57,15 @@ pub fn in_range<T: PartialOrd + Display + Copy>(
     }
 }
 
+/// `value` if absent or in `range`, else a 400 naming `name`.
+pub fn optional_in_range<T: PartialOrd + Display + Copy>(
+    name: &str,
+    value: Option<T>,
+    range: RangeInclusive<T>,
+) -> Result<Option<T>, ApiError> {
+    value.map(|v| in_range(name, Some(v), v, range)).transpose()
+}
+
 /// A path segment that must be an integer id.
 pub fn path_id(name: &str, raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| {
