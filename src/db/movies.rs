@@ -153,16 +153,6 @@ pub fn title_keys(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
     rows.collect()
 }
 
-/// The movie with the most votes (lowest MovieID on a tie): a well-known example to show.
-pub fn most_voted(conn: &Connection) -> rusqlite::Result<Option<MovieRow>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM Movies ORDER BY Votes DESC NULLS LAST, MovieID LIMIT 1"),
-        [],
-        movie_row,
-    )
-    .optional()
-}
-
 /// Columns a catalog page can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {

@@ -44,7 +44,6 @@ pub struct ContentModel {
     position: Vec<u32>,
     /// Indices of zero vectors (features exactly at the mean): similarity 0 with everything.
     zeros: Vec<u32>,
-    scaler: StandardScaler<2>,
 }
 
 const NO_ANGLE: u32 = u32::MAX;
@@ -105,7 +104,6 @@ impl ContentModel {
             by_angle,
             position,
             zeros,
-            scaler,
         })
     }
 
@@ -120,14 +118,6 @@ impl ContentModel {
     /// Movie ids in ascending order: position `i` here is position `i` for `recommend_where`.
     pub fn ids(&self) -> &[i64] {
         &self.ids
-    }
-
-    pub fn contains(&self, id: i64) -> bool {
-        self.ids.binary_search(&id).is_ok()
-    }
-
-    pub fn scaler(&self) -> &StandardScaler<2> {
-        &self.scaler
     }
 
     /// Heap memory held by the model, in bytes.
