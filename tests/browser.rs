@@ -406,6 +406,30 @@ async fn dashboard_end_to_end() {
     );
     screenshot(&client, "recommend-phone").await;
 
+    // Swagger UI works from the embedded assets under the same Content-Security-Policy.
+    client.set_window_size(1280, 1000).await.expect("resize");
+    client
+        .goto(&format!("{base}/docs/"))
+        .await
+        .expect("open /docs/");
+    let title = eventually(
+        &client,
+        "Swagger UI rendered",
+        "const t = document.querySelector('.swagger-ui .info .title'); return t && t.textContent",
+    )
+    .await;
+    assert!(
+        title.as_str().is_some_and(|t| t.starts_with("movierec")),
+        "{title}"
+    );
+    eventually(
+        &client,
+        "operations listed",
+        "return document.querySelectorAll('.opblock').length >= 9",
+    )
+    .await;
+    screenshot(&client, "swagger").await;
+
     let errors = console_errors(&client).await;
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");
     client.close().await.expect("close session");
