@@ -554,6 +554,44 @@ fn bare_command_loads_the_catalog_once_and_serves_it() {
 }
 
 #[test]
+fn sighup_reloads_the_model_after_a_new_etl_run() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let mut cmd = env.command();
+    // Polling is made too slow to matter: only the signal can trigger the reload.
+    cmd.arg("--db")
+        .arg(env.db())
+        .args(["serve", "--reload-interval-ms", "86400000"]);
+    let server = Served::spawn(cmd);
+    let run_of = |server: &Served| -> Value {
+        let (_, body) = server.get("/health");
+        serde_json::from_str::<Value>(&body).expect("health json")["model_run_id"].clone()
+    };
+    assert_eq!(run_of(&server), 1);
+    env.write(
+        "more.csv",
+        b"title,release_date,rating\nA Signal Film,2011-01-01,6.5\n",
+    );
+    env.etl_json(&["--source", "more.csv"]);
+    assert_eq!(run_of(&server), 1, "no reload before the signal");
+    let pid = server.child.id().to_string();
+    Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill -HUP");
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = run_of(&server);
+        if seen == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(seen, 2, "SIGHUP swaps in the catalog of run 2");
+    assert!(server.terminate().success());
+}
+
+#[test]
 fn serve_refuses_a_missing_database_and_a_busy_port() {
     let env = Env::new();
     let out = env.run(&["serve", "--addr", "127.0.0.1:0"]);

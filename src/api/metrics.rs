@@ -124,7 +124,8 @@ impl Metrics {
 }
 
 /// Middleware: counts and times every request under its route template (`/api/movies/{id}`),
-/// so ids do not explode the label set. Installed as a route layer, so it sees matched routes only.
+/// so ids do not explode the label set, and records that route on the request's log span. Installed
+/// as a route layer, so it sees matched routes only.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
@@ -132,6 +133,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unknown".to_owned(), |p| p.as_str().to_owned());
+    tracing::Span::current().record("route", route.as_str());
     let response = next.run(request).await;
     let labels = RequestLabels {
         method,

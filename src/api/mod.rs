@@ -138,7 +138,8 @@ pub fn app(state: AppState, config: &ServeConfig) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+                    // `route` (the matched template) is filled in by the metrics middleware once routed.
+                    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path(), route = tracing::field::Empty)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
         )
@@ -235,7 +236,18 @@ pub async fn serve(
     config: &ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval));
+    // Registered before the "listening" line: an early SIGHUP must not meet its default action (exit).
+    #[cfg(unix)]
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    #[cfg(not(unix))]
+    let hangups = None;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        movies = state.catalog.load().movies.len(),
+        "listening on http://{addr}/ (API docs at http://{addr}/docs)"
+    );
+    let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval, hangups));
     let app = app(state, config);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -244,27 +256,26 @@ pub async fn serve(
     result
 }
 
-async fn reload_loop(state: AppState, every: Duration) {
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<std::convert::Infallible>;
+
+async fn reload_loop(state: AppState, every: Duration, mut hangups: Hangups) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
-        #[cfg(unix)]
-        {
-            let hangup = async {
-                match hup.as_mut() {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = hangup => tracing::info!("SIGHUP: checking for a newer catalog"),
+        let hangup = async {
+            match hangups.as_mut() {
+                #[cfg(unix)]
+                Some(signal) => signal.recv().await,
+                _ => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = hangup => tracing::info!("SIGHUP: checking for a newer catalog"),
         }
-        #[cfg(not(unix))]
-        tick.tick().await;
         if let Err(e) = state.reload_if_newer().await {
             tracing::warn!(problem = ?e.problem(), "catalog reload failed; still serving the previous one");
         }

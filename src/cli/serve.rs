@@ -102,12 +102,6 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
-        let addr = listener.local_addr()?;
-        tracing::info!(
-            %addr,
-            movies = state.catalog.load().movies.len(),
-            "listening on http://{addr}/ (API docs at http://{addr}/docs)"
-        );
         api::serve(listener, state, &config, api::shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
