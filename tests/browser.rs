@@ -113,6 +113,17 @@ async fn eventually(client: &Client, what: &str, script: &str) -> Value {
     }
 }
 
+/// GETs a JSON document from the API under test.
+async fn api_json(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("api")
+        .json()
+        .await
+        .expect("json")
+}
+
 async fn js(client: &Client, script: &str) -> Value {
     client.execute(script, vec![]).await.expect("script runs")
 }
@@ -205,14 +216,8 @@ async fn dashboard_end_to_end() {
         "return document.querySelectorAll('#recs tbody tr').length === 15",
     )
     .await;
-    let expected: Value = http
-        .get(format!("{base}/api/movies/{titanic}/similar?n=15"))
-        .send()
-        .await
-        .expect("api")
-        .json()
-        .await
-        .expect("json");
+    let expected: Value =
+        api_json(&http, &format!("{base}/api/movies/{titanic}/similar?n=15")).await;
     let want: Vec<&str> = expected["recommendations"]
         .as_array()
         .expect("recs")
@@ -300,14 +305,7 @@ async fn dashboard_end_to_end() {
         "return document.getElementById('page-info').textContent",
     )
     .await;
-    let runs: Value = http
-        .get(format!("{base}/api/etl/runs"))
-        .send()
-        .await
-        .expect("api")
-        .json()
-        .await
-        .expect("json");
+    let runs: Value = api_json(&http, &format!("{base}/api/etl/runs")).await;
     let last = &runs["items"][0];
     let first_row = js(&client, "return [...document.querySelectorAll('#runs tbody tr:first-child td')].map(td => td.textContent)").await;
     let cells: Vec<&str> = first_row
