@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// `embedded` (the built-in vega dataset) or a .json / .csv file (optionally .gz).
+    /// `embedded` (the built-in vega dataset), a .json / .csv file (optionally .gz), or
+    /// `tmdb:<ingest run id>` (the responses a `movierec ingest tmdb` run kept, offline).
     #[arg(long, default_value = "embedded", conflicts_with = "replay")]
     source: String,
 
@@ -23,6 +24,12 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
     let source = match (args.replay, args.source.as_str()) {
         (Some(run_id), _) => Source::Replay(run_id),
         (None, "embedded") => Source::Embedded,
+        (None, tmdb) if tmdb.starts_with("tmdb:") => {
+            let id = tmdb["tmdb:".len()..].parse().map_err(|_| {
+                anyhow::anyhow!("--source {tmdb:?}: expected tmdb:<ingest run id>, e.g. tmdb:1")
+            })?;
+            Source::Tmdb(id)
+        }
         (None, path) => Source::File(PathBuf::from(path)),
     };
     let mut conn = crate::db::open_rw(db)?;

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 error, 2 usage error or ambiguous title.
 
 mod etl;
+mod ingest;
 mod movies;
 mod output;
 mod recommend;
@@ -12,6 +13,7 @@ mod serve;
 mod up;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -48,6 +50,8 @@ enum Command {
     Serve(serve::Args),
     /// Extract, transform and load movies into the database (idempotent).
     Etl(etl::Args),
+    /// Fetch movies from an external movie API (TMDB v3) within its limits, then load them.
+    Ingest(ingest::Args),
     /// Movies similar to one movie (content model: rating + release year, cosine).
     Recommend(recommend::Args),
     /// List or search the catalog.
@@ -79,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Up(args) => up::run(args, &cli.db, &data_dir),
         Command::Serve(args) => serve::run(args, &cli.db),
         Command::Etl(args) => etl::run(args, &cli.db, &data_dir),
+        Command::Ingest(args) => ingest::run(args, &cli.db, &data_dir),
         Command::Recommend(args) => recommend::run(args, &cli.db),
         Command::Movies(args) => movies::run(args, &cli.db),
         Command::Runs(args) => runs::run(args, &cli.db),
@@ -100,4 +105,25 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 fn open_ro(db: &Path) -> anyhow::Result<rusqlite::Connection> {
     Ok(crate::db::open_ro(db)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr; `RUST_LOG` overrides `default_level`.
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    // A second init (tests calling twice) is harmless, so its error is ignored.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

@@ -1,19 +1,13 @@
 //! `movierec serve`: the REST API on a database the ETL built.
 
+use super::LogFormat;
 use crate::api::{self, state::AppState, ServeConfig};
 use anyhow::Context;
 use axum::http::HeaderValue;
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -77,22 +71,8 @@ impl Args {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    // A second init (tests calling twice) is harmless, so its error is ignored.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-}
-
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    init_logging(args.log_format);
+    super::init_logging(args.log_format, "info");
     let config = args.config()?;
     let state = AppState::open(db, config.pool_size)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

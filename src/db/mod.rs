@@ -1,6 +1,7 @@
 //! SQLite access: opening, versioned migrations, and every SQL statement of the project
 //! (`movies.rs` for the catalog, `runs.rs` for ETL lineage).
 
+pub mod ingest;
 pub mod movies;
 pub mod runs;
 
@@ -10,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how far a database is.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_catalog.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_catalog.sql"),
+    include_str!("../../migrations/0002_ingest.sql"),
+];
 
 /// How long a writer waits for another writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -30,6 +30,8 @@ pub enum Source {
     File(PathBuf),
     /// The raw snapshot kept by an earlier run.
     Replay(i64),
+    /// The responses a TMDB ingest run kept in its raw zone (no network).
+    Tmdb(i64),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,8 @@ pub enum EtlError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot rebuild the input of a TMDB ingest run: {0}")]
+    Ingest(#[from] crate::ingest::AssembleError),
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
 }
@@ -269,12 +273,13 @@ fn source_name(source: &Source) -> String {
         Source::Embedded => "embedded:vega-movies.json".to_owned(),
         Source::File(path) => path.display().to_string(),
         Source::Replay(run_id) => format!("replay:run-{run_id}"),
+        Source::Tmdb(run_id) => format!("tmdb:ingest-run-{run_id}"),
     }
 }
 
 fn source_format(conn: &Connection, source: &Source) -> Result<Format, EtlError> {
     let path = match source {
-        Source::Embedded => return Ok(Format::Json),
+        Source::Embedded | Source::Tmdb(_) => return Ok(Format::Json),
         Source::File(path) => path.clone(),
         Source::Replay(run_id) => replay_snapshot(conn, *run_id)?,
     };
@@ -323,6 +328,7 @@ fn read_source(conn: &Connection, source: &Source) -> Result<Vec<u8>, EtlError> 
             let path = replay_snapshot(conn, *run_id)?;
             snapshot::load(&path).map_err(|source| EtlError::Snapshot { path, source })
         }
+        Source::Tmdb(run_id) => Ok(crate::ingest::assemble(conn, *run_id)?),
     }
 }
 
