@@ -71,7 +71,9 @@ fn catalog(dir: &Path) -> Vec<Row> {
         .prepare("SELECT Title, ReleaseYear, Rating, Votes, Director FROM Movies ORDER BY Title, ReleaseYear")
         .expect("prepare");
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .expect("query");
     rows.collect::<Result<_, _>>().expect("rows")
 }
@@ -83,7 +85,8 @@ fn expected(movies: &[StubMovie], details: bool, missing: &[i64]) -> Vec<Row> {
         .iter()
         .filter_map(|m| {
             let date = m.release_date?;
-            let director = (details && !missing.contains(&m.id)).then(|| format!("Director {}", m.id));
+            let director =
+                (details && !missing.contains(&m.id)).then(|| format!("Director {}", m.id));
             Some((
                 m.title.clone(),
                 i64::from(chrono::Datelike::year(&date)),
@@ -162,7 +165,11 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     let stub = Stub::start(config);
     let dir = tempfile::tempdir().expect("tempdir");
 
-    let out = run(ingest_cmd(dir.path(), &stub, &["--details", "--rate", "300"]));
+    let out = run(ingest_cmd(
+        dir.path(),
+        &stub,
+        &["--details", "--rate", "300"],
+    ));
     assert_ok(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("ingest run 1: completed"), "{stdout}");
@@ -173,17 +180,30 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     assert_eq!(details.len(), reachable(&movies));
     assert!(details.values().all(|&n| n == 1), "{details:?}");
     assert!(counts(&stub, "/3/discover/movie").values().all(|&n| n == 1));
-    assert_eq!(scalar(dir.path(), "SELECT COUNT(*) FROM ingest_items WHERE state = 'not_found'"), 1);
+    assert_eq!(
+        scalar(
+            dir.path(),
+            "SELECT COUNT(*) FROM ingest_items WHERE state = 'not_found'"
+        ),
+        1
+    );
     // Under the limit in every one-second window, so the stub never had to refuse a request.
     let seen = stub.seen();
-    assert!(stub.max_per_second() <= 300, "{} in one second", stub.max_per_second());
+    assert!(
+        stub.max_per_second() <= 300,
+        "{} in one second",
+        stub.max_per_second()
+    );
     assert!(seen.iter().all(|s| !s.over_limit));
     assert_eq!(
         scalar(dir.path(), "SELECT COUNT(*) FROM ingest_responses") as usize,
         seen.len(),
         "one raw response per request"
     );
-    assert_eq!(scalar(dir.path(), "SELECT used FROM api_quota") as usize, seen.len());
+    assert_eq!(
+        scalar(dir.path(), "SELECT used FROM api_quota") as usize,
+        seen.len()
+    );
 
     // The key is nowhere: output, logs, raw files, database.
     let hits = files_containing(dir.path(), KEY);
@@ -219,9 +239,15 @@ fn windows_over_the_page_cap_are_split_until_every_movie_is_reached() {
     assert_ok(&out);
     let summary = json(&out);
     assert_eq!(summary["ingest"]["status"], "completed");
-    assert!(summary["ingest"]["totals"]["windows_split"].as_u64() >= Some(1), "{summary}");
+    assert!(
+        summary["ingest"]["totals"]["windows_split"].as_u64() >= Some(1),
+        "{summary}"
+    );
     assert_eq!(catalog(dir.path()), expected(&movies, false, &[]));
-    assert!(stub.seen().iter().all(|s| s.status == 200), "no page past the cap was asked for");
+    assert!(
+        stub.seen().iter().all(|s| s.status == 200),
+        "no page past the cap was asked for"
+    );
     assert!(files_containing(dir.path(), KEY).is_empty());
 }
 
@@ -241,20 +267,41 @@ fn faults_cost_time_but_lose_no_record() {
     let out = run(ingest_cmd(
         dir.path(),
         &stub,
-        &["--details", "--rate", "300", "--timeout-ms", "300", "--json"],
+        &[
+            "--details",
+            "--rate",
+            "300",
+            "--timeout-ms",
+            "300",
+            "--json",
+        ],
     ));
     assert_ok(&out);
     let s = &json(&out)["ingest"];
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(s["skipped"], 0);
-    for counter in ["rate_limited", "server_errors", "timeouts", "malformed", "retries"] {
+    for counter in [
+        "rate_limited",
+        "server_errors",
+        "timeouts",
+        "malformed",
+        "retries",
+    ] {
         assert!(s[counter].as_u64() >= Some(1), "{counter} in {s}");
     }
     assert_eq!(catalog(dir.path()), expected(&movies, true, &[]));
     assert!(stub.max_per_second() <= 300);
-    assert!(stub.seen().iter().all(|s| !s.over_limit), "the client itself never exceeded the limit");
+    assert!(
+        stub.seen().iter().all(|s| !s.over_limit),
+        "the client itself never exceeded the limit"
+    );
     // Malformed bodies are kept as evidence, marked as such.
-    assert!(scalar(dir.path(), "SELECT COUNT(*) FROM ingest_responses WHERE outcome = 'malformed'") >= 1);
+    assert!(
+        scalar(
+            dir.path(),
+            "SELECT COUNT(*) FROM ingest_responses WHERE outcome = 'malformed'"
+        ) >= 1
+    );
 }
 
 #[test]
@@ -275,12 +322,20 @@ fn daily_quota_stops_cleanly_and_resume_finishes_without_refetching() {
     assert!(partial > 0, "what was fetched is loaded");
 
     // Another process, same day: the quota is shared, so nothing is sent.
-    let out = run(ingest_cmd(dir.path(), &stub, &["--resume", "--daily-quota", "50"]));
+    let out = run(ingest_cmd(
+        dir.path(),
+        &stub,
+        &["--resume", "--daily-quota", "50"],
+    ));
     assert_ok(&out);
     assert_eq!(stub.seen().len(), 50);
 
     // A larger quota: the run finishes; nothing fetched twice.
-    let out = run(ingest_cmd(dir.path(), &stub, &["--resume", "--rate", "500"]));
+    let out = run(ingest_cmd(
+        dir.path(),
+        &stub,
+        &["--resume", "--rate", "500"],
+    ));
     assert_ok(&out);
     assert!(text(&out.stdout).contains("ingest run 1: completed"));
     assert_eq!(catalog(dir.path()), expected(&movies, true, &[]));
@@ -293,13 +348,23 @@ fn daily_quota_stops_cleanly_and_resume_finishes_without_refetching() {
 fn wait_for_responses(dir: &Path, n: i64, child: &mut std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let done = Connection::open_with_flags(dir.join("m.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM ingest_responses", [], |r| r.get::<_, i64>(0)))
-            .unwrap_or(0);
+        let done = Connection::open_with_flags(
+            dir.join("m.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row("SELECT COUNT(*) FROM ingest_responses", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .unwrap_or(0);
         if done >= n {
             return;
         }
-        assert!(child.try_wait().expect("poll child").is_none(), "ingest ended before the kill");
+        assert!(
+            child.try_wait().expect("poll child").is_none(),
+            "ingest ended before the kill"
+        );
         assert!(Instant::now() < deadline, "ingest made no progress");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -325,7 +390,11 @@ fn killed_twice_and_resumed_ends_with_the_catalog_of_an_uninterrupted_run() {
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
     }
-    let out = run(ingest_cmd(dir.path(), &stub, &["--resume", "--rate", "500"]));
+    let out = run(ingest_cmd(
+        dir.path(),
+        &stub,
+        &["--resume", "--rate", "500"],
+    ));
     assert_ok(&out);
     assert!(text(&out.stdout).contains("ingest run 1: completed"));
     assert_eq!(catalog(dir.path()), expected(&movies, true, &[]));
@@ -347,12 +416,16 @@ fn a_wrong_key_is_one_clear_error_with_no_retries() {
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("rejected the credentials (401 Unauthorized)"), "{stderr}");
+    assert!(
+        stderr.contains("rejected the credentials (401 Unauthorized)"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("wrong-key-0000"), "{stderr}");
     assert_eq!(stub.seen().len(), 1, "no retry after 401");
     assert_eq!(
         db(dir.path())
-            .query_row("SELECT status FROM ingest_runs", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT status FROM ingest_runs", [], |r| r
+                .get::<_, String>(0))
             .expect("status"),
         "failed"
     );
@@ -370,12 +443,24 @@ fn an_unreachable_api_names_its_base_url() {
     let mut cmd = bin();
     cmd.arg("--db")
         .arg(dir.path().join("m.db"))
-        .args(["ingest", "tmdb", "--base-url", &base, "--max-retries", "2", "--retry-base-ms", "10"])
+        .args([
+            "ingest",
+            "tmdb",
+            "--base-url",
+            &base,
+            "--max-retries",
+            "2",
+            "--retry-base-ms",
+            "10",
+        ])
         .env("TMDB_API_KEY", KEY);
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("cannot reach the movie API at {base}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the movie API at {base}")),
+        "{stderr}"
+    );
     assert!(!stderr.contains(KEY), "{stderr}");
 }
 
@@ -402,22 +487,43 @@ fn changes_since_refetches_only_movies_changed_in_fourteen_day_windows() {
     });
     let before = stub.seen().len();
     let since = (today - chrono::Days::new(30)).to_string();
-    let out = run(ingest_cmd(dir.path(), &stub, &["--changes-since", &since, "--rate", "1000"]));
+    let out = run(ingest_cmd(
+        dir.path(),
+        &stub,
+        &["--changes-since", &since, "--rate", "1000"],
+    ));
     assert_ok(&out);
-    let seen: Vec<String> = stub.seen()[before..].iter().map(|s| strip_key(&s.path_and_query)).collect();
-    let windows: BTreeSet<&String> = seen.iter().filter(|p| p.starts_with("/3/movie/changes")).collect();
-    assert_eq!(windows.len(), 3, "31 days in windows of at most 14: {windows:?}");
+    let seen: Vec<String> = stub.seen()[before..]
+        .iter()
+        .map(|s| strip_key(&s.path_and_query))
+        .collect();
+    let windows: BTreeSet<&String> = seen
+        .iter()
+        .filter(|p| p.starts_with("/3/movie/changes"))
+        .collect();
+    assert_eq!(
+        windows.len(),
+        3,
+        "31 days in windows of at most 14: {windows:?}"
+    );
     let fetched: BTreeSet<String> = seen
         .iter()
         .filter(|p| !p.starts_with("/3/movie/changes"))
         .cloned()
         .collect();
     assert_eq!(fetched.len(), 2, "{fetched:?}");
-    assert!(fetched.iter().all(|p| p.starts_with(&format!("/3/movie/{a}?")) || p.starts_with(&format!("/3/movie/{b}?"))));
+    assert!(fetched
+        .iter()
+        .all(|p| p.starts_with(&format!("/3/movie/{a}?"))
+            || p.starts_with(&format!("/3/movie/{b}?"))));
     let rating = |id: i64| {
         let m = movies.iter().find(|m| m.id == id).expect("movie");
         db(dir.path())
-            .query_row("SELECT Rating FROM Movies WHERE Title = ?1", [&m.title], |r| r.get::<_, f64>(0))
+            .query_row(
+                "SELECT Rating FROM Movies WHERE Title = ?1",
+                [&m.title],
+                |r| r.get::<_, f64>(0),
+            )
             .expect("rating")
     };
     assert_eq!(rating(a), 9.9);
@@ -430,7 +536,10 @@ fn bad_invocations_say_what_is_wrong() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ingest = |args: &[&str], key: bool| {
         let mut cmd = bin();
-        cmd.arg("--db").arg(dir.path().join("m.db")).args(["ingest", "tmdb"]).args(args);
+        cmd.arg("--db")
+            .arg(dir.path().join("m.db"))
+            .args(["ingest", "tmdb"])
+            .args(args);
         if key {
             cmd.env("TMDB_API_KEY", KEY);
         }
@@ -439,13 +548,18 @@ fn bad_invocations_say_what_is_wrong() {
         text(&out.stderr)
     };
     assert!(ingest(&[], false).contains("no TMDB credentials: set TMDB_ACCESS_TOKEN"));
-    assert!(ingest(&["--from", "2001-01-02", "--to", "2001-01-01"], true).contains("--from 2001-01-02 is after --to 2001-01-01"));
+    assert!(
+        ingest(&["--from", "2001-01-02", "--to", "2001-01-01"], true)
+            .contains("--from 2001-01-02 is after --to 2001-01-01")
+    );
     assert!(ingest(&["--from", "2001-13-01"], true).contains("--from"));
     assert!(ingest(&["--resume"], true).contains("no unfinished TMDB ingest run to resume"));
     assert!(ingest(&["--base-url", "ftp://example.org/3"], true).contains("must be an http(s) URL"));
     assert!(ingest(&["--rate", "0"], true).contains("--rate"));
     let mut etl = bin();
-    etl.arg("--db").arg(dir.path().join("m.db")).args(["etl", "--source", "tmdb:x"]);
+    etl.arg("--db")
+        .arg(dir.path().join("m.db"))
+        .args(["etl", "--source", "tmdb:x"]);
     assert!(text(&run(etl).stderr).contains("expected tmdb:<ingest run id>"));
 }
 
@@ -460,7 +574,11 @@ fn tmdb_5000_full_ingest_with_details() {
     let stub = Stub::start(config);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let out = run(ingest_cmd(dir.path(), &stub, &["--details", "--rate", "1000", "--json"]));
+    let out = run(ingest_cmd(
+        dir.path(),
+        &stub,
+        &["--details", "--rate", "1000", "--json"],
+    ));
     assert_ok(&out);
     let summary = json(&out);
     println!(
@@ -474,8 +592,12 @@ fn tmdb_5000_full_ingest_with_details() {
     assert_eq!(details.len(), reachable(&movies));
     assert!(details.values().all(|&n| n == 1));
     // Every reachable movie is in the catalog or rejected with a reason; none twice.
-    let loaded = summary["load"]["counts"]["loaded"].as_u64().expect("loaded");
-    let extracted = summary["load"]["counts"]["extracted"].as_u64().expect("extracted");
+    let loaded = summary["load"]["counts"]["loaded"]
+        .as_u64()
+        .expect("loaded");
+    let extracted = summary["load"]["counts"]["extracted"]
+        .as_u64()
+        .expect("extracted");
     assert_eq!(extracted as usize, reachable(&movies));
     assert_eq!(catalog(dir.path()).len() as u64, loaded);
     assert!(stub.max_per_second() <= 1000);

@@ -88,7 +88,8 @@ pub fn fixture_movies() -> Vec<StubMovie> {
 
 /// The 3,000 real records of ../shared/data; fails loudly when they are absent.
 pub fn tmdb_5000_movies() -> Vec<StubMovie> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tmdb-5000/tmdb_5000_movies.csv");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tmdb-5000/tmdb_5000_movies.csv");
     assert!(
         path.exists(),
         "{} is missing: this test needs the shared TMDB 5000 data beside the repository",
@@ -183,8 +184,12 @@ impl Stub {
                 .build()
                 .expect("stub runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
                 let app = axum::Router::new().fallback(handle).with_state(state);
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
@@ -212,7 +217,9 @@ impl Stub {
     }
 
     pub fn update(&self, change: impl FnOnce(&mut StubConfig)) {
-        change(Arc::make_mut(&mut self.shared.config.lock().expect("config")));
+        change(Arc::make_mut(
+            &mut self.shared.config.lock().expect("config"),
+        ));
     }
 
     /// The most requests the stub saw within any one-second window.
@@ -256,7 +263,10 @@ fn tmdb_error(status: StatusCode, code: u32, message: &str) -> (StatusCode, Valu
 
 async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     let at = Instant::now();
-    let path_and_query = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let config = Arc::clone(&shared.config.lock().expect("config"));
     let (n, over_limit) = {
         let seen = shared.seen.lock().expect("seen");
@@ -482,9 +492,8 @@ fn discover(config: &StubConfig, q: &HashMap<String, String>) -> (StatusCode, Va
         .movies
         .iter()
         .filter(|m| {
-            m.release_date.is_some_and(|d| {
-                gte.is_none_or(|g| d >= g) && lte.is_none_or(|l| d <= l)
-            })
+            m.release_date
+                .is_some_and(|d| gte.is_none_or(|g| d >= g) && lte.is_none_or(|l| d <= l))
         })
         .collect();
     movies.sort_by_key(|m| (m.release_date, m.id));
@@ -498,7 +507,11 @@ fn changes(config: &StubConfig, q: &HashMap<String, String>) -> (StatusCode, Val
         Err(e) => return e,
     };
     let (Some(start), Some(end)) = (date_param(q, "start_date"), date_param(q, "end_date")) else {
-        return tmdb_error(StatusCode::UNPROCESSABLE_ENTITY, 47, "The input is not valid.");
+        return tmdb_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            47,
+            "The input is not valid.",
+        );
     };
     if end < start || (end - start).num_days() > 14 {
         return tmdb_error(
@@ -515,7 +528,10 @@ fn changes(config: &StubConfig, q: &HashMap<String, String>) -> (StatusCode, Val
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let items = ids.into_iter().map(|id| json!({"id": id, "adult": false})).collect();
+    let items = ids
+        .into_iter()
+        .map(|id| json!({"id": id, "adult": false}))
+        .collect();
     (StatusCode::OK, paged(items, page, 100))
 }
 
@@ -542,7 +558,10 @@ fn summary(m: &StubMovie) -> Value {
 
 fn details(m: &StubMovie) -> Value {
     let named = |pairs: &[(i64, String)]| -> Vec<Value> {
-        pairs.iter().map(|(id, name)| json!({"id": id, "name": name})).collect()
+        pairs
+            .iter()
+            .map(|(id, name)| json!({"id": id, "name": name}))
+            .collect()
     };
     // The export has no credits: the stub invents a stable cast and director per movie.
     let cast: Vec<Value> = (0..8)
