@@ -561,6 +561,15 @@ fn bad_invocations_say_what_is_wrong() {
         .arg(dir.path().join("m.db"))
         .args(["etl", "--source", "tmdb:x"]);
     assert!(text(&run(etl).stderr).contains("expected tmdb:<ingest run id>"));
+    let mut etl = bin();
+    etl.arg("--db")
+        .arg(dir.path().join("m.db"))
+        .args(["etl", "--source", "tmdb:99"]);
+    let stderr = text(&run(etl).stderr);
+    assert!(
+        stderr.contains("no ingest run 99 in this database"),
+        "{stderr}"
+    );
 }
 
 /// The 3,000 real records of ../shared/data/tmdb-5000, with details: run by `scripts/test`

@@ -1,5 +1,6 @@
 //! SQLite access: opening, versioned migrations, and every SQL statement of the project
-//! (`movies.rs` for the catalog, `runs.rs` for ETL lineage).
+//! (`movies.rs` for the catalog, `runs.rs` for ETL lineage, `ingest.rs` for API ingest runs,
+//! their checkpoints and the request quota).
 
 pub mod ingest;
 pub mod movies;

@@ -650,7 +650,7 @@ pub fn assemble(conn: &Connection, ingest_run_id: i64) -> Result<Vec<u8>, Assemb
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
-    #[error("no ingest run {0}; `movierec ingest runs` lists them")]
+    #[error("no ingest run {0} in this database")]
     UnknownRun(i64),
     #[error("raw response {path}: {source}")]
     Read {

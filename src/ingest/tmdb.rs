@@ -210,10 +210,10 @@ impl Assembler {
             tmdb_id: s.id,
             ..MovieRecord::default()
         });
-        record.title = s.title;
-        record.release_date = s.release_date;
-        record.vote_average = s.vote_average;
-        record.vote_count = s.vote_count;
+        record.title = s.core.title;
+        record.release_date = s.core.release_date;
+        record.vote_average = s.core.vote_average;
+        record.vote_count = s.core.vote_count;
         self.genre_ids.insert(s.id, s.genre_ids);
     }
 
@@ -232,10 +232,10 @@ impl Assembler {
             d.id,
             MovieRecord {
                 tmdb_id: d.id,
-                title: d.title,
-                release_date: d.release_date,
-                vote_average: d.vote_average,
-                vote_count: d.vote_count,
+                title: d.core.title,
+                release_date: d.core.release_date,
+                vote_average: d.core.vote_average,
+                vote_count: d.core.vote_count,
                 genres: d.genres,
                 director,
                 runtime: d.runtime,
@@ -268,10 +268,10 @@ impl Assembler {
     }
 }
 
-/// A `/discover/movie` result. Values stay JSON so the ETL sees them exactly as TMDB sent them.
+/// What list results and details both carry. Values stay JSON so the ETL sees them exactly as
+/// TMDB sent them.
 #[derive(Debug, Deserialize)]
-struct Summary {
-    id: i64,
+struct Core {
     #[serde(default)]
     title: Value,
     #[serde(default)]
@@ -280,6 +280,14 @@ struct Summary {
     vote_average: Value,
     #[serde(default)]
     vote_count: Value,
+}
+
+/// A `/discover/movie` result.
+#[derive(Debug, Deserialize)]
+struct Summary {
+    id: i64,
+    #[serde(flatten)]
+    core: Core,
     #[serde(default)]
     genre_ids: Vec<i64>,
 }
@@ -288,14 +296,8 @@ struct Summary {
 #[derive(Debug, Deserialize)]
 struct Details {
     id: i64,
-    #[serde(default)]
-    title: Value,
-    #[serde(default)]
-    release_date: Value,
-    #[serde(default)]
-    vote_average: Value,
-    #[serde(default)]
-    vote_count: Value,
+    #[serde(flatten)]
+    core: Core,
     #[serde(default)]
     genres: Vec<Genre>,
     #[serde(default)]
