@@ -1,12 +1,20 @@
-//! movierec: a movie recommender in one binary. Movie records, from files or fetched from TMDB
-//! (`ingest`), go through the ETL (`etl`) into SQLite (`db`); the content model (`model`) answers
-//! "movies like this one"; `api` and `dashboard` serve it; `cli` wires them up.
+//! movierec: a movie recommender in one binary.
+//!
+//! Layers, bottom to top; each imports only from layers below it (`tests/architecture.rs`
+//! enforces it):
+//!
+//! 1. [`domain`] — shared types: ids, movies, records, lineage, statuses, windows.
+//! 2. [`store`] (SQLite, the only module that knows SQL) and [`model`] (pure algorithms).
+//! 3. Services: [`etl`], [`ingest`], [`recommend`]. They never import each other.
+//! 4. [`web`] (the API and the dashboard) and [`cli`] (the commands).
+//! 5. [`app`]: the composition root — settings, the application builder, `main`.
 
-pub mod api;
+pub mod app;
 pub mod cli;
-pub mod dashboard;
-pub mod db;
+pub mod domain;
 pub mod etl;
 pub mod ingest;
 pub mod model;
-pub mod movie;
+pub mod recommend;
+pub mod store;
+pub mod web;

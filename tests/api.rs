@@ -1,68 +1,42 @@
 //! The REST API, over real HTTP on loopback: a server per test on `127.0.0.1:0`, on a temporary
 //! database built by the ETL.
 
-use movierec::api::{self, state::AppState, ServeConfig};
-use movierec::db::{self, movies};
-use movierec::etl::{self, Source};
-use movierec::model::ContentModel;
+#[path = "support/app.rs"]
+mod app;
+
+use app::TestApp;
+use movierec::app::ServeSettings;
+use movierec::domain::etl::Source;
+use movierec::domain::MovieId;
+use movierec::recommend::{Filters, Snapshot};
+use movierec::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
-use tokio::sync::oneshot;
 
 struct Server {
-    base: String,
-    db: PathBuf,
-    dir: tempfile::TempDir,
+    app: TestApp,
     client: reqwest::Client,
-    _stop: oneshot::Sender<()>,
 }
 
 impl Server {
     async fn start() -> Self {
-        Self::start_with(ServeConfig {
-            reload_interval: Duration::from_millis(100),
-            ..ServeConfig::default()
-        })
-        .await
+        Self::start_with(|_| {}).await
     }
 
-    async fn start_with(config: ServeConfig) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("movies.db");
-        let mut conn = db::open_rw(&db).expect("open db");
-        etl::run(&mut conn, &dir.path().join("data"), &Source::Embedded).expect("etl");
-        let state = AppState::open(&db, 4).expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            api::serve(listener, state, &config, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("serve");
-        });
+    async fn start_with(configure: impl FnOnce(&mut ServeSettings)) -> Self {
         Self {
-            base: format!("http://{addr}"),
-            db,
-            dir,
+            app: app::spawn_app(&[], configure).await,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            _stop: stop,
         }
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
         self.client
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.app.base))
             .send()
             .await
             .expect("request")
@@ -93,7 +67,10 @@ impl Server {
     }
 
     fn movie_count(&self) -> u64 {
-        movies::count(&db::open_ro(&self.db).expect("db")).expect("count")
+        Store::open_read_only(&self.app.db)
+            .expect("db")
+            .movie_count()
+            .expect("count")
     }
 }
 
@@ -253,16 +230,17 @@ async fn one_movie_by_id() {
 #[tokio::test]
 async fn similar_movies_match_the_model() {
     let s = Server::start().await;
-    let conn = db::open_ro(&s.db).expect("db");
-    let model = ContentModel::fit(movies::features(&conn).expect("features")).expect("fit");
+    let snapshot =
+        Snapshot::load(&Store::open_read_only(&s.app.db).expect("db")).expect("snapshot");
     for (id, n) in [(1, 10), (42, 1), (7, 100)] {
         let body = s.json(&format!("/api/movies/{id}/similar?n={n}")).await;
         assert_eq!(body["movie"]["id"], id);
-        let want: Vec<i64> = model
-            .recommend(id, n)
+        let want: Vec<i64> = snapshot
+            .similar(MovieId(id), n as usize, &Filters::default())
             .expect("known")
+            .recommendations
             .into_iter()
-            .map(|r| r.id)
+            .map(|r| r.movie.id.0)
             .collect();
         assert_eq!(ids(&body["recommendations"]), want, "movie {id} n={n}");
         assert!(body["recommendations"][0]["score"].is_f64());
@@ -376,7 +354,7 @@ async fn unknown_routes_and_methods_are_problems() {
         .await;
     let response = s
         .client
-        .post(format!("{}/api/movies", s.base))
+        .post(format!("{}/api/movies", s.app.base))
         .send()
         .await
         .expect("post");
@@ -391,7 +369,7 @@ async fn unknown_routes_and_methods_are_problems() {
         .contains("GET"));
     let big = s
         .client
-        .get(format!("{}/health", s.base))
+        .get(format!("{}/health", s.app.base))
         .body(vec![b'x'; 100_000])
         .send()
         .await
@@ -418,7 +396,7 @@ async fn responses_carry_security_headers_request_ids_and_compression() {
     );
     let gz = s
         .client
-        .get(format!("{}/openapi.json", s.base))
+        .get(format!("{}/openapi.json", s.app.base))
         .header("accept-encoding", "gzip")
         .send()
         .await
@@ -428,14 +406,13 @@ async fn responses_carry_security_headers_request_ids_and_compression() {
 
 #[tokio::test]
 async fn cors_allows_only_configured_origins() {
-    let s = Server::start_with(ServeConfig {
-        cors_origins: vec!["http://example.test".parse().expect("origin")],
-        ..ServeConfig::default()
+    let s = Server::start_with(|settings| {
+        settings.cors_origins = vec!["http://example.test".to_owned()];
     })
     .await;
     let get = |origin: &'static str| {
         s.client
-            .get(format!("{}/api/movies/1", s.base))
+            .get(format!("{}/api/movies/1", s.app.base))
             .header("origin", origin)
             .send()
     };
@@ -520,7 +497,58 @@ async fn openapi_document_matches_the_router() {
             "{path}"
         );
     }
-    assert_eq!(api::openapi().paths.paths.len(), served.len());
+    assert_eq!(movierec::web::openapi().paths.paths.len(), served.len());
+    let mut operation_ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let op = &item["get"];
+        let id = op["operationId"].as_str().expect("operationId");
+        assert!(operation_ids.insert(id.to_owned()), "{id} is not unique");
+        assert!(
+            op["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{path} has no description"
+        );
+    }
+    assert!(doc["servers"].is_array() && doc["info"]["license"]["name"].is_string());
+}
+
+/// The other direction: every route the server mounts outside the documented API (found in the
+/// web layer's source, where a plain `.route(...)` would bypass the OpenAPI router) is one of the
+/// dashboard's pages, never an API path.
+#[test]
+fn every_served_api_route_is_documented() {
+    let documented: BTreeSet<String> = movierec::web::openapi()
+        .paths
+        .paths
+        .keys()
+        .cloned()
+        .collect();
+    let pages: BTreeSet<&str> = ["/", "/catalog", "/quality", "/static/{*path}"].into();
+    let mut mounted = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from("src/web")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/web") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source");
+                for (i, _) in text.match_indices(".route(\"") {
+                    let rest = &text[i + ".route(\"".len()..];
+                    mounted.push(rest[..rest.find('"').expect("closing quote")].to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        mounted.iter().any(|p| p == "/catalog"),
+        "the scan must see the dashboard's routes: {mounted:?}"
+    );
+    for path in &mounted {
+        assert!(
+            documented.contains(path) || pages.contains(path.as_str()),
+            "{path} is served but neither documented in the OpenAPI document nor a dashboard page"
+        );
+    }
 }
 
 #[tokio::test]
@@ -569,21 +597,20 @@ async fn metrics_count_requests_by_route_and_status() {
 async fn a_newer_etl_run_is_picked_up_without_restart() {
     let s = Server::start().await;
     let before = s.json("/health").await["movies"].as_u64().expect("count");
-    let csv = s.dir.path().join("new.csv");
+    let csv = s.app.dir.path().join("new.csv");
     std::fs::write(
         &csv,
         "title,release_date,rating\nBrand New Film,2020-02-02,7.7\n",
     )
     .expect("write");
-    let mut conn = db::open_rw(&s.db).expect("rw");
-    etl::run(&mut conn, &s.dir.path().join("data"), &Source::File(csv)).expect("second etl");
+    s.app.etl(&Source::File(csv));
     let mut health = Value::Null;
     for _ in 0..100 {
         health = s.json("/health").await;
         if health["model_run_id"] == 2 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(health["model_run_id"], 2, "{health}");
     assert_eq!(health["movies"].as_u64(), Some(before + 1));

@@ -4,11 +4,12 @@
 //! Ignored by a plain `cargo test`, since they need Debian's `chromium` and `chromium-driver`;
 //! `scripts/test` installs both and runs them with `--ignored`.
 
+#[path = "support/app.rs"]
+mod app;
+
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
-use movierec::api::{self, state::AppState, ServeConfig};
-use movierec::db;
-use movierec::etl::{self, Source};
+use movierec::domain::etl::Source;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,32 +18,14 @@ use std::time::{Duration, Instant};
 const XSS_TITLE: &str = "<img src=x onerror=alert(1)>";
 
 /// The server on `127.0.0.1:0`, on the embedded data plus one hostile title.
-async fn start_server(dir: &std::path::Path) -> String {
-    let db_path = dir.join("movies.db");
-    let mut conn = db::open_rw(&db_path).expect("open db");
-    etl::run(&mut conn, &dir.join("data"), &Source::Embedded).expect("etl");
+async fn start_server(dir: &std::path::Path) -> app::TestApp {
     let csv = dir.join("xss.csv");
     std::fs::write(
         &csv,
         format!("title,release_date,rating\n\"{XSS_TITLE}\",1999-09-09,6.6\n"),
     )
     .expect("csv");
-    etl::run(&mut conn, &dir.join("data"), &Source::File(csv)).expect("etl xss");
-    let state = AppState::open(&db_path, 4).expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = api::serve(
-            listener,
-            state,
-            &ServeConfig::default(),
-            std::future::pending(),
-        )
-        .await;
-    });
-    format!("http://{addr}")
+    app::spawn_app(&[Source::File(csv)], |_| {}).await
 }
 
 struct Driver(Child);
@@ -171,7 +154,8 @@ fn table_titles_script(table: &str) -> String {
 #[ignore = "needs chromium and chromium-driver: run scripts/test"]
 async fn dashboard_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base = start_server(dir.path()).await;
+    let server = start_server(dir.path()).await;
+    let base = server.base.clone();
     let (_driver, client) = start_browser(&dir.path().join("profile")).await;
     let http = reqwest::Client::new();
 

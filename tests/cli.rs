@@ -1,5 +1,9 @@
 //! End-to-end tests of the `movierec` binary: real processes, real SQLite files in temp dirs.
 
+#[path = "support/app.rs"]
+mod app;
+
+use app::Served;
 use rusqlite::Connection;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -65,8 +69,12 @@ impl Env {
         self.conn()
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM Movies) || ':' ||
-                        COALESCE((SELECT group_concat(MovieID || Title || ReleaseYear || Rating || IFNULL(Votes, '')
-                                                      || UpdatedRunId, '|') FROM Movies), '') || ':' ||
+                        COALESCE((SELECT group_concat(MovieID || '/' || Title || '/' || ReleaseYear || '/'
+                                                      || Rating || '/' || TitleKey || '/' || ReleaseDate || '/'
+                                                      || IFNULL(Votes, '') || '/' || IFNULL(Genre, '') || '/'
+                                                      || IFNULL(Director, '') || '/' || CreatedRunId || '/'
+                                                      || UpdatedRunId, '|')
+                                  FROM (SELECT * FROM Movies ORDER BY MovieID)), '') || ':' ||
                         (SELECT COUNT(*) FROM etl_rejects)",
                 [],
                 |r| r.get(0),
@@ -457,71 +465,6 @@ fn movies_search_is_case_insensitive_and_limited() {
         .contains("star wars")));
 }
 
-/// A server process started by the binary, stopped with SIGTERM when dropped.
-struct Served {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Served {
-    /// Spawns `cmd` and waits for its "listening on http://ADDR/" log line.
-    fn spawn(mut cmd: Command) -> Self {
-        use std::io::BufRead;
-        let mut child = cmd
-            .env("MOVIEREC_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn server");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("server never said it was listening");
-        Self { child, addr }
-    }
-
-    /// A plain HTTP/1.1 GET: status line and body.
-    fn get(&self, path: &str) -> (String, String) {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        (
-            head.lines().next().unwrap_or_default().to_owned(),
-            body.to_owned(),
-        )
-    }
-
-    /// SIGTERM, then the exit status: a graceful shutdown exits 0.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        self.child.wait().expect("wait")
-    }
-}
-
 #[test]
 fn bare_command_loads_the_catalog_once_and_serves_it() {
     let env = Env::new();
@@ -613,13 +556,33 @@ fn serve_refuses_a_missing_database_and_a_busy_port() {
     );
 }
 
-/// Kills the ETL at several points of a large load: the database must always be intact and
-/// hold either the old catalog or the complete new one, never a part.
+/// Whether some process holds the database's write lock: the ETL holds it from the start of its
+/// load transaction to its commit, so "locked" means "a load is in progress".
+fn load_in_progress(db: &std::path::Path) -> bool {
+    let conn = Connection::open(db).expect("open db");
+    conn.busy_timeout(std::time::Duration::ZERO)
+        .expect("no waiting");
+    match conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
+        Ok(()) => false,
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            true
+        }
+        Err(e) => panic!("probe failed: {e}"),
+    }
+}
+
+/// Kills the ETL inside its load transaction, at several depths: the database must always be
+/// intact and hold exactly its previous catalog. Every attempt starts from a copy of the same
+/// previous state, so each one really has 150,000 new movies to load.
 #[test]
 fn a_killed_etl_loses_nothing() {
     let env = Env::new();
     env.etl_json(&[]);
     let before = env.catalog();
+    let pristine = env.path("pristine.db");
+    std::fs::copy(env.db(), &pristine).expect("copy");
     let mut csv = String::from("title,release_date,rating,votes\n");
     for i in 0..150_000 {
         csv.push_str(&format!(
@@ -631,30 +594,32 @@ fn a_killed_etl_loses_nothing() {
         ));
     }
     let big = env.write("big.csv", csv.as_bytes());
-    // Time one full run on a scratch database, then kill runs at fractions of that time so the
-    // kills land in the extract, the transform and the load.
+    let etl = |db: &std::path::Path| {
+        let mut cmd = env.command();
+        cmd.arg("--db").arg(db).args(["etl", "--source"]).arg(&big);
+        cmd
+    };
+    // The complete new state, and how long a whole load takes.
     let started = std::time::Instant::now();
-    let probe = env
-        .command()
-        .arg("--db")
-        .arg(env.path("probe.db"))
-        .args(["etl", "--source"])
-        .arg(&big)
-        .output()
-        .expect("spawn");
-    assert!(probe.status.success(), "{}", stderr(&probe));
-    let full = started.elapsed();
-    for fraction in [0.2, 0.5, 0.7, 0.85, 0.95] {
-        let delay = full.mul_f64(fraction);
-        let mut child = env
-            .command()
-            .arg("--db")
-            .arg(env.db())
-            .args(["etl", "--source"])
-            .arg(&big)
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(delay);
+    let full = etl(&env.db()).output().expect("spawn");
+    assert!(full.status.success(), "{}", stderr(&full));
+    let full_time = started.elapsed();
+    let complete = env.catalog();
+    assert_ne!(complete, before);
+    let mut killed_inside = 0;
+    for fraction in [0.0, 0.2, 0.4, 0.6, 0.8] {
+        std::fs::copy(&pristine, env.db()).expect("restore the previous state");
+        let mut child = etl(&env.db()).spawn().expect("spawn");
+        let deadline = std::time::Instant::now() + full_time * 4;
+        while !load_in_progress(&env.db()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the load never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::thread::sleep(full_time.mul_f64(fraction * 0.5));
+        let inside = load_in_progress(&env.db());
         let _ = child.kill();
         let status = child.wait().expect("wait");
         let conn = env.conn();
@@ -662,19 +627,25 @@ fn a_killed_etl_loses_nothing() {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .expect("check");
         assert_eq!(check, "ok");
-        let count: i64 = conn
-            .query_row("SELECT COUNT(*) FROM Movies", [], |r| r.get(0))
-            .expect("count");
-        if status.success() {
-            assert!(count >= 150_000, "a finished run loaded everything");
-        } else if count < 150_000 {
+        let now = env.catalog();
+        if inside {
+            killed_inside += 1;
+            assert!(!status.success());
             assert_eq!(
-                env.catalog(),
-                before,
-                "killed after {delay:?}: catalog must be untouched"
+                now, before,
+                "killed mid-load at {fraction}: catalog must be untouched"
+            );
+        } else {
+            assert!(
+                now == before || now == complete,
+                "a part of a load is visible"
             );
         }
     }
+    assert!(
+        killed_inside >= 3,
+        "only {killed_inside} kills landed inside the load"
+    );
 }
 
 #[test]

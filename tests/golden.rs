@@ -2,6 +2,9 @@
 //! `../shared/reference/recommender_model.py` did on `tests/fixtures/golden/movies.csv`
 //! (expected output produced by `tests/fixtures/golden/regenerate.py`, see its docstring).
 
+#[path = "support/app.rs"]
+mod app;
+
 use movierec::model::ContentModel;
 use serde::Deserialize;
 
@@ -23,31 +26,42 @@ struct Expected {
     score: f64,
 }
 
-fn fixture_model() -> ContentModel {
+/// The fixture's rows: (MovieID, title, year, rating), in the file's (ascending id) order.
+fn fixture() -> Vec<(i64, String, i32, f64)> {
     let mut reader =
         csv::Reader::from_path("tests/fixtures/golden/movies.csv").expect("fixture csv");
-    let rows = reader
+    reader
         .records()
         .map(|r| {
             let r = r.expect("csv record");
             let field = |i: usize| r.get(i).expect("column").to_owned();
             (
                 field(0).parse().expect("id"),
-                field(3).parse().expect("rating"),
+                field(1),
                 field(2).parse().expect("year"),
+                field(3).parse().expect("rating"),
             )
         })
-        .collect();
-    ContentModel::fit(rows).expect("fit")
+        .collect()
+}
+
+fn golden() -> Golden {
+    serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/golden/expected.json").expect("golden file"),
+    )
+    .expect("golden json")
 }
 
 #[test]
 fn recommendations_match_the_reference_implementation() {
-    let golden: Golden = serde_json::from_str(
-        &std::fs::read_to_string("tests/fixtures/golden/expected.json").expect("golden file"),
+    let golden = golden();
+    let model = ContentModel::fit(
+        fixture()
+            .into_iter()
+            .map(|(id, _, year, rating)| (id, rating, f64::from(year)))
+            .collect(),
     )
-    .expect("golden json");
-    let model = fixture_model();
+    .expect("fit");
     assert!(golden.cases.len() >= 10);
     for case in golden.cases {
         let got = model.recommend(case.query, case.n).expect("known id");
@@ -65,6 +79,77 @@ fn recommendations_match_the_reference_implementation() {
                 g.id,
                 case.query,
                 g.score,
+                w.score
+            );
+        }
+    }
+}
+
+/// The same reference output, through every layer a user's request crosses: the fixture goes
+/// through the ETL into the store, the server builds its snapshot from the store, and the answer
+/// comes from `/api/movies/{id}/similar`. A wrong column anywhere on the way fails here.
+#[tokio::test]
+async fn the_served_api_matches_the_reference_implementation() {
+    let rows = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("golden.csv");
+    let mut text = String::from("title,release_date,rating\n");
+    for (_, title, year, rating) in &rows {
+        text.push_str(&format!(
+            "\"{}\",{year}-01-01,{rating}\n",
+            title.replace('"', "\"\"")
+        ));
+    }
+    std::fs::write(&csv, text).expect("write csv");
+    let server = app::spawn_golden(&csv).await;
+    // New MovieIDs follow the input order, which is the fixture's ascending-id order: the k-th
+    // fixture movie is MovieID k, and ties broken by id break the same way.
+    let ours = |fixture_id: i64| {
+        rows.iter()
+            .position(|r| r.0 == fixture_id)
+            .map(|p| p as i64 + 1)
+            .expect("fixture id")
+    };
+    let client = reqwest::Client::new();
+    for case in golden().cases {
+        let url = format!(
+            "{}/api/movies/{}/similar?n={}",
+            server.base,
+            ours(case.query),
+            case.n
+        );
+        let body: serde_json::Value = client
+            .get(&url)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let got: Vec<(i64, f64)> = body["recommendations"]
+            .as_array()
+            .expect("recommendations")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_i64().expect("id"),
+                    r["score"].as_f64().expect("score"),
+                )
+            })
+            .collect();
+        let want: Vec<i64> = case.expected.iter().map(|e| ours(e.id)).collect();
+        assert_eq!(
+            got.iter().map(|g| g.0).collect::<Vec<_>>(),
+            want,
+            "ranking for fixture movie {} n={}",
+            case.query,
+            case.n
+        );
+        for (g, w) in got.iter().zip(&case.expected) {
+            assert!(
+                (g.1 - w.score).abs() < 1e-9,
+                "{url}: {} vs {}",
+                g.1,
                 w.score
             );
         }

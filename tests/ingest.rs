@@ -1,6 +1,7 @@
 //! `movierec ingest tmdb` end to end: the real binary against a TMDB stub on loopback.
 
-mod support;
+#[path = "support/tmdb_stub.rs"]
+mod tmdb_stub;
 
 use rusqlite::Connection;
 use std::collections::{BTreeSet, HashMap};
@@ -8,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::tmdb_stub::{self, Faults, Stub, StubConfig, StubMovie};
+use tmdb_stub::{Faults, Stub, StubConfig, StubMovie};
 
 const KEY: &str = "k3y-0f-the-test-suite-5ecret";
 

@@ -1,19 +1,21 @@
 //! `movierec etl`: run the pipeline once and print its audit report.
 
-use crate::etl::{self, Source};
-use std::path::{Path, PathBuf};
+use crate::domain::etl::Source;
+use crate::domain::EtlRunId;
+use crate::store::Store;
+use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// `embedded` (the built-in vega dataset), a .json / .csv file (optionally .gz), or
     /// `tmdb:<ingest run id>` (the responses a `movierec ingest tmdb` run kept, offline).
-    #[arg(long, default_value = "embedded", conflicts_with = "replay")]
-    source: String,
+    #[arg(long, default_value = "embedded", conflicts_with = "replay", value_parser = Source::parse)]
+    source: Source,
 
-    /// Reload the raw snapshot kept by an earlier run instead of reading a source.
+    /// Reload the raw input kept by an earlier run instead of reading a source.
     #[arg(long, value_name = "RUN_ID")]
-    replay: Option<i64>,
+    replay: Option<EtlRunId>,
 
     /// Print the audit report as JSON instead of tables.
     #[arg(long)]
@@ -21,30 +23,40 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let source = match (args.replay, args.source.as_str()) {
-        (Some(run_id), _) => Source::Replay(run_id),
-        (None, "embedded") => Source::Embedded,
-        (None, tmdb) if tmdb.starts_with("tmdb:") => {
-            let id = tmdb["tmdb:".len()..].parse().map_err(|_| {
-                anyhow::anyhow!("--source {tmdb:?}: expected tmdb:<ingest run id>, e.g. tmdb:1")
-            })?;
-            Source::Tmdb(id)
-        }
-        (None, path) => Source::File(PathBuf::from(path)),
+    let mut store = Store::open(db)?;
+    let source = match args.replay {
+        Some(run_id) => replayed(&store, run_id)?,
+        None => args.source.clone(),
     };
-    let mut conn = crate::db::open_rw(db)?;
-    let outcome = etl::run(&mut conn, data_dir, &source)?;
+    let outcome = match source {
+        Source::Tmdb(run) => super::load_ingest_run(&mut store, data_dir, run)?,
+        source => crate::etl::run(&mut store, data_dir, &source)?,
+    };
     if args.json {
         super::print_json(&outcome.report)?;
     } else {
         let c = &outcome.report.counts;
-        println!("{}", outcome.report.to_table());
+        println!("{}", super::output::audit_tables(&outcome.report));
         println!(
             "inserted {}, updated {}, unchanged {}; {} rows rejected",
             c.inserted, c.updated, c.unchanged, c.rejected
         );
-        println!("raw snapshot: {}", outcome.snapshot_path.display());
+        if let Some(snapshot) = &outcome.snapshot {
+            println!("raw input: {}", data_dir.join(snapshot).display());
+        }
         println!("audit report: {}", outcome.report_path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--replay RUN` reloads: the run's raw snapshot, or for a run that loaded an ingest, that
+/// ingest's raw responses again.
+fn replayed(store: &Store, run_id: EtlRunId) -> anyhow::Result<Source> {
+    let run = store
+        .etl_run(run_id)?
+        .ok_or(crate::etl::EtlError::UnknownRun(run_id))?;
+    Ok(match Source::parse(&run.source) {
+        Ok(Source::Tmdb(ingest)) => Source::Tmdb(ingest),
+        _ => Source::Replay(run_id),
+    })
 }

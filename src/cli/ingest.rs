@@ -1,8 +1,11 @@
 //! `movierec ingest tmdb`: fetch movies from the TMDB v3 API into the raw zone under its rate
 //! limit and the daily quota, then load them into the catalog through the ETL.
 
+use crate::domain::IngestRunId;
+use crate::etl::{EtlError, EtlOutcome};
 use crate::ingest::client::{ClientConfig, Credentials};
-use crate::ingest::{self, Params, Start, Summary};
+use crate::ingest::{self, IngestReport, Params, Start};
+use crate::store::Store;
 use anyhow::Context;
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,20 +14,20 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
     api: Api,
 }
 
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 enum Api {
     /// The Movie Database (TMDB) v3. Credentials come from the environment only:
     /// TMDB_ACCESS_TOKEN (v4 read token, sent as a Bearer header) or TMDB_API_KEY (v3 key).
     Tmdb(TmdbArgs),
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct TmdbArgs {
     /// First release date to cover (YYYY-MM-DD) [default: 1874-01-01, the first films].
     #[arg(long, value_name = "DATE", conflicts_with_all = ["changes_since", "resume"])]
@@ -96,7 +99,7 @@ struct TmdbArgs {
         long,
         value_name = "MS",
         env = "MOVIEREC_TMDB_RETRY_BASE_MS",
-        default_value = "500"
+        default_value_t = ingest::DEFAULT_RETRY_BASE.as_millis() as u64
     )]
     retry_base_ms: u64,
 
@@ -120,7 +123,7 @@ struct TmdbArgs {
 impl TmdbArgs {
     fn start(&self) -> anyhow::Result<Start> {
         if let Some(run) = self.resume {
-            return Ok(Start::Resume((run != 0).then_some(run)));
+            return Ok(Start::Resume((run != 0).then_some(IngestRunId(run))));
         }
         let today = chrono::Utc::now().date_naive();
         if let Some(since) = self.changes_since {
@@ -172,15 +175,16 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
         daily_quota: args.daily_quota,
         max_requests: args.max_requests,
     };
-    let mut conn = crate::db::open_rw(db)?;
+    let mut store = Store::open(db)?;
+    let quota_store = Store::open(db)?;
     let bar = progress_bar();
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let summary = runtime.block_on(ingest::run(
-        &mut conn,
-        db,
+        &mut store,
+        quota_store,
         data_dir,
         start,
         options,
@@ -199,7 +203,7 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
     let load = if args.no_load {
         None
     } else {
-        load(&mut conn, data_dir, &summary)?
+        load(&mut store, data_dir, &summary)?
     };
     if args.json {
         super::print_json(&serde_json::json!({
@@ -210,7 +214,7 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
         print_summary(&summary);
         if let Some(outcome) = &load {
             let c = &outcome.report.counts;
-            println!("{}", outcome.report.to_table());
+            println!("{}", super::output::audit_tables(&outcome.report));
             println!(
                 "loaded as ETL run {}: inserted {}, updated {}, unchanged {}; {} rows rejected",
                 outcome.report.run_id, c.inserted, c.updated, c.unchanged, c.rejected
@@ -222,13 +226,13 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
 
 /// Loads the run's movies; a run that fetched none has nothing to load.
 fn load(
-    conn: &mut rusqlite::Connection,
+    store: &mut Store,
     data_dir: &Path,
-    summary: &Summary,
-) -> anyhow::Result<Option<crate::etl::Outcome>> {
-    match ingest::load(conn, data_dir, summary.ingest_run_id) {
+    summary: &IngestReport,
+) -> anyhow::Result<Option<EtlOutcome>> {
+    match super::load_ingest_run(store, data_dir, summary.ingest_run_id) {
         Ok(outcome) => Ok(Some(outcome)),
-        Err(crate::etl::EtlError::Empty { .. }) => {
+        Err(e) if matches!(e.downcast_ref(), Some(EtlError::Empty { .. })) => {
             eprintln!("nothing to load: the run has fetched no movies yet");
             Ok(None)
         }
@@ -239,7 +243,7 @@ fn load(
     }
 }
 
-fn print_summary(s: &Summary) {
+fn print_summary(s: &IngestReport) {
     let t = &s.totals;
     println!(
         "ingest run {}: {} after {:.1} s",

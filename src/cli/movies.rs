@@ -1,11 +1,11 @@
 //! `movierec movies`: list or search the catalog.
 
-use crate::db::movies;
-use crate::movie::title_key;
+use crate::domain::catalog::CatalogQuery;
+use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Case-insensitive substring of the title.
     #[arg(long, short)]
@@ -21,14 +21,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    let conn = super::open_ro(db)?;
-    let key = args.search.as_deref().map(title_key).unwrap_or_default();
-    let rows = movies::search(&conn, &key, args.limit)?;
+    let store = Store::open_read_only(db)?;
+    let query = CatalogQuery::search(args.search.as_deref().unwrap_or_default(), args.limit);
+    let (rows, _) = store.movies_page(&query)?;
     if args.json {
         super::print_json(&rows)?;
     } else {
         println!("{}", super::output::movies_table(&rows, None));
-        println!("{} of {} movies", rows.len(), movies::count(&conn)?);
+        println!("{} of {} movies", rows.len(), store.movie_count()?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! Terminal tables shared by the commands.
 
-use crate::db::movies::MovieRow;
+use crate::domain::audit::AuditReport;
+use crate::domain::movie::CatalogMovie;
+use crate::etl::audit::examples_text;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 
 /// A table with the house style.
@@ -12,12 +14,15 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 /// Catalog rows; `scores` adds a rank and a score column when given.
-pub fn movies_table(rows: &[MovieRow], scores: Option<&[f64]>) -> Table {
+pub fn movies_table<'a>(
+    rows: impl IntoIterator<Item = &'a CatalogMovie>,
+    scores: Option<&[f64]>,
+) -> Table {
     let mut t = match scores {
         Some(_) => table(&["#", "id", "title", "year", "rating", "votes", "score"]),
         None => table(&["id", "title", "year", "rating", "votes", "genre"]),
     };
-    for (i, m) in rows.iter().enumerate() {
+    for (i, m) in rows.into_iter().enumerate() {
         let votes = m.votes.map_or_else(String::new, |v| v.to_string());
         let mut cells = vec![
             m.id.to_string(),
@@ -46,4 +51,42 @@ pub fn movies_table(rows: &[MovieRow], scores: Option<&[f64]>) -> Table {
         }
     }
     t
+}
+
+/// An audit report's counts and rejects, as terminal tables.
+pub fn audit_tables(report: &AuditReport) -> String {
+    let c = &report.counts;
+    let mut counts = table(&[
+        "extracted",
+        "rejected rows",
+        "duplicates",
+        "loaded",
+        "inserted",
+        "updated",
+        "unchanged",
+    ]);
+    counts.add_row([
+        c.extracted,
+        c.rejected,
+        c.duplicates,
+        c.loaded,
+        c.inserted,
+        c.updated,
+        c.unchanged,
+    ]);
+    let mut rejects = table(&["field", "reason", "rows", "examples (row: raw value)"]);
+    for g in &report.rejects {
+        rejects.add_row([
+            g.field.to_string(),
+            g.reason.to_string(),
+            g.count.to_string(),
+            examples_text(g),
+        ]);
+    }
+    let head = format!("ETL run {} of {}\n{counts}", report.run_id, report.source);
+    if report.rejects.is_empty() {
+        format!("{head}\nRejects by reason: none")
+    } else {
+        format!("{head}\nRejects by reason\n{rejects}")
+    }
 }

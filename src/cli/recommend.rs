@@ -1,23 +1,23 @@
-//! `movierec recommend`: movies similar to one movie, found by id or by title.
+//! `movierec recommend`: movies similar to one movie, found by id or by title. Answers through
+//! the same serving snapshot as the API's `/api/movies/{id}/similar`.
 
-use crate::db::movies::{self, MovieRow};
-use crate::model::ContentModel;
-use crate::movie::title_key;
-use anyhow::Context;
-use rusqlite::Connection;
-use serde::Serialize;
+use crate::domain::catalog::CatalogQuery;
+use crate::domain::movie::{title_key, CatalogMovie};
+use crate::domain::MovieId;
+use crate::recommend::{Filters, Snapshot};
+use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// How many suggestions an unknown title gets.
 const SUGGESTIONS: usize = 5;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("movie").required(true).args(["id", "title"])))]
 pub struct Args {
     /// MovieID of the movie to start from.
     #[arg(long)]
-    id: Option<i64>,
+    id: Option<MovieId>,
 
     /// Title of the movie to start from (case-insensitive, exact). An ambiguous title lists the
     /// candidates with their years and exits 2; pick one with --id.
@@ -33,28 +33,12 @@ pub struct Args {
     json: bool,
 }
 
-/// A recommendation as printed with `--json`.
-#[derive(Debug, Serialize)]
-pub struct Recommendation {
-    #[serde(flatten)]
-    pub movie: MovieRow,
-    pub score: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Output {
-    movie: MovieRow,
-    recommendations: Vec<Recommendation>,
-}
-
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    let conn = super::open_ro(db)?;
-    let movie = match (args.id, args.title.as_deref()) {
-        (Some(id), _) => {
-            movies::by_id(&conn, id)?.with_context(|| format!("no movie with id {id}"))?
-        }
-        (None, Some(title)) => match resolve_title(&conn, title)? {
-            Resolved::One(movie) => movie,
+    let store = Store::open_read_only(db)?;
+    let id = match (args.id, args.title.as_deref()) {
+        (Some(id), _) => id,
+        (None, Some(title)) => match resolve_title(&store, title)? {
+            Resolved::One(movie) => movie.id,
             Resolved::Ambiguous(candidates) => {
                 eprintln!(
                     "title {title:?} matches {} movies; pick one with --id:",
@@ -66,62 +50,35 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         },
         (None, None) => anyhow::bail!("give --id or --title"),
     };
-    let recommendations = similar(&conn, &movie, usize::from(args.n))?;
+    let snapshot = Snapshot::load(&store)?;
+    let similar = snapshot.similar(id, usize::from(args.n), &Filters::default())?;
     if args.json {
-        super::print_json(&Output {
-            movie,
-            recommendations,
-        })?;
+        super::print_json(&similar)?;
     } else {
-        print_table(&movie, &recommendations);
+        let m = similar.movie;
+        println!(
+            "Movies like {} ({}, rated {:.1}):",
+            m.title, m.release_year, m.rating
+        );
+        let scores: Vec<f64> = similar.recommendations.iter().map(|r| r.score).collect();
+        let rows = similar.recommendations.iter().map(|r| r.movie);
+        println!("{}", super::output::movies_table(rows, Some(&scores)));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the query movie and its recommendations as a table.
-pub fn print_table(movie: &MovieRow, recommendations: &[Recommendation]) {
-    println!(
-        "Movies like {} ({}, rated {:.1}):",
-        movie.title, movie.release_year, movie.rating
-    );
-    let rows: Vec<MovieRow> = recommendations.iter().map(|r| r.movie.clone()).collect();
-    let scores: Vec<f64> = recommendations.iter().map(|r| r.score).collect();
-    println!("{}", super::output::movies_table(&rows, Some(&scores)));
-}
-
-/// Fits the content model on the catalog and returns the `n` movies most like `movie`.
-pub fn similar(
-    conn: &Connection,
-    movie: &MovieRow,
-    n: usize,
-) -> anyhow::Result<Vec<Recommendation>> {
-    let model = ContentModel::fit(movies::features(conn)?)?;
-    model
-        .recommend(movie.id, n)?
-        .into_iter()
-        .map(|nb| {
-            let row =
-                movies::by_id(conn, nb.id)?.with_context(|| format!("movie {} vanished", nb.id))?;
-            Ok(Recommendation {
-                movie: row,
-                score: nb.score,
-            })
-        })
-        .collect()
-}
-
 enum Resolved {
-    One(MovieRow),
-    Ambiguous(Vec<MovieRow>),
+    One(CatalogMovie),
+    Ambiguous(Vec<CatalogMovie>),
 }
 
-fn resolve_title(conn: &Connection, title: &str) -> anyhow::Result<Resolved> {
+fn resolve_title(store: &Store, title: &str) -> anyhow::Result<Resolved> {
     let key = title_key(title);
-    let mut found = movies::by_title_key(conn, &key)?;
+    let mut found = store.movies_titled(&key)?;
     match found.len() {
         1 => Ok(Resolved::One(found.remove(0))),
         0 => {
-            let suggestions = closest_titles(conn, &key)?;
+            let suggestions = closest_titles(store, title)?;
             if suggestions.is_empty() {
                 anyhow::bail!("no movie titled {title:?}");
             }
@@ -139,24 +96,26 @@ fn resolve_title(conn: &Connection, title: &str) -> anyhow::Result<Resolved> {
 }
 
 /// Titles containing the query, else the most similar titles by Jaro–Winkler similarity.
-fn closest_titles(conn: &Connection, key: &str) -> anyhow::Result<Vec<MovieRow>> {
+fn closest_titles(store: &Store, title: &str) -> anyhow::Result<Vec<CatalogMovie>> {
+    let key = title_key(title);
     if key.is_empty() {
         return Ok(Vec::new());
     }
-    let containing = movies::search(conn, key, SUGGESTIONS as u32)?;
+    let (containing, _) = store.movies_page(&CatalogQuery::search(title, SUGGESTIONS as u32))?;
     if !containing.is_empty() {
         return Ok(containing);
     }
-    let mut scored: Vec<(f64, i64)> = movies::title_keys(conn)?
+    let mut scored: Vec<(f64, MovieId)> = store
+        .title_keys()?
         .into_iter()
-        .map(|(id, t)| (strsim::jaro_winkler(key, &t), id))
+        .map(|(id, t)| (strsim::jaro_winkler(&key, &t), id))
         .filter(|(s, _)| *s > 0.7)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored
         .into_iter()
         .take(SUGGESTIONS)
-        .filter_map(|(_, id)| movies::by_id(conn, id).transpose())
+        .filter_map(|(_, id)| store.movie(id).transpose())
         .collect::<Result<_, _>>()
         .map_err(Into::into)
 }

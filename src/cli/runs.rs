@@ -1,10 +1,11 @@
 //! `movierec runs`: the ETL lineage, newest first.
 
-use crate::db::runs;
+use crate::store::Store;
+use chrono::SecondsFormat;
 use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Maximum number of runs to list (1–1000).
     #[arg(long, short, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -16,8 +17,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    let conn = super::open_ro(db)?;
-    let rows = runs::page(&conn, args.limit, 0)?;
+    let store = Store::open_read_only(db)?;
+    let rows = store.etl_runs(args.limit, 0)?;
     if args.json {
         super::print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);
@@ -38,9 +39,9 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
     for r in rows {
         t.add_row([
             r.run_id.to_string(),
-            r.started_at,
+            r.started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             r.source,
-            r.status,
+            r.status.as_str().to_owned(),
             r.extracted.to_string(),
             r.loaded.to_string(),
             r.inserted.to_string(),

@@ -1,99 +1,61 @@
-//! The audit report: what the notebook of the original design showed by hand, computed for every
-//! run — null counts per field, rejects by reason with examples, and the shape of what was loaded.
+//! Builds the audit report while records stream through the pipeline, and renders it as
+//! Markdown for `<data dir>/reports/run-N.md`.
 
-use super::record::{Field, RawRecord};
-use super::transform::{Reason, Reject};
-use crate::movie::Movie;
-use serde::{Deserialize, Serialize};
+use crate::domain::audit::{AuditReport, Counts, Example, RejectGroup, ValueRange};
+use crate::domain::etl::{Reason, Reject};
+use crate::domain::record::{Field, RawRecord};
+use crate::store::LoadSummary;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// How many example rows each reject reason keeps.
 const EXAMPLES_PER_REASON: usize = 3;
 
-/// The report of one ETL run. Stored as JSON in `etl_runs.audit_json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditReport {
-    pub run_id: i64,
-    pub source: String,
-    pub source_sha256: String,
-    pub counts: Counts,
-    /// Per field: rows where it was missing, null or blank in the input.
-    pub nulls: BTreeMap<String, u64>,
-    /// Problems by field and reason, most frequent first.
-    pub rejects: Vec<RejectGroup>,
-    /// Loaded movies per rating band: index i counts ratings in [i, i+1), the last band is [9, 10].
-    pub rating_histogram: [u64; 10],
-    /// Loaded movies per release decade (1990 = 1990–1999). JSON object keys are strings.
-    #[schema(value_type = BTreeMap<String, u64>)]
-    pub decades: BTreeMap<i32, u64>,
-    pub rating: Option<Summary>,
-    pub release_year: Option<Summary>,
+/// Running minimum, sum and maximum of one loaded column.
+#[derive(Debug, Default)]
+struct Running {
+    n: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
 }
 
-/// Row counts of one run. `rejected` counts rows, not problems: a row may have several.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Counts {
-    pub extracted: u64,
-    pub rejected: u64,
-    pub duplicates: u64,
-    pub loaded: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RejectGroup {
-    pub field: String,
-    pub reason: String,
-    pub count: u64,
-    pub examples: Vec<Example>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Example {
-    pub row: u64,
-    pub raw_value: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Summary {
-    pub min: f64,
-    pub mean: f64,
-    pub max: f64,
-}
-
-impl Summary {
-    fn of(values: impl Iterator<Item = f64>) -> Option<Self> {
-        let (mut n, mut sum, mut min, mut max) = (0u64, 0.0, f64::INFINITY, f64::NEG_INFINITY);
-        for v in values {
-            n += 1;
-            sum += v;
-            min = min.min(v);
-            max = max.max(v);
+impl Running {
+    fn add(&mut self, v: f64) {
+        if self.n == 0 {
+            (self.min, self.max) = (v, v);
         }
-        (n > 0).then(|| Summary {
-            min,
-            mean: sum / n as f64,
-            max,
+        self.n += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    fn range(&self) -> Option<ValueRange> {
+        (self.n > 0).then(|| ValueRange {
+            min: self.min,
+            mean: self.sum / self.n as f64,
+            max: self.max,
         })
     }
 }
 
-/// Accumulates the report while records stream through the pipeline.
+/// Accumulates the report; memory is bounded by the number of distinct (field, reason) pairs.
 #[derive(Debug, Default)]
 pub struct AuditBuilder {
     nulls: BTreeMap<Field, u64>,
     groups: BTreeMap<(Field, Reason), (u64, Vec<Example>)>,
     rejected_rows: u64,
-    duplicates: u64,
+    rating_histogram: [u64; 10],
+    decades: BTreeMap<i32, u64>,
+    rating: Running,
+    year: Running,
 }
 
 impl AuditBuilder {
     /// Counts the blank fields of a raw record.
     pub fn observe(&mut self, record: &RawRecord) {
-        for field in Field::COLUMNS {
+        for field in Field::AUDITED {
             if record.get(field).is_blank() {
                 *self.nulls.entry(field).or_default() += 1;
             }
@@ -106,38 +68,42 @@ impl AuditBuilder {
             return;
         }
         self.rejected_rows += 1;
-        if rejects.iter().any(|r| r.reason == Reason::Duplicate) {
-            self.duplicates += 1;
-        }
         for r in rejects {
             let (count, examples) = self.groups.entry((r.field, r.reason)).or_default();
             *count += 1;
             if examples.len() < EXAMPLES_PER_REASON {
                 examples.push(Example {
-                    row: r.row,
+                    row: r.source_row,
                     raw_value: r.raw_value.clone(),
                 });
             }
         }
     }
 
-    /// Finishes the report over the movies that go on to the load.
-    pub fn finish(self, extracted: u64, movies: &[Movie]) -> AuditReport {
-        let mut rating_histogram = [0u64; 10];
-        let mut decades = BTreeMap::new();
-        for m in movies {
-            let band = (m.rating.value().floor() as usize).min(9);
-            rating_histogram[band] += 1;
-            *decades
-                .entry(m.release_date.year().div_euclid(10) * 10)
-                .or_default() += 1;
+    /// Counts one movie that goes on to the catalog.
+    pub fn loaded(&mut self, rating: f64, year: i32) {
+        let band = (rating.floor() as usize).min(9);
+        self.rating_histogram[band] += 1;
+        *self.decades.entry(year.div_euclid(10) * 10).or_default() += 1;
+        self.rating.add(rating);
+        self.year.add(f64::from(year));
+    }
+
+    /// Finishes the report once the load has settled.
+    pub fn finish(mut self, extracted: u64, load: &LoadSummary) -> AuditReport {
+        if load.duplicates > 0 {
+            self.rejected_rows += load.duplicates;
+            self.groups.insert(
+                (Field::Title, Reason::Duplicate),
+                (load.duplicates, load.duplicate_examples.clone()),
+            );
         }
         let mut rejects: Vec<RejectGroup> = self
             .groups
             .into_iter()
             .map(|((field, reason), (count, examples))| RejectGroup {
-                field: field.as_str().to_owned(),
-                reason: reason.as_str().to_owned(),
+                field,
+                reason,
                 count,
                 examples,
             })
@@ -147,11 +113,13 @@ impl AuditBuilder {
             counts: Counts {
                 extracted,
                 rejected: self.rejected_rows,
-                duplicates: self.duplicates,
-                loaded: movies.len() as u64,
-                ..Counts::default()
+                duplicates: load.duplicates,
+                loaded: load.loaded,
+                inserted: load.counts.inserted,
+                updated: load.counts.updated,
+                unchanged: load.counts.unchanged,
             },
-            nulls: Field::COLUMNS
+            nulls: Field::AUDITED
                 .into_iter()
                 .map(|f| {
                     (
@@ -161,153 +129,81 @@ impl AuditBuilder {
                 })
                 .collect(),
             rejects,
-            rating_histogram,
-            decades,
-            rating: Summary::of(movies.iter().map(|m| m.rating.value())),
-            release_year: Summary::of(movies.iter().map(|m| f64::from(m.release_date.year()))),
+            rating_histogram: self.rating_histogram,
+            decades: self.decades,
+            rating: self.rating.range(),
+            release_year: self.year.range(),
             ..AuditReport::default()
         }
     }
 }
 
-impl AuditReport {
-    /// Rejected rows per reason code, for `etl_runs.rejects_by_reason`.
-    pub fn rejects_by_reason(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for g in &self.rejects {
-            *out.entry(g.reason.clone()).or_default() += g.count;
-        }
-        out
+/// The report as a Markdown document.
+pub fn to_markdown(report: &AuditReport) -> String {
+    let c = &report.counts;
+    let mut md = String::new();
+    let _ = writeln!(md, "# ETL audit report — run {}\n", report.run_id);
+    let _ = writeln!(md, "- source: `{}`", report.source);
+    let _ = writeln!(md, "- sha256: `{}`\n", report.source_sha256);
+    md.push_str("## Counts\n\n| extracted | rejected rows | of which duplicates | loaded | inserted | updated | unchanged |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        md,
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        c.extracted, c.rejected, c.duplicates, c.loaded, c.inserted, c.updated, c.unchanged
+    );
+    md.push_str("## Missing values in the input\n\n| field | missing/null/blank |\n|---|---:|\n");
+    for (field, n) in &report.nulls {
+        let _ = writeln!(md, "| {field} | {n} |");
     }
-
-    /// The report as a Markdown document.
-    pub fn to_markdown(&self) -> String {
-        let c = &self.counts;
-        let mut md = String::new();
-        let _ = writeln!(md, "# ETL audit report — run {}\n", self.run_id);
-        let _ = writeln!(md, "- source: `{}`", self.source);
-        let _ = writeln!(md, "- sha256: `{}`\n", self.source_sha256);
-        md.push_str("## Counts\n\n| extracted | rejected rows | of which duplicates | loaded | inserted | updated | unchanged |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("\n## Rejects by reason\n\nA row can fail on several fields; each problem is listed.\n\n| field | reason | rows | examples (row: raw value) |\n|---|---|---:|---|\n");
+    for g in &report.rejects {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
-            c.extracted, c.rejected, c.duplicates, c.loaded, c.inserted, c.updated, c.unchanged
+            "| {} | {} | {} | {} |",
+            g.field,
+            g.reason,
+            g.count,
+            examples_text(g).replace('|', "\\|")
         );
-        md.push_str(
-            "## Missing values in the input\n\n| field | missing/null/blank |\n|---|---:|\n",
+    }
+    md.push_str("\n## Ratings of loaded movies\n\n| band | movies |\n|---|---:|\n");
+    for (i, n) in report.rating_histogram.iter().enumerate() {
+        let close = if i == 9 { ']' } else { ')' };
+        let _ = writeln!(md, "| [{i}, {}{close} | {n} |", i + 1);
+    }
+    md.push_str("\n## Release decades of loaded movies\n\n| decade | movies |\n|---|---:|\n");
+    for (decade, n) in &report.decades {
+        let _ = writeln!(md, "| {decade}s | {n} |");
+    }
+    if let (Some(r), Some(y)) = (report.rating, report.release_year) {
+        let _ = writeln!(
+            md,
+            "\nRating min {:.1}, mean {:.2}, max {:.1}; release year min {}, max {}.",
+            r.min, r.mean, r.max, y.min, y.max
         );
-        for (field, n) in &self.nulls {
-            let _ = writeln!(md, "| {field} | {n} |");
-        }
-        md.push_str("\n## Rejects by reason\n\nA row can fail on several fields; each problem is listed.\n\n| field | reason | rows | examples (row: raw value) |\n|---|---|---:|---|\n");
-        for g in &self.rejects {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                g.field,
-                g.reason,
-                g.count,
-                examples_text(g)
-            );
-        }
-        md.push_str("\n## Ratings of loaded movies\n\n| band | movies |\n|---|---:|\n");
-        for (i, n) in self.rating_histogram.iter().enumerate() {
-            let close = if i == 9 { ']' } else { ')' };
-            let _ = writeln!(md, "| [{i}, {}{close} | {n} |", i + 1);
-        }
-        md.push_str("\n## Release decades of loaded movies\n\n| decade | movies |\n|---|---:|\n");
-        for (decade, n) in &self.decades {
-            let _ = writeln!(md, "| {decade}s | {n} |");
-        }
-        if let (Some(r), Some(y)) = (self.rating, self.release_year) {
-            let _ = writeln!(
-                md,
-                "\nRating min {:.1}, mean {:.2}, max {:.1}; release year min {}, max {}.",
-                r.min, r.mean, r.max, y.min, y.max
-            );
-        }
-        md
     }
-
-    /// A short terminal rendering: counts and rejects.
-    pub fn to_table(&self) -> String {
-        let c = &self.counts;
-        let mut counts = comfy_table::Table::new();
-        counts.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        counts.set_header([
-            "extracted",
-            "rejected rows",
-            "duplicates",
-            "loaded",
-            "inserted",
-            "updated",
-            "unchanged",
-        ]);
-        counts.add_row([
-            c.extracted,
-            c.rejected,
-            c.duplicates,
-            c.loaded,
-            c.inserted,
-            c.updated,
-            c.unchanged,
-        ]);
-        let mut rejects = comfy_table::Table::new();
-        rejects.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        rejects.set_header(["field", "reason", "rows", "examples (row: raw value)"]);
-        for g in &self.rejects {
-            rejects.add_row([
-                g.field.clone(),
-                g.reason.clone(),
-                g.count.to_string(),
-                examples_text(g),
-            ]);
-        }
-        let head = format!("ETL run {} of {}\n{counts}", self.run_id, self.source);
-        if self.rejects.is_empty() {
-            format!("{head}\nRejects by reason: none")
-        } else {
-            format!("{head}\nRejects by reason\n{rejects}")
-        }
-    }
+    md
 }
 
-fn examples_text(group: &RejectGroup) -> String {
+/// "row: raw value; …" of a group's examples.
+pub fn examples_text(group: &RejectGroup) -> String {
     group
         .examples
         .iter()
         .map(|e| format!("{}: {}", e.row, e.raw_value.as_deref().unwrap_or("null")))
         .collect::<Vec<_>>()
         .join("; ")
-        .replace('|', "\\|")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::etl::record::RawValue;
-    use crate::movie::{Rating, ReleaseDate, Title};
-    use chrono::NaiveDate;
-
-    fn movie(rating: f64, year: i32) -> Movie {
-        Movie {
-            title: Title::parse("x").expect("title"),
-            release_date: ReleaseDate::new(
-                NaiveDate::from_ymd_opt(year, 6, 1).expect("date"),
-                2030,
-            )
-            .expect("year"),
-            rating: Rating::new(rating).expect("rating"),
-            votes: None,
-            genre: None,
-            director: None,
-            source_row: 1,
-        }
-    }
+    use crate::domain::etl::LoadCounts;
+    use crate::domain::record::RawValue;
 
     fn reject(row: u64, field: Field, reason: Reason) -> Reject {
         Reject {
-            row,
+            source_row: row,
             field,
             reason,
             raw_value: Some(format!("v{row}")),
@@ -326,22 +222,38 @@ mod tests {
         for row in 2..=6 {
             b.reject_row(&[reject(row, Field::ReleaseDate, Reason::YearOutOfRange)]);
         }
-        let report = b.finish(10, &[movie(10.0, 1999), movie(6.1, 1990), movie(0.0, 2001)]);
-        assert_eq!(report.counts.rejected, 6);
+        for (rating, year) in [(10.0, 1999), (6.1, 1990), (0.0, 2001)] {
+            b.loaded(rating, year);
+        }
+        let load = LoadSummary {
+            counts: LoadCounts {
+                inserted: 3,
+                ..LoadCounts::default()
+            },
+            loaded: 3,
+            duplicates: 1,
+            duplicate_examples: vec![Example {
+                row: 9,
+                raw_value: Some("Heat".into()),
+            }],
+        };
+        let report = b.finish(11, &load);
+        assert_eq!(report.counts.rejected, 7);
+        assert_eq!(report.counts.duplicates, 1);
         assert_eq!(report.counts.loaded, 3);
         assert_eq!(report.nulls["title"], 0);
         assert_eq!(report.nulls["rating"], 1);
-        assert_eq!(report.rejects[0].reason, "year_out_of_range");
+        assert_eq!(report.rejects[0].reason, Reason::YearOutOfRange);
         assert_eq!(report.rejects[0].count, 5);
         assert_eq!(report.rejects[0].examples.len(), EXAMPLES_PER_REASON);
-        assert_eq!(report.rejects_by_reason()["missing"], 2);
+        assert_eq!(report.rejects_by_reason()[&Reason::Missing], 2);
+        assert_eq!(report.rejects_by_reason()[&Reason::Duplicate], 1);
         assert_eq!(report.rating_histogram[9], 1);
         assert_eq!(report.rating_histogram[6], 1);
         assert_eq!(report.rating_histogram[0], 1);
         assert_eq!(report.decades[&1990], 2);
         assert_eq!(report.release_year.map(|s| s.max), Some(2001.0));
-        assert!(report
-            .to_markdown()
-            .contains("| rating | missing | 1 | 1: v1 |"));
+        assert_eq!(report.rating.map(|s| s.min), Some(0.0));
+        assert!(to_markdown(&report).contains("| rating | missing | 1 | 1: v1 |"));
     }
 }

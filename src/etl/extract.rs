@@ -1,15 +1,16 @@
-//! Extract: source bytes → a stream of [`RawRecord`]s, handed one at a time to a callback so no
-//! stage ever holds a parsed copy of the whole input.
+//! Extract: a byte stream → [`RawRecord`]s, handed one at a time to a callback, so no stage ever
+//! holds the input or a parsed copy of it. The stream is checked to be UTF-8 as it passes, and a
+//! bad byte is reported with its offset, line and column.
 
-use super::record::{Field, RawRecord, RawValue};
 use super::EtlError;
-use serde::de::{Deserializer as _, SeqAccess, Visitor};
+use crate::domain::record::{Field, RawRecord, RawValue};
+use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
+use std::io::{self, BufReader, Read};
 
-/// The formats a source can be in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The formats a byte source can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A JSON array of objects (the vega layout).
     Json,
@@ -24,63 +25,77 @@ impl Format {
             Format::Csv => "csv",
         }
     }
+
+    /// The format a file name says (`.json`, `.csv`, either optionally `.gz`).
+    pub fn of_file(name: &str) -> Option<Self> {
+        let name = name.to_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".json") {
+            Some(Format::Json)
+        } else if name.ends_with(".csv") {
+            Some(Format::Csv)
+        } else {
+            None
+        }
+    }
 }
 
-/// Checks the input is non-empty UTF-8, then streams its records into `on_record`.
-/// Returns the number of records extracted. `name` is used in error messages.
+/// Streams the records of `reader` into `on_record`; returns how many there were. `name` is
+/// used in error messages. An error from `on_record` stops the extract and is returned.
 pub fn extract(
     name: &str,
-    bytes: &[u8],
+    reader: impl Read,
     format: Format,
-    on_record: impl FnMut(RawRecord),
+    on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let offset = e.valid_up_to();
-        let (line, column) = line_column(&bytes[..offset]);
-        EtlError::NotUtf8 {
-            source_name: name.to_owned(),
-            offset,
-            line,
-            column,
-        }
-    })?;
-    if text.trim().is_empty() {
-        return Err(EtlError::Empty {
-            source_name: name.to_owned(),
-        });
-    }
-    let count = match format {
-        Format::Json => extract_json(name, text, on_record)?,
-        Format::Csv => extract_csv(name, text, on_record)?,
+    let mut checked = Utf8Check::new(reader);
+    let result = match format {
+        Format::Json => extract_json(name, &mut checked, on_record),
+        Format::Csv => extract_csv(name, &mut checked, on_record),
     };
-    if count == 0 {
+    if let Some(p) = checked.problem {
+        return Err(EtlError::NotUtf8 {
+            source_name: name.to_owned(),
+            offset: p.offset,
+            line: p.line,
+            column: p.column,
+        });
+    }
+    if !checked.saw_content {
         return Err(EtlError::Empty {
             source_name: name.to_owned(),
         });
     }
-    Ok(count)
+    match result? {
+        0 => Err(EtlError::Empty {
+            source_name: name.to_owned(),
+        }),
+        n => Ok(n),
+    }
 }
 
-/// 1-based line and column of the byte just after `prefix`.
-fn line_column(prefix: &[u8]) -> (usize, usize) {
-    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-    (line, column)
-}
-
-fn extract_json(name: &str, text: &str, on_record: impl FnMut(RawRecord)) -> Result<u64, EtlError> {
-    let mut de = serde_json::Deserializer::from_str(text);
+fn extract_json(
+    name: &str,
+    reader: impl Read,
+    on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
     let json_error = |e: serde_json::Error| EtlError::Json {
         source_name: name.to_owned(),
         line: e.line(),
         column: e.column(),
         message: strip_position(&e.to_string()),
     };
-    let visitor = RecordVisitor {
+    let mut visitor = RecordVisitor {
         on_record,
         columns: HashMap::new(),
+        failed: None,
     };
-    let count = de.deserialize_seq(visitor).map_err(json_error)?;
+    let count = de.deserialize_seq(&mut visitor);
+    if let Some(e) = visitor.failed {
+        return Err(e);
+    }
+    let count = count.map_err(json_error)?;
     de.end().map_err(json_error)?;
     Ok(count)
 }
@@ -97,16 +112,18 @@ struct RecordVisitor<F> {
     on_record: F,
     /// Key → field, resolved once per distinct key rather than once per record.
     columns: HashMap<String, Option<Field>>,
+    /// The callback's error, which stopped the parse.
+    failed: Option<EtlError>,
 }
 
-impl<'de, F: FnMut(RawRecord)> Visitor<'de> for RecordVisitor<F> {
+impl<'de, F: FnMut(RawRecord) -> Result<(), EtlError>> Visitor<'de> for &mut RecordVisitor<F> {
     type Value = u64;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON array of movie objects")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<u64, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
         let mut row = 0;
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
             row += 1;
@@ -128,7 +145,10 @@ impl<'de, F: FnMut(RawRecord)> Visitor<'de> for RecordVisitor<F> {
                 }
                 other => record.malformed = Some(other.to_string()),
             }
-            (self.on_record)(record);
+            if let Err(e) = (self.on_record)(record) {
+                self.failed = Some(e);
+                return Err(A::Error::custom("stopped"));
+            }
         }
         Ok(row)
     }
@@ -136,18 +156,22 @@ impl<'de, F: FnMut(RawRecord)> Visitor<'de> for RecordVisitor<F> {
 
 fn extract_csv(
     name: &str,
-    text: &str,
-    mut on_record: impl FnMut(RawRecord),
+    reader: impl Read,
+    mut on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .buffer_capacity(64 * 1024)
+        .from_reader(reader);
     let csv_error = |e: csv::Error| EtlError::Csv {
         source_name: name.to_owned(),
         line: e.position().map_or(0, |p| p.line()),
         message: e.to_string(),
     };
     let headers = reader.headers().map_err(csv_error)?.clone();
+    if headers.iter().all(str::is_empty) {
+        return Ok(0);
+    }
     let columns: Vec<Option<Field>> = headers.iter().map(Field::from_column).collect();
     if let Some(missing) = Field::REQUIRED
         .into_iter()
@@ -160,8 +184,8 @@ fn extract_csv(
         });
     }
     let mut row = 0;
-    for result in reader.records() {
-        let values = result.map_err(csv_error)?;
+    let mut values = csv::StringRecord::new();
+    while reader.read_record(&mut values).map_err(csv_error)? {
         row += 1;
         let mut record = RawRecord::new(row);
         for (field, value) in columns.iter().zip(values.iter()) {
@@ -174,9 +198,127 @@ fn extract_csv(
                 record.set(*field, raw);
             }
         }
-        on_record(record);
+        on_record(record)?;
     }
     Ok(row)
+}
+
+/// Where the first byte that is not UTF-8 is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Utf8Problem {
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+/// A reader that checks its stream is UTF-8 as it passes, across chunk boundaries.
+struct Utf8Check<R> {
+    inner: R,
+    /// Bytes passed on so far.
+    offset: usize,
+    /// 1-based line and column of the next byte.
+    line: usize,
+    column: usize,
+    /// The start of a multi-byte character split by a chunk boundary.
+    pending: Vec<u8>,
+    problem: Option<Utf8Problem>,
+    /// Whether anything but whitespace went past.
+    saw_content: bool,
+}
+
+impl<R: Read> Utf8Check<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            line: 1,
+            column: 1,
+            pending: Vec::new(),
+            problem: None,
+            saw_content: false,
+        }
+    }
+
+    /// Advances the position over `bytes`, all valid.
+    fn advance(&mut self, bytes: &[u8]) {
+        self.offset += bytes.len();
+        match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                self.line += bytes.iter().filter(|&&b| b == b'\n').count();
+                self.column = bytes.len() - last;
+            }
+            None => self.column += bytes.len(),
+        }
+        if !self.saw_content {
+            self.saw_content = bytes.iter().any(|b| !b.is_ascii_whitespace());
+        }
+    }
+
+    /// The problem at `valid` bytes into `bytes`.
+    fn fail(&mut self, bytes: &[u8], valid: usize) -> io::Error {
+        self.advance(&bytes[..valid]);
+        let p = Utf8Problem {
+            offset: self.offset,
+            line: self.line,
+            column: self.column,
+        };
+        self.problem = Some(p);
+        io::Error::new(io::ErrorKind::InvalidData, "input is not valid UTF-8")
+    }
+
+    /// Checks one chunk; an incomplete character at its end waits for the next chunk.
+    fn check(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let mut rest = chunk;
+        if !self.pending.is_empty() {
+            let width = char_width(self.pending[0]);
+            let take = (width - self.pending.len()).min(rest.len());
+            let mut joined = std::mem::take(&mut self.pending);
+            joined.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if joined.len() < width && rest.is_empty() {
+                self.pending = joined;
+                return Ok(());
+            }
+            if std::str::from_utf8(&joined).is_err() {
+                return Err(self.fail(&joined, 0));
+            }
+            self.advance(&joined);
+        }
+        match std::str::from_utf8(rest) {
+            Ok(_) => self.advance(rest),
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                self.advance(&rest[..valid]);
+                self.pending = rest[valid..].to_vec();
+            }
+            Err(e) => return Err(self.fail(rest, e.valid_up_to())),
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of the UTF-8 character a lead byte starts (the lead byte is known to be valid).
+fn char_width(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        _ => 2,
+    }
+}
+
+impl<R: Read> Read for Utf8Check<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.problem.is_some() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"));
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 && !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            return Err(self.fail(&pending, 0));
+        }
+        self.check(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -185,8 +327,27 @@ mod tests {
 
     fn collect(bytes: &[u8], format: Format) -> Result<Vec<RawRecord>, EtlError> {
         let mut out = Vec::new();
-        extract("input", bytes, format, |r| out.push(r))?;
+        extract("input", bytes, format, |r| {
+            out.push(r);
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    /// A reader that returns one byte per read: every chunk boundary falls everywhere.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.split_first() {
+                Some((&b, rest)) if !buf.is_empty() => {
+                    buf[0] = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
     }
 
     #[test]
@@ -246,16 +407,48 @@ mod tests {
     }
 
     #[test]
+    fn utf8_split_across_reads_is_accepted_and_bad_bytes_are_found_at_any_boundary() {
+        let good = "Title,Release Date,IMDB Rating\nAmélie 日本 🎬,2001-04-25,8.3\n";
+        let mut out = Vec::new();
+        extract("x", Trickle(good.as_bytes()), Format::Csv, |r| {
+            out.push(r);
+            Ok(())
+        })
+        .expect("valid UTF-8 in one-byte reads");
+        assert_eq!(
+            out[0].get(Field::Title),
+            &RawValue::Text("Amélie 日本 🎬".into())
+        );
+        let bad = b"Title,Release Date,IMDB Rating\nAm\xc3(lie,2001-04-25,8.3\n";
+        let err = extract("x", Trickle(bad), Format::Csv, |_| Ok(())).unwrap_err();
+        match err {
+            EtlError::NotUtf8 {
+                offset,
+                line,
+                column,
+                ..
+            } => assert_eq!((offset, line, column), (33, 2, 3)),
+            other => panic!("unexpected error {other:?}"),
+        }
+        let truncated = b"Title,Release Date,IMDB Rating\nAm\xc3";
+        assert!(matches!(
+            extract("x", Trickle(truncated), Format::Csv, |_| Ok(())),
+            Err(EtlError::NotUtf8 { offset: 33, .. })
+        ));
+    }
+
+    #[test]
     fn empty_inputs_are_errors() {
         for (bytes, format) in [
             (&b""[..], Format::Json),
             (b"  \n", Format::Csv),
+            (b"  \n", Format::Json),
             (b"[]", Format::Json),
         ] {
-            assert!(matches!(
-                collect(bytes, format),
-                Err(EtlError::Empty { .. })
-            ));
+            assert!(
+                matches!(collect(bytes, format), Err(EtlError::Empty { .. })),
+                "{bytes:?}"
+            );
         }
         assert!(matches!(
             collect(b"title,release_date,rating\n", Format::Csv),
@@ -279,5 +472,24 @@ mod tests {
         assert_eq!(recs[0].get(Field::ReleaseDate), &RawValue::Null);
         assert_eq!(recs[1].get(Field::Rating), &RawValue::Missing);
         assert_eq!(recs[1].row, 2);
+    }
+
+    #[test]
+    fn a_callback_error_stops_the_extract() {
+        let mut seen = 0;
+        let err = extract(
+            "x",
+            &br#"[{"Title": "A"}, {"Title": "B"}]"#[..],
+            Format::Json,
+            |_| {
+                seen += 1;
+                Err(EtlError::Empty {
+                    source_name: "stop".into(),
+                })
+            },
+        )
+        .unwrap_err();
+        assert_eq!(seen, 1);
+        assert!(err.to_string().contains("stop"), "{err}");
     }
 }

@@ -1,38 +1,34 @@
-//! The ETL pipeline: read → snapshot → extract → transform → dedupe → load, with lineage and an
-//! audit report. I/O happens only in [`run`]; every stage in between is a plain function.
+//! The ETL pipeline: read → extract → transform → load, streaming, with lineage and an audit
+//! report. Records flow one at a time from the source into bounded batches that the store stages
+//! inside the run's one transaction; the raw snapshot is hashed and compressed on the way.
+//!
+//! I/O happens only in this module's [`run`] and [`run_records`]; [`extract`] and [`transform`]
+//! are plain functions over records, [`audit`] accumulates the report.
 
 pub mod audit;
-pub mod dedupe;
 pub mod extract;
-pub mod record;
 pub mod snapshot;
 pub mod transform;
 
-use crate::db::{movies, runs};
-use audit::{AuditBuilder, AuditReport};
-use chrono::{Datelike, SecondsFormat, Utc};
+use crate::domain::audit::AuditReport;
+use crate::domain::etl::{Reject, RunStart, Source, SourceFormat};
+use crate::domain::movie::Movie;
+use crate::domain::record::{Field, RawRecord};
+use crate::domain::EtlRunId;
+use crate::store::{Load, Store, StoreError};
+use audit::AuditBuilder;
+use chrono::{Datelike, Utc};
 use extract::Format;
 use indicatif::{ProgressBar, ProgressStyle};
-use rusqlite::{Connection, TransactionBehavior};
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use transform::Rules;
 
 /// The embedded default dataset: vega-datasets `movies.json` (BSD-3-Clause, see `data/vega-movies`).
 pub const EMBEDDED_MOVIES: &[u8] = include_bytes!("../../data/vega-movies/movies.json");
 
-/// Where a run reads its input from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// The dataset compiled into the binary.
-    Embedded,
-    /// A `.json` or `.csv` file.
-    File(PathBuf),
-    /// The raw snapshot kept by an earlier run.
-    Replay(i64),
-    /// The responses a TMDB ingest run kept in its raw zone (no network).
-    Tmdb(i64),
-}
+/// Movies (or rejects) handed to the store at once: bounds the pipeline's memory.
+const BATCH: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EtlError {
@@ -75,181 +71,282 @@ pub enum EtlError {
     )]
     MissingColumn {
         source_name: String,
-        field: record::Field,
+        field: Field,
         accepted: String,
     },
     #[error("cannot replay run {0}: no such run")]
-    UnknownRun(i64),
+    UnknownRun(EtlRunId),
     #[error("cannot replay run {0}: it kept no raw snapshot")]
-    NoSnapshot(i64),
+    NoSnapshot(EtlRunId),
     #[error("raw snapshot {path}: {source}")]
     Snapshot {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("raw snapshot {path} is corrupt: its content hashes to {actual}")]
+    CorruptSnapshot { path: PathBuf, actual: String },
     #[error("audit report {path}: {source}")]
     Report {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot rebuild the input of a TMDB ingest run: {0}")]
-    Ingest(#[from] crate::ingest::AssembleError),
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    #[error("{0} is rebuilt from a movie-API ingest's raw responses, not read as a file")]
+    NotAFile(Source),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What a successful run produced.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct EtlOutcome {
     pub report: AuditReport,
-    pub snapshot_path: PathBuf,
+    /// The raw snapshot of the input, relative to the data directory.
+    pub snapshot: Option<PathBuf>,
     pub report_path: PathBuf,
 }
 
-/// The data directory beside a database: `./movierec.db` → `./movierec-data`.
-pub fn default_data_dir(db_path: &Path) -> PathBuf {
-    let stem = db_path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("movierec");
-    db_path.with_file_name(format!("{stem}-data"))
+/// An input already made of records (a movie-API ingest's), with the lineage it keeps.
+#[derive(Debug, Clone)]
+pub struct RecordInput {
+    pub source: Source,
+    /// Hash of the raw responses the records were built from.
+    pub sha256: String,
+    /// Where those responses are kept, relative to the data directory.
+    pub snapshot: PathBuf,
 }
 
-/// Runs the whole pipeline from `source` into the database behind `conn`.
+/// Runs the whole pipeline from a byte source (embedded, file or replay) into the store.
 ///
 /// The catalog changes in one transaction together with the run's lineage row, so a failure or a
 /// kill at any point leaves it exactly as it was; a failed run is then recorded as `failed`.
-pub fn run(conn: &mut Connection, data_dir: &Path, source: &Source) -> Result<Outcome, EtlError> {
-    let mut lineage = runs::RunStart {
-        source: source_name(source),
-        format: "unknown".to_owned(),
+pub fn run(store: &mut Store, data_dir: &Path, source: &Source) -> Result<EtlOutcome, EtlError> {
+    let mut lineage = RunStart {
+        source: source.to_string(),
+        format: SourceFormat::Unknown,
         sha256: None,
-        snapshot_path: None,
-        started_at: now(),
+        snapshot: None,
+        started_at: Utc::now(),
     };
-    let result = run_stages(conn, data_dir, source, &mut lineage);
+    let result = run_bytes(store, data_dir, source, &mut lineage);
+    record_failure(store, &lineage, result)
+}
+
+/// Runs the pipeline over records handed over as typed values (no serialisation round trip).
+pub fn run_records(
+    store: &mut Store,
+    data_dir: &Path,
+    input: &RecordInput,
+    records: impl IntoIterator<Item = RawRecord>,
+) -> Result<EtlOutcome, EtlError> {
+    let lineage = RunStart {
+        source: input.source.to_string(),
+        format: SourceFormat::Tmdb,
+        sha256: Some(input.sha256.clone()),
+        snapshot: Some(input.snapshot.display().to_string()),
+        started_at: Utc::now(),
+    };
+    let result = (|| {
+        let mut pipeline = Pipeline::start(store, &lineage)?;
+        let mut extracted = 0;
+        for record in records {
+            extracted += 1;
+            pipeline.push(record)?;
+        }
+        if extracted == 0 {
+            return Err(EtlError::Empty {
+                source_name: lineage.source.clone(),
+            });
+        }
+        pipeline.finish(data_dir, &lineage, extracted)
+    })();
+    record_failure(store, &lineage, result)
+}
+
+/// Records a failed run (best effort: the database may be the very thing that failed).
+fn record_failure(
+    store: &Store,
+    lineage: &RunStart,
+    result: Result<EtlOutcome, EtlError>,
+) -> Result<EtlOutcome, EtlError> {
     if let Err(e) = &result {
-        // Best effort: the database may be the very thing that failed.
-        let _ = runs::record_failure(conn, &lineage, &now(), &e.to_string());
+        let _ = store.record_failed_run(lineage, Utc::now(), &e.to_string());
     }
     result
 }
 
-fn run_stages(
-    conn: &mut Connection,
+fn run_bytes(
+    store: &mut Store,
     data_dir: &Path,
     source: &Source,
-    lineage: &mut runs::RunStart,
-) -> Result<Outcome, EtlError> {
-    let format = source_format(conn, source)?;
-    lineage.format = format.extension().to_owned();
-    let bytes = read_source(conn, source)?;
-    // Hashing and compressing the snapshot run on the second core while the records are parsed.
-    let (snapshot, staged) = std::thread::scope(|s| {
-        let snapshot = s.spawn(|| keep_snapshot(data_dir, format, &bytes));
-        let staged = stage(&lineage.source, &bytes, format);
-        let snapshot = snapshot
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (snapshot, staged)
-    });
-    let (sha, snapshot_path) = snapshot?;
-    lineage.sha256 = Some(sha);
-    lineage.snapshot_path = Some(snapshot_path.display().to_string());
-    let (report, report_path) = load(conn, data_dir, lineage, staged?)?;
-    Ok(Outcome {
-        report,
-        snapshot_path,
-        report_path,
-    })
-}
-
-fn keep_snapshot(
-    data_dir: &Path,
-    format: Format,
-    bytes: &[u8],
-) -> Result<(String, PathBuf), EtlError> {
-    let sha = snapshot::sha256_hex(bytes);
-    snapshot::store(data_dir, &sha, format.extension(), bytes)
-        .map(|path| (sha.clone(), path))
-        .map_err(|source| EtlError::Snapshot {
-            path: snapshot::path_for(data_dir, &sha, format.extension()),
-            source,
-        })
-}
-
-/// What the in-memory stages hand to the load.
-struct Staged {
-    movies: Vec<crate::movie::Movie>,
-    rejects: Vec<transform::Reject>,
-    report: AuditReport,
-}
-
-/// Extract → transform → dedupe, all in memory; no I/O.
-fn stage(name: &str, bytes: &[u8], format: Format) -> Result<Staged, EtlError> {
-    let rules = Rules {
-        max_year: Utc::now().year() + 1,
+    lineage: &mut RunStart,
+) -> Result<EtlOutcome, EtlError> {
+    let (reader, format, expected) = open_source(store, data_dir, source)?;
+    lineage.format = match format {
+        Format::Json => SourceFormat::Json,
+        Format::Csv => SourceFormat::Csv,
     };
-    let mut audit = AuditBuilder::default();
-    let mut clean = Vec::new();
-    let mut rejects = Vec::new();
-    let progress = spinner("extracting", "records");
-    let extracted = extract::extract(name, bytes, format, |record| {
-        audit.observe(&record);
-        match transform::transform(&record, rules) {
-            Ok(movie) => clean.push(movie),
+    let raw_dir = data_dir.join("raw");
+    let writer =
+        snapshot::SnapshotWriter::start(data_dir, format.extension()).map_err(|source| {
+            EtlError::Snapshot {
+                path: raw_dir.clone(),
+                source,
+            }
+        })?;
+    let mut pipeline = Pipeline::start(store, lineage)?;
+    let extracted = extract::extract(
+        &lineage.source,
+        snapshot::Tee::new(reader, &writer),
+        format,
+        |record| pipeline.push(record),
+    );
+    let kept = writer.finish().map_err(|source| EtlError::Snapshot {
+        path: raw_dir,
+        source,
+    })?;
+    if let Some(path) = expected {
+        if snapshot::expected_sha(&path) != Some(kept.sha256.as_str()) {
+            return Err(EtlError::CorruptSnapshot {
+                path,
+                actual: kept.sha256,
+            });
+        }
+    }
+    lineage.sha256 = Some(kept.sha256);
+    lineage.snapshot = Some(kept.path.display().to_string());
+    let extracted = extracted?;
+    let mut outcome = pipeline.finish(data_dir, lineage, extracted)?;
+    outcome.snapshot = Some(kept.path);
+    Ok(outcome)
+}
+
+/// A byte source opened for reading: its bytes, its format, and (for a replay) the snapshot the
+/// bytes must hash to.
+type Opened = (Box<dyn Read>, Format, Option<PathBuf>);
+
+fn open_source(store: &Store, data_dir: &Path, source: &Source) -> Result<Opened, EtlError> {
+    match source {
+        Source::Embedded => Ok((Box::new(EMBEDDED_MOVIES), Format::Json, None)),
+        Source::File(path) => {
+            let format = Format::of_file(&path.to_string_lossy())
+                .ok_or_else(|| EtlError::UnsupportedFormat { path: path.clone() })?;
+            let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => EtlError::NotFound { path: path.clone() },
+                _ => EtlError::Read {
+                    path: path.clone(),
+                    source: e,
+                },
+            })?;
+            Ok((decompressed(path, file), format, None))
+        }
+        Source::Replay(run_id) => {
+            let run = store
+                .etl_run(*run_id)?
+                .ok_or(EtlError::UnknownRun(*run_id))?;
+            let snapshot = run.snapshot.ok_or(EtlError::NoSnapshot(*run_id))?;
+            // Older databases stored absolute paths; `join` keeps those as they are.
+            let path = data_dir.join(&snapshot);
+            let format = Format::of_file(&snapshot)
+                .ok_or_else(|| EtlError::UnsupportedFormat { path: path.clone() })?;
+            let file = std::fs::File::open(&path).map_err(|source| EtlError::Snapshot {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((decompressed(&path, file), format, Some(path)))
+        }
+        Source::Tmdb(_) => Err(EtlError::NotAFile(source.clone())),
+    }
+}
+
+/// The file's bytes, gunzipped when its name ends in `.gz`.
+fn decompressed(path: &Path, file: std::fs::File) -> Box<dyn Read> {
+    let file = BufReader::with_capacity(64 * 1024, file);
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
+        Box::new(flate2::bufread::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    }
+}
+
+/// The streaming middle of a run: transform each record and hand batches to the load.
+struct Pipeline<'s> {
+    load: Load<'s>,
+    rules: Rules,
+    audit: AuditBuilder,
+    clean: Vec<Movie>,
+    rejects: Vec<Reject>,
+    progress: ProgressBar,
+}
+
+impl<'s> Pipeline<'s> {
+    fn start(store: &'s mut Store, lineage: &RunStart) -> Result<Self, EtlError> {
+        Ok(Self {
+            load: store.begin_load(lineage)?,
+            rules: Rules {
+                max_year: Utc::now().year() + 1,
+            },
+            audit: AuditBuilder::default(),
+            clean: Vec::with_capacity(BATCH),
+            rejects: Vec::new(),
+            progress: spinner(),
+        })
+    }
+
+    fn push(&mut self, record: RawRecord) -> Result<(), EtlError> {
+        self.audit.observe(&record);
+        match transform::transform(&record, self.rules) {
+            Ok(movie) => {
+                self.clean.push(movie);
+                if self.clean.len() >= BATCH {
+                    self.load.stage(&self.clean)?;
+                    self.clean.clear();
+                }
+            }
             Err(problems) => {
-                audit.reject_row(&problems);
-                rejects.extend(problems);
+                self.audit.reject_row(&problems);
+                self.rejects.extend(problems);
+                if self.rejects.len() >= BATCH {
+                    self.load.reject(&self.rejects)?;
+                    self.rejects.clear();
+                }
             }
         }
-        progress.inc(1);
-    })?;
-    progress.finish_and_clear();
-    let (movies, duplicates) = dedupe::dedupe(clean);
-    for dup in &duplicates {
-        audit.reject_row(std::slice::from_ref(dup));
+        self.progress.inc(1);
+        Ok(())
     }
-    rejects.extend(duplicates);
-    rejects.sort_by_key(|r| r.row);
-    let mut report = audit.finish(extracted, &movies);
-    report.source = name.to_owned();
-    Ok(Staged {
-        movies,
-        rejects,
-        report,
-    })
-}
 
-/// Loads staged movies and rejects, the lineage row and the report in one transaction.
-fn load(
-    conn: &mut Connection,
-    data_dir: &Path,
-    lineage: &runs::RunStart,
-    staged: Staged,
-) -> Result<(AuditReport, PathBuf), EtlError> {
-    let Staged {
-        movies,
-        rejects,
-        mut report,
-    } = staged;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let run_id = runs::begin(&tx, lineage)?;
-    let progress = bar("loading", movies.len() as u64);
-    let counts = movies::upsert(&tx, run_id, &movies, || progress.inc(1))?;
-    progress.finish_and_clear();
-    runs::insert_rejects(&tx, run_id, &rejects)?;
-    report.run_id = run_id;
-    report.source_sha256 = lineage.sha256.clone().unwrap_or_default();
-    report.counts.inserted = counts.inserted;
-    report.counts.updated = counts.updated;
-    report.counts.unchanged = counts.unchanged;
-    runs::finish(&tx, &report, &now())?;
-    let report_path = write_report(data_dir, &report)?;
-    tx.commit()?;
-    Ok((report, report_path))
+    /// Settles the load, writes the report, and commits.
+    fn finish(
+        mut self,
+        data_dir: &Path,
+        lineage: &RunStart,
+        extracted: u64,
+    ) -> Result<EtlOutcome, EtlError> {
+        self.load.stage(&self.clean)?;
+        self.load.reject(&self.rejects)?;
+        self.progress.set_message("settling the catalog");
+        let audit = &mut self.audit;
+        let summary = self
+            .load
+            .settle(|rating, year| audit.loaded(rating, year))?;
+        let mut report = self.audit.finish(extracted, &summary);
+        report.run_id = self.load.run_id();
+        report.source = lineage.source.clone();
+        report.source_sha256 = lineage.sha256.clone().unwrap_or_default();
+        let report_path = write_report(data_dir, &report)?;
+        self.load.commit(lineage, &report, Utc::now())?;
+        self.progress.finish_and_clear();
+        Ok(EtlOutcome {
+            report,
+            snapshot: lineage.snapshot.as_ref().map(PathBuf::from),
+            report_path,
+        })
+    }
 }
 
 /// Writes `reports/run-<id>.md` and `.json` in the data directory.
@@ -262,95 +359,17 @@ fn write_report(data_dir: &Path, report: &AuditReport) -> Result<PathBuf, EtlErr
         move |source| EtlError::Report { path, source }
     };
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    std::fs::write(&md, report.to_markdown()).map_err(io(&md))?;
+    std::fs::write(&md, audit::to_markdown(report)).map_err(io(&md))?;
     let body = serde_json::to_vec_pretty(report).map_err(|e| io(&json)(e.into()))?;
     std::fs::write(&json, body).map_err(io(&json))?;
     Ok(md)
 }
 
-fn source_name(source: &Source) -> String {
-    match source {
-        Source::Embedded => "embedded:vega-movies.json".to_owned(),
-        Source::File(path) => path.display().to_string(),
-        Source::Replay(run_id) => format!("replay:run-{run_id}"),
-        Source::Tmdb(run_id) => format!("tmdb:ingest-run-{run_id}"),
-    }
-}
-
-fn source_format(conn: &Connection, source: &Source) -> Result<Format, EtlError> {
-    let path = match source {
-        Source::Embedded | Source::Tmdb(_) => return Ok(Format::Json),
-        Source::File(path) => path.clone(),
-        Source::Replay(run_id) => replay_snapshot(conn, *run_id)?,
-    };
-    let name = path.to_string_lossy().to_lowercase();
-    if name.ends_with(".json") || name.ends_with(".json.gz") {
-        Ok(Format::Json)
-    } else if name.ends_with(".csv") || name.ends_with(".csv.gz") {
-        Ok(Format::Csv)
-    } else {
-        Err(EtlError::UnsupportedFormat { path })
-    }
-}
-
-fn replay_snapshot(conn: &Connection, run_id: i64) -> Result<PathBuf, EtlError> {
-    let run = runs::by_id(conn, run_id)?.ok_or(EtlError::UnknownRun(run_id))?;
-    run.snapshot_path
-        .map(PathBuf::from)
-        .ok_or(EtlError::NoSnapshot(run_id))
-}
-
-fn read_source(conn: &Connection, source: &Source) -> Result<Vec<u8>, EtlError> {
-    match source {
-        Source::Embedded => Ok(EMBEDDED_MOVIES.to_vec()),
-        Source::File(path) => {
-            let bytes = std::fs::read(path).and_then(|bytes| {
-                if path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-                {
-                    let mut out = Vec::new();
-                    flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut out)?;
-                    Ok(out)
-                } else {
-                    Ok(bytes)
-                }
-            });
-            bytes.map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => EtlError::NotFound { path: path.clone() },
-                _ => EtlError::Read {
-                    path: path.clone(),
-                    source: e,
-                },
-            })
-        }
-        Source::Replay(run_id) => {
-            let path = replay_snapshot(conn, *run_id)?;
-            snapshot::load(&path).map_err(|source| EtlError::Snapshot { path, source })
-        }
-        Source::Tmdb(run_id) => Ok(crate::ingest::assemble(conn, *run_id)?),
-    }
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// A record counter on stderr; indicatif draws nothing when stderr is not a terminal.
-fn spinner(verb: &str, unit: &str) -> ProgressBar {
+fn spinner() -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     if let Ok(style) =
-        ProgressStyle::with_template(&format!("{{spinner}} {verb} {{pos}} {unit} ({{per_sec}})"))
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
-fn bar(verb: &str, len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template(&format!("{verb} {{bar:40}} {{pos}}/{{len}} ({{eta}})"))
+        ProgressStyle::with_template("{spinner} loading {pos} records ({per_sec}) {msg}")
     {
         bar.set_style(style);
     }

@@ -1,65 +1,10 @@
 //! Transform: typed, pure stages from a [`RawRecord`] to a valid [`Movie`] or the list of reasons
 //! it was rejected. No I/O here; every stage is unit-tested on its own.
 
-use super::record::{Field, RawRecord, RawValue};
-use crate::movie::{Movie, Rating, ReleaseDate, Title, MIN_YEAR};
+use crate::domain::etl::{Reason, Reject};
+use crate::domain::movie::{Movie, Rating, ReleaseDate, Title, MIN_YEAR};
+use crate::domain::record::{Field, RawRecord, RawValue};
 use chrono::NaiveDate;
-use serde::Serialize;
-use std::fmt;
-
-/// Why a field (or a whole record) was rejected. The `as_str` codes are stored in `etl_rejects`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// Required field absent, null or blank.
-    Missing,
-    /// A JSON type that cannot mean this field (e.g. a boolean title).
-    WrongType,
-    /// Not a date in any accepted format.
-    InvalidDate,
-    /// A real date, but before 1874 or after next year.
-    YearOutOfRange,
-    /// Not a finite number.
-    NotANumber,
-    /// A number outside the field's range (rating 0–10, votes ≥ 0 and whole).
-    OutOfRange,
-    /// The record is not an object.
-    NotAnObject,
-    /// Same normalised title and year as another row that was kept.
-    Duplicate,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Missing => "missing",
-            Reason::WrongType => "wrong_type",
-            Reason::InvalidDate => "invalid_date",
-            Reason::YearOutOfRange => "year_out_of_range",
-            Reason::NotANumber => "not_a_number",
-            Reason::OutOfRange => "out_of_range",
-            Reason::NotAnObject => "not_an_object",
-            Reason::Duplicate => "duplicate",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One problem with one field of one row, as stored in `etl_rejects`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reject {
-    pub row: u64,
-    pub field: Field,
-    pub reason: Reason,
-    pub raw_value: Option<String>,
-    /// Human-readable context, e.g. which row a duplicate was merged into.
-    pub detail: Option<String>,
-}
 
 /// Settings of the transform that depend on the world, passed in so the stages stay pure.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +19,7 @@ type Stage<T> = Result<T, (Reason, Option<String>)>;
 pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>> {
     if let Some(what) = &record.malformed {
         return Err(vec![Reject {
-            row: record.row,
+            source_row: record.row,
             field: Field::Record,
             reason: Reason::NotAnObject,
             raw_value: Some(what.clone()),
@@ -130,7 +75,7 @@ fn check<T>(
     outcome
         .map_err(|(reason, detail)| {
             rejects.push(Reject {
-                row: record.row,
+                source_row: record.row,
                 field,
                 reason,
                 raw_value: record.get(field).display(),
@@ -146,7 +91,9 @@ pub fn parse_title(raw: &RawValue) -> Stage<Title> {
         RawValue::Text(s) => s.clone(),
         RawValue::Number(n) => format_number(*n),
         RawValue::Missing | RawValue::Null => return Err((Reason::Missing, None)),
-        RawValue::Bool(_) | RawValue::Nested(_) => return Err((Reason::WrongType, None)),
+        RawValue::Bool(_) | RawValue::Nested(_) | RawValue::List(_) => {
+            return Err((Reason::WrongType, None))
+        }
     };
     Title::parse(&text).ok_or((Reason::Missing, Some("blank title".into())))
 }
@@ -216,6 +163,7 @@ fn number(raw: &RawValue) -> Stage<Option<f64>> {
 fn optional_text(raw: &RawValue) -> Option<String> {
     match raw {
         RawValue::Text(s) | RawValue::Nested(s) => Title::parse(s).map(|t| t.as_str().to_owned()),
+        RawValue::List(items) => Title::parse(&items.join("|")).map(|t| t.as_str().to_owned()),
         RawValue::Number(n) => Some(format_number(*n)),
         _ => None,
     }
@@ -354,7 +302,10 @@ mod tests {
     fn a_row_reports_every_problem_it_has() {
         let rec = record(RawValue::Null, text("Dec 31 2046"), RawValue::Number(11.0));
         let rejects = transform(&rec, RULES).unwrap_err();
-        let got: Vec<_> = rejects.iter().map(|r| (r.field, r.reason, r.row)).collect();
+        let got: Vec<_> = rejects
+            .iter()
+            .map(|r| (r.field, r.reason, r.source_row))
+            .collect();
         assert_eq!(
             got,
             vec![

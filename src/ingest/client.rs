@@ -4,9 +4,11 @@
 //! every response received.
 
 use super::raw::{Envelope, RawZone, KEPT_HEADERS};
-use super::tmdb::{self, Kind, Request};
+use super::tmdb::{self, Request};
+use crate::domain::ingest::{KeptResponse, ResponseKind, ResponseOutcome};
+use crate::store::StoreError;
 use backon::{ExponentialBuilder, Retryable};
-use chrono::{SecondsFormat, Utc};
+use chrono::{NaiveDate, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -46,7 +48,7 @@ impl Credentials {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     /// The daily quota for this UTC day is used up.
-    Quota { day: String, quota: u64 },
+    Quota { day: NaiveDate, quota: u64 },
     /// This invocation's `--max-requests` is reached.
     MaxRequests(u64),
 }
@@ -76,7 +78,7 @@ pub enum GateError {
     #[error("{0}")]
     Stop(Stop),
     #[error("quota ledger: {0}")]
-    Db(#[from] rusqlite::Error),
+    Store(#[from] StoreError),
 }
 
 /// Why a request failed for good (after any retries).
@@ -146,22 +148,11 @@ pub struct Counters {
     pub timeouts: AtomicU64,
 }
 
-/// A response as kept in the raw zone, to be indexed by the caller together with its checkpoint.
-#[derive(Debug, Clone)]
-pub struct Kept {
-    pub seq: u64,
-    pub kind: Kind,
-    pub url: String,
-    pub status: u16,
-    pub fetched_at: String,
-    pub outcome: &'static str,
-    pub file: String,
-}
-
-/// The result of one logical request: every response kept on the way, and the final body.
+/// The result of one logical request: every response kept on the way (to be indexed by the
+/// caller together with its checkpoint), and the final body.
 #[derive(Debug)]
 pub struct Fetched {
-    pub kept: Vec<Kept>,
+    pub kept: Vec<KeptResponse>,
     pub result: Result<Vec<u8>, FetchError>,
 }
 
@@ -253,7 +244,7 @@ impl Client {
     async fn attempt(
         &self,
         request: &Request,
-        kept: &Mutex<Vec<Kept>>,
+        kept: &Mutex<Vec<KeptResponse>>,
     ) -> Result<Vec<u8>, Attempt> {
         let url = request.url(&self.config.base_url);
         let pause = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
@@ -267,7 +258,7 @@ impl Client {
         })?;
         self.counters.sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let fetched_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let fetched_at = Utc::now();
         let reply = match self.send(request).await {
             Ok(reply) => reply,
             Err(e) => return Err(self.transport_error(&url, e).into()),
@@ -290,7 +281,7 @@ impl Client {
             url: url.clone(),
             status,
             headers,
-            fetched_at: fetched_at.clone(),
+            fetched_at,
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             body: None,
             body_text: None,
@@ -298,16 +289,18 @@ impl Client {
         envelope.set_body(&body);
         let outcome = classify(request.kind, status, &body);
         let file = self.raw.keep(&envelope).map_err(FetchError::from)?;
-        tracing::debug!(%url, status, outcome = outcome.label(), "response");
-        kept.lock().unwrap_or_else(|p| p.into_inner()).push(Kept {
-            seq: envelope.seq,
-            kind: request.kind,
-            url: url.clone(),
-            status,
-            fetched_at,
-            outcome: outcome.label(),
-            file,
-        });
+        tracing::debug!(%url, status, outcome = %outcome.code(), "response");
+        kept.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(KeptResponse {
+                seq: envelope.seq,
+                kind: request.kind,
+                url: url.clone(),
+                status,
+                fetched_at,
+                outcome: outcome.code(),
+                file,
+            });
         match outcome {
             Outcome::Ok => Ok(body.to_vec()),
             Outcome::Malformed(detail) => {
@@ -400,6 +393,7 @@ impl From<FetchError> for Attempt {
     }
 }
 
+/// What a response is, with the parse error of a malformed one.
 enum Outcome {
     Ok,
     Malformed(String),
@@ -408,17 +402,17 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn label(&self) -> &'static str {
+    fn code(&self) -> ResponseOutcome {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::Malformed(_) => "malformed",
-            Outcome::NotFound => "not_found",
-            Outcome::Error => "error",
+            Outcome::Ok => ResponseOutcome::Ok,
+            Outcome::Malformed(_) => ResponseOutcome::Malformed,
+            Outcome::NotFound => ResponseOutcome::NotFound,
+            Outcome::Error => ResponseOutcome::Error,
         }
     }
 }
 
-fn classify(kind: Kind, status: u16, body: &[u8]) -> Outcome {
+fn classify(kind: ResponseKind, status: u16, body: &[u8]) -> Outcome {
     match status {
         200..=299 => match tmdb::check_shape(kind, body) {
             Ok(()) => Outcome::Ok,
@@ -469,14 +463,14 @@ mod tests {
     fn envelope(headers: &[(&str, &str)], body: &[u8]) -> Envelope {
         let mut e = Envelope {
             seq: 0,
-            kind: Kind::Discover,
+            kind: ResponseKind::Discover,
             url: String::new(),
             status: 429,
             headers: headers
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
-            fetched_at: String::new(),
+            fetched_at: Utc::now(),
             elapsed_ms: 0,
             body: None,
             body_text: None,
@@ -512,17 +506,20 @@ mod tests {
     #[test]
     fn statuses_classify() {
         assert!(matches!(
-            classify(Kind::Details, 200, br#"{"id":1}"#),
+            classify(ResponseKind::Details, 200, br#"{"id":1}"#),
             Outcome::Ok
         ));
         assert!(matches!(
-            classify(Kind::Details, 200, br#"{"id":"#),
+            classify(ResponseKind::Details, 200, br#"{"id":"#),
             Outcome::Malformed(_)
         ));
         assert!(matches!(
-            classify(Kind::Details, 404, b"{}"),
+            classify(ResponseKind::Details, 404, b"{}"),
             Outcome::NotFound
         ));
-        assert!(matches!(classify(Kind::Details, 503, b""), Outcome::Error));
+        assert!(matches!(
+            classify(ResponseKind::Details, 503, b""),
+            Outcome::Error
+        ));
     }
 }

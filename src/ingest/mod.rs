@@ -1,31 +1,36 @@
 //! Ingest from the TMDB v3 API: page through `/discover/movie` by release-date windows (split
 //! whenever a window has more pages than the API serves), optionally fetch each movie's details,
 //! or re-fetch only what `/movie/changes` lists; keep every response in the raw zone; checkpoint
-//! progress in the database so a killed run resumes where it stopped. Loading goes through the
-//! ETL ([`crate::etl::Source::Tmdb`]), from the raw zone, so a load can be replayed offline.
+//! progress in the database so a killed run resumes where it stopped. [`assemble`] rebuilds a
+//! run's movie records from the raw zone alone, offline, for the ETL to load.
 //!
-//! I/O is at the ends: [`run`] drives the work queue; [`client`] does HTTP; [`tmdb`] and
-//! [`windows`] are pure.
+//! I/O is at the ends: [`run`] drives the work queue; [`client`] does HTTP; [`tmdb`] and the
+//! date windows ([`crate::domain::window`]) are pure.
 
 pub mod client;
 pub mod raw;
 pub mod tmdb;
-pub mod windows;
 
-use crate::db::ingest as db;
-use chrono::{Datelike, NaiveDate, SecondsFormat, Utc};
+use crate::domain::ingest::{
+    IngestMode, IngestRun, IngestRunStatus, IngestTotals, ItemState, NewIngestRun, ResponseKind,
+    WindowState,
+};
+use crate::domain::record::RawRecord;
+use crate::domain::window::Window;
+use crate::domain::IngestRunId;
+use crate::store::{Checkpoint, Durability, Store, StoreError};
+use chrono::{Datelike, NaiveDate, Utc};
 use client::{Client, ClientConfig, Credentials, FetchError, Fetched, Gate, GateError, Stop};
 use raw::RawZone;
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tmdb::{Kind, Request};
+use tmdb::Request;
 use tokio::task::JoinSet;
-use windows::Window;
 
 /// The API name under which runs and the quota are recorded.
 pub const API: &str = "tmdb";
@@ -49,27 +54,28 @@ impl Params {
     pub fn whole_catalog(details: bool) -> Self {
         let today = Utc::now().date_naive();
         Params::Discover {
-            from: NaiveDate::from_ymd_opt(crate::movie::MIN_YEAR, 1, 1).unwrap_or(today),
+            from: NaiveDate::from_ymd_opt(crate::domain::movie::MIN_YEAR, 1, 1).unwrap_or(today),
             to: NaiveDate::from_ymd_opt(today.year() + 1, 12, 31).unwrap_or(today),
             details,
         }
     }
 
-    fn mode(&self) -> &'static str {
+    fn mode(&self) -> IngestMode {
         match self {
-            Params::Discover { .. } => "discover",
-            Params::Changes { .. } => "changes",
+            Params::Discover { .. } => IngestMode::Discover,
+            Params::Changes { .. } => IngestMode::Changes,
         }
     }
 
     /// The windows a new run starts from.
-    fn windows(&self) -> (Kind, Vec<Window>) {
+    fn windows(&self) -> (ResponseKind, Vec<Window>) {
         match *self {
-            Params::Discover { from, to, .. } => {
-                (Kind::Discover, Window::new(from, to).into_iter().collect())
-            }
+            Params::Discover { from, to, .. } => (
+                ResponseKind::Discover,
+                Window::new(from, to).into_iter().collect(),
+            ),
             Params::Changes { since, until } => (
-                Kind::Changes,
+                ResponseKind::Changes,
                 Window::new(since, until)
                     .map(|w| w.chunks(tmdb::CHANGES_MAX_DAYS))
                     .unwrap_or_default(),
@@ -91,7 +97,7 @@ impl Params {
 pub enum Start {
     New(Params),
     /// The given run, or the newest unfinished one.
-    Resume(Option<i64>),
+    Resume(Option<IngestRunId>),
 }
 
 /// Everything a run needs besides the database.
@@ -108,10 +114,8 @@ pub struct Options {
 pub enum IngestError {
     #[error("{0}")]
     Fetch(#[from] FetchError),
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
     #[error(transparent)]
-    Open(#[from] crate::db::DbError),
+    Store(#[from] StoreError),
     #[error("raw zone {path}: {source}")]
     Raw {
         path: PathBuf,
@@ -123,22 +127,22 @@ pub enum IngestError {
     #[error("no unfinished TMDB ingest run to resume; start one with `movierec ingest tmdb`")]
     NothingToResume,
     #[error("ingest run {0} does not exist")]
-    UnknownRun(i64),
+    UnknownRun(IngestRunId),
     #[error("ingest run {0} has already completed; start a new run instead")]
-    AlreadyCompleted(i64),
+    AlreadyCompleted(IngestRunId),
     #[error("ingest run {run}: stored parameters are unreadable: {detail}")]
-    BadParams { run: i64, detail: String },
+    BadParams { run: IngestRunId, detail: String },
     #[error("the date range is empty: --from is after --to")]
     EmptyRange,
 }
 
 /// How a run ended and what it did; `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub ingest_run_id: i64,
+pub struct IngestReport {
+    pub ingest_run_id: IngestRunId,
     /// `completed`, `stopped` (quota, --max-requests, or requests that failed after retries:
     /// `--resume` continues) or `failed`.
-    pub status: String,
+    pub status: IngestRunStatus,
     pub stop_reason: Option<String>,
     pub params: Params,
     pub raw_dir: PathBuf,
@@ -158,7 +162,7 @@ pub struct Summary {
     /// Windows that stayed above the page cap even at one day: only their first pages are reachable.
     pub truncated_windows: Vec<String>,
     /// The whole run so far, all invocations together.
-    pub totals: db::RunTotals,
+    pub totals: IngestTotals,
 }
 
 /// What the progress display is told after every response.
@@ -173,7 +177,7 @@ pub struct Progress {
 
 /// The quota ledger: one request reserved per send, in the database, per UTC day.
 struct QuotaGate {
-    conn: Mutex<Connection>,
+    store: Mutex<Store>,
     daily_quota: u64,
     max_requests: Option<u64>,
     reserved: AtomicU64,
@@ -187,9 +191,9 @@ impl Gate for QuotaGate {
                 return Err(GateError::Stop(Stop::MaxRequests(max)));
             }
         }
-        let day = Utc::now().date_naive().to_string();
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        match db::reserve_quota(&conn, API, &day, self.daily_quota)? {
+        let day = Utc::now().date_naive();
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        match store.reserve_quota(API, day, self.daily_quota)? {
             Some(used) => {
                 self.used_today.store(used, Ordering::Relaxed);
                 Ok(())
@@ -203,36 +207,37 @@ impl Gate for QuotaGate {
 }
 
 /// Runs (or resumes) an ingest to its end, a clean stop, or a fatal error; `on_progress` is
-/// called after every response. The run's status is recorded whatever happens.
+/// called after every response. The run's status is recorded whatever happens. `quota_store` is a
+/// second connection to the same database: the quota ledger, shared by every process.
 pub async fn run(
-    conn: &mut Connection,
-    db_path: &Path,
+    store: &mut Store,
+    quota_store: Store,
     data_dir: &Path,
     start: Start,
     options: Options,
     on_progress: &mut dyn FnMut(Progress),
-) -> Result<Summary, IngestError> {
-    let run = open_run(conn, data_dir, &options.client.base_url, start)?;
+) -> Result<IngestReport, IngestError> {
+    let run = open_run(store, &options.client.base_url, start)?;
     let run_id = run.ingest_run_id;
     let params: Params =
         serde_json::from_str(&run.params_json).map_err(|e| IngestError::BadParams {
             run: run_id,
             detail: e.to_string(),
         })?;
-    let raw_dir = PathBuf::from(&run.raw_dir);
-    let zone = RawZone::open(&raw_dir, db::next_seq(conn, run_id)?).map_err(|source| {
+    let raw_dir = data_dir.join(&run.raw_dir);
+    let zone = RawZone::open(&raw_dir, store.next_response_seq(run_id)?).map_err(|source| {
         IngestError::Raw {
             path: raw_dir.clone(),
             source,
         }
     })?;
-    let gate_conn = crate::db::open_rw(db_path)?;
     // The ledger commits once per request: durable against kills (WAL), not fsync'd each time.
-    gate_conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let today = Utc::now().date_naive().to_string();
-    let used_today = Arc::new(AtomicU64::new(db::quota_used(conn, API, &today)?));
+    quota_store.set_durability(Durability::Normal)?;
+    let used_today = Arc::new(AtomicU64::new(
+        store.quota_used(API, Utc::now().date_naive())?,
+    ));
     let gate = QuotaGate {
-        conn: Mutex::new(gate_conn),
+        store: Mutex::new(quota_store),
         daily_quota: options.daily_quota,
         max_requests: options.max_requests,
         reserved: AtomicU64::new(0),
@@ -240,15 +245,15 @@ pub async fn run(
     };
     let client = Client::new(options.client, options.credentials, Box::new(gate), zone)
         .map_err(|e| IngestError::Http(e.to_string()))?;
-    db::set_status(conn, run_id, "running", None, &now())?;
+    store.set_ingest_status(run_id, IngestRunStatus::Running, None, Utc::now())?;
     // Checkpoints commit once per response. In WAL mode NORMAL survives a killed process; only a
     // power cut could drop the last few, which then are simply fetched again.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    tracing::info!(run = run_id, raw_dir = %raw_dir.display(), "ingest started");
+    store.set_durability(Durability::Normal)?;
+    tracing::info!(run = %run_id, raw_dir = %raw_dir.display(), "ingest started");
 
     let started = Instant::now();
     let mut worker = Worker {
-        conn,
+        store,
         run: run_id,
         client: Arc::new(client),
         details: params.wants_details(),
@@ -273,26 +278,31 @@ pub async fn run(
         .await;
     let elapsed = started.elapsed();
     let (status, reason) = match (&outcome, &worker.stop) {
-        (Err(e), _) => ("failed", Some(e.to_string())),
-        (Ok(()), Some(stop)) => ("stopped", Some(format!("{stop}; continue with `movierec ingest tmdb --resume`"))),
+        (Err(e), _) => (IngestRunStatus::Failed, Some(e.to_string())),
+        (Ok(()), Some(stop)) => (
+            IngestRunStatus::Stopped,
+            Some(format!(
+                "{stop}; continue with `movierec ingest tmdb --resume`"
+            )),
+        ),
         (Ok(()), None) if worker.skipped > 0 => (
-            "stopped",
+            IngestRunStatus::Stopped,
             Some(format!(
                 "{} requests failed after retries and were skipped; `movierec ingest tmdb --resume` retries them",
                 worker.skipped
             )),
         ),
-        (Ok(()), None) => ("completed", None),
+        (Ok(()), None) => (IngestRunStatus::Completed, None),
     };
-    let conn = worker.conn;
-    db::set_status(conn, run_id, status, reason.as_deref(), &now())?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let store = worker.store;
+    store.set_ingest_status(run_id, status, reason.as_deref(), Utc::now())?;
+    store.set_durability(Durability::Full)?;
     outcome?;
     let c = &worker.client.counters;
     let requests = c.sent.load(Ordering::Relaxed);
-    Ok(Summary {
+    Ok(IngestReport {
         ingest_run_id: run_id,
-        status: status.to_owned(),
+        status,
         stop_reason: reason,
         params,
         raw_dir,
@@ -308,17 +318,12 @@ pub async fn run(
         quota_used_today: used_today.load(Ordering::Relaxed),
         daily_quota: options.daily_quota,
         truncated_windows: worker.truncated.iter().map(ToString::to_string).collect(),
-        totals: db::totals(conn, run_id)?,
+        totals: store.ingest_totals(run_id)?,
     })
 }
 
 /// Creates the run, or finds the one to resume.
-fn open_run(
-    conn: &mut Connection,
-    data_dir: &Path,
-    base_url: &str,
-    start: Start,
-) -> Result<db::IngestRunRow, IngestError> {
+fn open_run(store: &mut Store, base_url: &str, start: Start) -> Result<IngestRun, IngestError> {
     let id = match start {
         Start::New(params) => {
             let (kind, windows) = params.windows();
@@ -327,39 +332,38 @@ fn open_run(
             }
             let params_json =
                 serde_json::to_string(&params).map_err(|e| IngestError::BadParams {
-                    run: 0,
+                    run: IngestRunId(0),
                     detail: e.to_string(),
                 })?;
-            let run = db::NewRun {
+            let run = NewIngestRun {
                 api: API,
                 mode: params.mode(),
                 params_json: &params_json,
                 base_url,
-                started_at: &now(),
+                started_at: Utc::now(),
             };
-            db::create_run(conn, &run, kind, &windows, |id| {
-                raw_dir(data_dir, id).display().to_string()
-            })?
+            store.create_ingest_run(&run, kind, &windows, |id| raw_dir(id).display().to_string())?
         }
         Start::Resume(Some(id)) => {
-            let run = db::run_by_id(conn, id)?.ok_or(IngestError::UnknownRun(id))?;
-            if run.status == "completed" {
+            let run = store.ingest_run(id)?.ok_or(IngestError::UnknownRun(id))?;
+            if run.status == IngestRunStatus::Completed {
                 return Err(IngestError::AlreadyCompleted(id));
             }
             id
         }
         Start::Resume(None) => {
-            db::latest_unfinished(conn, API)?
+            store
+                .latest_unfinished_ingest(API)?
                 .ok_or(IngestError::NothingToResume)?
                 .ingest_run_id
         }
     };
-    db::run_by_id(conn, id)?.ok_or(IngestError::UnknownRun(id))
+    store.ingest_run(id)?.ok_or(IngestError::UnknownRun(id))
 }
 
-/// `<data dir>/raw/tmdb/run-<id>`.
-pub fn raw_dir(data_dir: &Path, run: i64) -> PathBuf {
-    data_dir.join("raw").join(API).join(format!("run-{run}"))
+/// `raw/tmdb/run-<id>`, relative to the data directory.
+pub fn raw_dir(run: IngestRunId) -> PathBuf {
+    Path::new("raw").join(API).join(format!("run-{run}"))
 }
 
 /// One unit of work: one logical request.
@@ -367,7 +371,7 @@ pub fn raw_dir(data_dir: &Path, run: i64) -> PathBuf {
 enum Job {
     Genres,
     Page {
-        kind: Kind,
+        kind: ResponseKind,
         window: Window,
         page: u32,
     },
@@ -379,7 +383,7 @@ impl Job {
         match self {
             Job::Genres => Request::genres(),
             Job::Page {
-                kind: Kind::Changes,
+                kind: ResponseKind::Changes,
                 window,
                 page,
             } => Request::changes(window, page),
@@ -391,9 +395,9 @@ impl Job {
 
 /// The work queue: jobs run concurrently on the client; their results are checkpointed here, one
 /// transaction per response, by this single writer.
-struct Worker<'c> {
-    conn: &'c mut Connection,
-    run: i64,
+struct Worker<'s> {
+    store: &'s mut Store,
+    run: IngestRunId,
     client: Arc<Client>,
     details: bool,
     /// Genre list and list pages: done first, so the size of the job is known early.
@@ -455,9 +459,9 @@ impl Worker<'_> {
 
     /// Fills the queues from the checkpoints: a new run and a resumed one start the same way.
     fn plan(&mut self) -> Result<(), IngestError> {
-        let windows = db::open_windows(self.conn, self.run)?;
-        if windows.iter().any(|w| w.kind == Kind::Discover)
-            && !db::has_ok_response(self.conn, self.run, Kind::Genres)?
+        let windows = self.store.open_windows(self.run)?;
+        if windows.iter().any(|w| w.kind == ResponseKind::Discover)
+            && !self.store.has_ok_response(self.run, ResponseKind::Genres)?
         {
             self.pages.push_back(Job::Genres);
         }
@@ -469,7 +473,7 @@ impl Worker<'_> {
                     page: 1,
                 }),
                 Some(total) => {
-                    let done = db::done_pages(self.conn, self.run, w.kind, w.window)?;
+                    let done = self.store.done_pages(self.run, w.kind, w.window)?;
                     self.pages.extend(
                         (1..=reachable_pages(total))
                             .filter(|p| !done.contains(p))
@@ -483,7 +487,8 @@ impl Worker<'_> {
             }
         }
         self.items.extend(
-            db::pending_items(self.conn, self.run)?
+            self.store
+                .pending_items(self.run)?
                 .into_iter()
                 .map(Job::Details),
         );
@@ -493,25 +498,24 @@ impl Worker<'_> {
     /// Checkpoints one job together with the responses it produced; `false` when the job was
     /// not sent (quota or --max-requests), so it stays to do.
     fn record(&mut self, job: Job, fetched: Fetched) -> Result<bool, IngestError> {
-        let tx = self.conn.transaction()?;
-        db::insert_responses(&tx, self.run, &fetched.kept)?;
+        let tx = self.store.checkpoint(self.run)?;
+        tx.insert_responses(&fetched.kept)?;
         let mut new_jobs = Vec::new();
         match (job, fetched.result) {
             (Job::Genres, Ok(_)) => {}
             (Job::Page { kind, window, page }, Ok(body)) => {
-                let list: tmdb::Page<tmdb::Entry> =
+                let list: tmdb::ListPage<tmdb::Entry> =
                     serde_json::from_slice(&body).map_err(|e| FetchError::Malformed {
                         url: job.request().url(self.client.base_url()),
                         detail: e.to_string(),
                     })?;
                 let at = PageAt { kind, window, page };
-                new_jobs =
-                    record_page(&tx, self.run, self.details, &mut self.truncated, at, &list)?;
+                new_jobs = record_page(&tx, self.details, &mut self.truncated, at, &list)?;
             }
-            (Job::Details(id), Ok(_)) => db::set_item_state(&tx, self.run, id, "done")?,
+            (Job::Details(id), Ok(_)) => tx.set_item_state(id, ItemState::Done)?,
             (Job::Details(id), Err(FetchError::NotFound { url })) => {
                 tracing::warn!(%url, "movie not found; skipped");
-                db::set_item_state(&tx, self.run, id, "not_found")?;
+                tx.set_item_state(id, ItemState::NotFound)?;
             }
             (_, Err(FetchError::Stopped(stop))) => {
                 // Not sent: the checkpoint is unchanged, so a resume asks for it again.
@@ -551,27 +555,26 @@ impl Worker<'_> {
 /// Which page of which window a list reply is.
 #[derive(Debug, Clone, Copy)]
 struct PageAt {
-    kind: Kind,
+    kind: ResponseKind,
     window: Window,
     page: u32,
 }
 
 /// Records a list page; returns the jobs it reveals (further pages, halves, details).
 fn record_page(
-    tx: &Connection,
-    run: i64,
+    tx: &Checkpoint<'_>,
     details: bool,
     truncated: &mut Vec<Window>,
     at: PageAt,
-    list: &tmdb::Page<tmdb::Entry>,
+    list: &tmdb::ListPage<tmdb::Entry>,
 ) -> Result<Vec<Job>, IngestError> {
     let PageAt { kind, window, page } = at;
     let mut jobs = Vec::new();
     if page == 1 {
         if list.total_pages > tmdb::PAGE_CAP {
             if let Some((a, b)) = window.split() {
-                db::set_window_state(tx, run, kind, window, "split")?;
-                db::insert_windows(tx, run, kind, &[a, b])?;
+                tx.set_window_state(kind, window, WindowState::Split)?;
+                tx.insert_windows(kind, &[a, b])?;
                 tracing::debug!(%window, total_pages = list.total_pages, "window split");
                 return Ok([a, b]
                     .into_iter()
@@ -587,22 +590,18 @@ fn record_page(
                 tmdb::PAGE_CAP);
             truncated.push(window);
         }
-        db::set_total_pages(tx, run, kind, window, list.total_pages)?;
+        tx.set_total_pages(kind, window, list.total_pages)?;
         jobs.extend(
             (2..=reachable_pages(list.total_pages)).map(|page| Job::Page { kind, window, page }),
         );
     }
-    let fetched = db::insert_page(tx, run, kind, window, page)?;
+    let fetched = tx.insert_page(kind, window, page)?;
     if fetched >= reachable_pages(list.total_pages) {
-        db::set_window_state(tx, run, kind, window, "done")?;
+        tx.set_window_state(kind, window, WindowState::Done)?;
     }
     if details {
         let ids: Vec<i64> = list.results.iter().map(|e| e.id).collect();
-        jobs.extend(
-            db::insert_items(tx, run, &ids)?
-                .into_iter()
-                .map(Job::Details),
-        );
+        jobs.extend(tx.insert_items(&ids)?.into_iter().map(Job::Details));
     }
     Ok(jobs)
 }
@@ -612,29 +611,37 @@ fn reachable_pages(total_pages: u32) -> u32 {
     total_pages.clamp(1, tmdb::PAGE_CAP)
 }
 
-/// Loads what a run fetched into the catalog through the ETL, and links the two runs.
-pub fn load(
-    conn: &mut Connection,
-    data_dir: &Path,
-    ingest_run_id: i64,
-) -> Result<crate::etl::Outcome, crate::etl::EtlError> {
-    let outcome = crate::etl::run(conn, data_dir, &crate::etl::Source::Tmdb(ingest_run_id))?;
-    db::set_etl_run(conn, ingest_run_id, outcome.report.run_id)?;
-    Ok(outcome)
+/// A run's movie records, rebuilt from its raw zone alone (no network), with the lineage a
+/// load keeps of them.
+#[derive(Debug)]
+pub struct Assembled {
+    pub records: Vec<RawRecord>,
+    /// SHA-256 over the successful response bodies, in the order they arrived.
+    pub sha256: String,
+    /// The run's raw zone, relative to the data directory.
+    pub raw_dir: PathBuf,
 }
 
-/// The catalog input of a run, rebuilt from its raw zone alone: a JSON array of movie records.
-pub fn assemble(conn: &Connection, ingest_run_id: i64) -> Result<Vec<u8>, AssembleError> {
-    let run =
-        db::run_by_id(conn, ingest_run_id)?.ok_or(AssembleError::UnknownRun(ingest_run_id))?;
-    let dir = PathBuf::from(&run.raw_dir);
+/// Rebuilds the movie records of run `ingest_run_id` from its kept responses, in TMDB-id order,
+/// so the same responses always give the same input.
+pub fn assemble(
+    store: &Store,
+    data_dir: &Path,
+    ingest_run_id: IngestRunId,
+) -> Result<Assembled, AssembleError> {
+    let run = store
+        .ingest_run(ingest_run_id)?
+        .ok_or(AssembleError::UnknownRun(ingest_run_id))?;
+    let dir = data_dir.join(&run.raw_dir);
     let mut assembler = tmdb::Assembler::default();
-    for (kind, file) in db::ok_responses(conn, ingest_run_id)? {
+    let mut hasher = Sha256::new();
+    for (kind, file) in store.ok_responses(ingest_run_id)? {
         let path = dir.join(&file);
         let envelope = raw::read(&path).map_err(|source| AssembleError::Read {
             path: path.clone(),
             source,
         })?;
+        hasher.update(envelope.body_bytes());
         assembler
             .add(kind, envelope.body_bytes())
             .map_err(|e| AssembleError::Body {
@@ -642,16 +649,27 @@ pub fn assemble(conn: &Connection, ingest_run_id: i64) -> Result<Vec<u8>, Assemb
                 message: e.to_string(),
             })?;
     }
-    serde_json::to_vec(&assembler.finish()).map_err(|e| AssembleError::Body {
-        path: dir,
-        message: e.to_string(),
+    let records = assembler
+        .finish()
+        .into_iter()
+        .zip(1..)
+        .map(|(movie, row)| movie.into_raw(row))
+        .collect();
+    Ok(Assembled {
+        records,
+        sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        raw_dir: PathBuf::from(run.raw_dir),
     })
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
     #[error("no ingest run {0} in this database")]
-    UnknownRun(i64),
+    UnknownRun(IngestRunId),
     #[error("raw response {path}: {source}")]
     Read {
         path: PathBuf,
@@ -660,14 +678,10 @@ pub enum AssembleError {
     },
     #[error("raw response {path}: unexpected content: {message}")]
     Body { path: PathBuf, message: String },
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Backoff defaults suited to TMDB; tests shrink them.
+/// Backoff defaults suited to TMDB; the CLI's flags default to these.
 pub const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(500);
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);

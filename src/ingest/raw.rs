@@ -2,7 +2,8 @@
 //! (`<data dir>/raw/tmdb/run-<id>/<seq>-<kind>.json.gz`). With the index in `ingest_responses`
 //! it is enough to rebuild a run's catalog input with no network.
 
-use super::tmdb::Kind;
+use crate::domain::ingest::ResponseKind;
+use crate::domain::Timestamp;
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,12 +27,12 @@ pub const KEPT_HEADERS: [&str; 8] = [
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope {
     pub seq: u64,
-    pub kind: Kind,
+    pub kind: ResponseKind,
     /// The request URL, without credentials.
     pub url: String,
     pub status: u16,
     pub headers: BTreeMap<String, String>,
-    pub fetched_at: String,
+    pub fetched_at: Timestamp,
     pub elapsed_ms: u64,
     /// The body as received when it is valid JSON, byte for byte.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +110,7 @@ impl RawZone {
     }
 }
 
-fn file_name(seq: u64, kind: Kind) -> String {
+fn file_name(seq: u64, kind: ResponseKind) -> String {
     format!("{seq:08}-{}.json.gz", kind.as_str())
 }
 
@@ -127,11 +128,11 @@ mod tests {
     fn envelope(seq: u64, body: &[u8]) -> Envelope {
         let mut e = Envelope {
             seq,
-            kind: Kind::Discover,
+            kind: ResponseKind::Discover,
             url: "http://h/3/discover/movie?page=1".to_owned(),
             status: 200,
             headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
-            fetched_at: "2026-01-01T00:00:00.000Z".to_owned(),
+            fetched_at: "2026-01-01T00:00:00.000Z".parse().expect("timestamp"),
             elapsed_ms: 3,
             body: None,
             body_text: None,

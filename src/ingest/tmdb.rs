@@ -1,6 +1,8 @@
 //! TMDB v3: the requests the ingest makes and the parts of the replies it reads. Pure: no I/O.
 
-use super::windows::Window;
+use crate::domain::ingest::ResponseKind;
+use crate::domain::record::{Field, RawRecord, RawValue};
+use crate::domain::window::Window;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -12,37 +14,10 @@ pub const CHANGES_MAX_DAYS: u64 = 14;
 /// Cast members kept per movie from `credits`.
 pub const TOP_CAST: usize = 5;
 
-/// What a request is for; stored with every response it produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Genres,
-    Discover,
-    Details,
-    Changes,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Genres => "genres",
-            Kind::Discover => "discover",
-            Kind::Details => "details",
-            Kind::Changes => "changes",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Kind::Genres, Kind::Discover, Kind::Details, Kind::Changes]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
-
 /// One API request: a path below the base URL and its query, never with credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    pub kind: Kind,
+    pub kind: ResponseKind,
     pub path: String,
     pub query: Vec<(&'static str, String)>,
 }
@@ -50,7 +25,7 @@ pub struct Request {
 impl Request {
     pub fn genres() -> Self {
         Self {
-            kind: Kind::Genres,
+            kind: ResponseKind::Genres,
             path: "/genre/movie/list".to_owned(),
             query: vec![("language", "en-US".to_owned())],
         }
@@ -59,7 +34,7 @@ impl Request {
     /// One page of movies released in `window`, oldest first (ties by TMDB's own order).
     pub fn discover(window: Window, page: u32) -> Self {
         Self {
-            kind: Kind::Discover,
+            kind: ResponseKind::Discover,
             path: "/discover/movie".to_owned(),
             query: vec![
                 ("include_adult", "false".to_owned()),
@@ -76,7 +51,7 @@ impl Request {
     /// One page of ids of movies changed in `window` (at most [`CHANGES_MAX_DAYS`] days).
     pub fn changes(window: Window, page: u32) -> Self {
         Self {
-            kind: Kind::Changes,
+            kind: ResponseKind::Changes,
             path: "/movie/changes".to_owned(),
             query: vec![
                 ("start_date", window.from.to_string()),
@@ -89,7 +64,7 @@ impl Request {
     /// Details with keywords and credits in one request.
     pub fn details(tmdb_id: i64) -> Self {
         Self {
-            kind: Kind::Details,
+            kind: ResponseKind::Details,
             path: format!("/movie/{tmdb_id}"),
             query: vec![
                 ("language", "en-US".to_owned()),
@@ -115,7 +90,7 @@ impl Request {
 
 /// The envelope of every paged TMDB list.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Page<T> {
+pub struct ListPage<T> {
     pub page: u32,
     pub total_pages: u32,
     pub results: Vec<T>,
@@ -129,16 +104,18 @@ pub struct Entry {
 
 /// Checks a successful body has the shape its request expects. A body that parses as JSON but
 /// lacks what the ingest needs is treated like malformed JSON.
-pub fn check_shape(kind: Kind, body: &[u8]) -> Result<(), serde_json::Error> {
+pub fn check_shape(kind: ResponseKind, body: &[u8]) -> Result<(), serde_json::Error> {
     #[derive(Deserialize)]
     struct Genres {
         #[allow(dead_code)]
         genres: Vec<Genre>,
     }
     match kind {
-        Kind::Genres => serde_json::from_slice::<Genres>(body).map(drop),
-        Kind::Discover | Kind::Changes => serde_json::from_slice::<Page<Entry>>(body).map(drop),
-        Kind::Details => serde_json::from_slice::<Entry>(body).map(drop),
+        ResponseKind::Genres => serde_json::from_slice::<Genres>(body).map(drop),
+        ResponseKind::Discover | ResponseKind::Changes => {
+            serde_json::from_slice::<ListPage<Entry>>(body).map(drop)
+        }
+        ResponseKind::Details => serde_json::from_slice::<Entry>(body).map(drop),
     }
 }
 
@@ -148,20 +125,55 @@ pub struct Genre {
     pub name: String,
 }
 
-/// The catalog record of one movie, built from every response about it: the ETL's input.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What is known of one movie, built from every response about it.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MovieRecord {
     pub tmdb_id: i64,
+    pub imdb_id: Option<String>,
     pub title: Value,
     pub release_date: Value,
     pub vote_average: Value,
     pub vote_count: Value,
-    /// `[{"id", "name"}]`, as TMDB's own exports hold genres.
     pub genres: Vec<Genre>,
     pub director: Option<String>,
     pub runtime: Option<u32>,
     pub keywords: Vec<String>,
+    /// In billing order.
     pub cast: Vec<String>,
+    pub overview: Option<String>,
+    pub popularity: Option<f64>,
+}
+
+impl MovieRecord {
+    /// The ETL's input record, values exactly as TMDB sent them; `row` is its 1-based position.
+    pub fn into_raw(self, row: u64) -> RawRecord {
+        let text = |v: Option<String>| v.map_or(RawValue::Missing, RawValue::Text);
+        let list = |v: Vec<String>| RawValue::List(v);
+        RawRecord::new(row)
+            .with(Field::TmdbId, RawValue::Number(self.tmdb_id as f64))
+            .with(Field::ImdbId, text(self.imdb_id))
+            .with(Field::Title, RawValue::from(self.title))
+            .with(Field::ReleaseDate, RawValue::from(self.release_date))
+            .with(Field::Rating, RawValue::from(self.vote_average))
+            .with(Field::Votes, RawValue::from(self.vote_count))
+            .with(
+                Field::Genre,
+                list(self.genres.into_iter().map(|g| g.name).collect()),
+            )
+            .with(Field::Director, text(self.director))
+            .with(
+                Field::Runtime,
+                self.runtime
+                    .map_or(RawValue::Missing, |r| RawValue::Number(f64::from(r))),
+            )
+            .with(Field::Keywords, list(self.keywords))
+            .with(Field::Cast, list(self.cast))
+            .with(Field::Overview, text(self.overview))
+            .with(
+                Field::Popularity,
+                self.popularity.map_or(RawValue::Missing, RawValue::Number),
+            )
+    }
 }
 
 /// Folds successful responses, in the order they were received, into one record per movie.
@@ -178,9 +190,9 @@ pub struct Assembler {
 impl Assembler {
     /// Adds one successful body. Bodies of the wrong shape were rejected when fetched, so parse
     /// errors here mean a raw file was edited: they are returned, not skipped.
-    pub fn add(&mut self, kind: Kind, body: &[u8]) -> Result<(), serde_json::Error> {
+    pub fn add(&mut self, kind: ResponseKind, body: &[u8]) -> Result<(), serde_json::Error> {
         match kind {
-            Kind::Genres => {
+            ResponseKind::Genres => {
                 #[derive(Deserialize)]
                 struct Genres {
                     genres: Vec<Genre>,
@@ -189,20 +201,20 @@ impl Assembler {
                 self.genre_names
                     .extend(list.genres.into_iter().map(|g| (g.id, g.name)));
             }
-            Kind::Discover => {
-                let page: Page<Value> = serde_json::from_slice(body)?;
+            ResponseKind::Discover => {
+                let page: ListPage<Value> = serde_json::from_slice(body)?;
                 for result in page.results {
-                    let summary: Summary = serde_json::from_value(result)?;
+                    let summary: DiscoverResult = serde_json::from_value(result)?;
                     self.add_summary(summary);
                 }
             }
-            Kind::Details => self.add_details(serde_json::from_slice(body)?),
-            Kind::Changes => {}
+            ResponseKind::Details => self.add_details(serde_json::from_slice(body)?),
+            ResponseKind::Changes => {}
         }
         Ok(())
     }
 
-    fn add_summary(&mut self, s: Summary) {
+    fn add_summary(&mut self, s: DiscoverResult) {
         if self.detailed.contains(&s.id) {
             return;
         }
@@ -214,6 +226,8 @@ impl Assembler {
         record.release_date = s.core.release_date;
         record.vote_average = s.core.vote_average;
         record.vote_count = s.core.vote_count;
+        record.overview = s.core.overview;
+        record.popularity = s.core.popularity;
         self.genre_ids.insert(s.id, s.genre_ids);
     }
 
@@ -232,6 +246,9 @@ impl Assembler {
             d.id,
             MovieRecord {
                 tmdb_id: d.id,
+                imdb_id: d.imdb_id,
+                overview: d.core.overview,
+                popularity: d.core.popularity,
                 title: d.core.title,
                 release_date: d.core.release_date,
                 vote_average: d.core.vote_average,
@@ -280,11 +297,15 @@ struct Core {
     vote_average: Value,
     #[serde(default)]
     vote_count: Value,
+    #[serde(default)]
+    overview: Option<String>,
+    #[serde(default)]
+    popularity: Option<f64>,
 }
 
 /// A `/discover/movie` result.
 #[derive(Debug, Deserialize)]
-struct Summary {
+struct DiscoverResult {
     id: i64,
     #[serde(flatten)]
     core: Core,
@@ -296,6 +317,8 @@ struct Summary {
 #[derive(Debug, Deserialize)]
 struct Details {
     id: i64,
+    #[serde(default)]
+    imdb_id: Option<String>,
     #[serde(flatten)]
     core: Core,
     #[serde(default)]
@@ -356,14 +379,18 @@ mod tests {
     #[test]
     fn shapes_are_checked() {
         assert!(check_shape(
-            Kind::Discover,
+            ResponseKind::Discover,
             br#"{"page":1,"total_pages":3,"results":[{"id":5}]}"#
         )
         .is_ok());
-        assert!(check_shape(Kind::Discover, br#"{"page":1,"results":[]}"#).is_err());
-        assert!(check_shape(Kind::Discover, br#"{"page":1,"total_pages":3,"res"#).is_err());
-        assert!(check_shape(Kind::Details, br#"{"id":5,"title":"x"}"#).is_ok());
-        assert!(check_shape(Kind::Genres, br#"{"genres":[{"id":1,"name":"Drama"}]}"#).is_ok());
+        assert!(check_shape(ResponseKind::Discover, br#"{"page":1,"results":[]}"#).is_err());
+        assert!(check_shape(ResponseKind::Discover, br#"{"page":1,"total_pages":3,"res"#).is_err());
+        assert!(check_shape(ResponseKind::Details, br#"{"id":5,"title":"x"}"#).is_ok());
+        assert!(check_shape(
+            ResponseKind::Genres,
+            br#"{"genres":[{"id":1,"name":"Drama"}]}"#
+        )
+        .is_ok());
     }
 
     #[test]
@@ -379,10 +406,10 @@ mod tests {
         for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
             let mut a = Assembler::default();
             for i in order {
-                let (kind, body): (Kind, &[u8]) = [
-                    (Kind::Genres, &genres[..]),
-                    (Kind::Discover, &page[..]),
-                    (Kind::Details, &details[..]),
+                let (kind, body): (ResponseKind, &[u8]) = [
+                    (ResponseKind::Genres, &genres[..]),
+                    (ResponseKind::Discover, &page[..]),
+                    (ResponseKind::Details, &details[..]),
                 ][i];
                 a.add(kind, body).expect("add");
             }

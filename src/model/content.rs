@@ -145,13 +145,45 @@ impl ContentModel {
             .ids
             .binary_search(&id)
             .map_err(|_| ModelError::UnknownMovie(id))?;
+        Ok(self.top_n(self.unit[query], Some(query), n, keep))
+    }
+
+    /// The unit feature vector of a movie (zero for a movie exactly at the mean).
+    pub fn vector(&self, id: i64) -> Option<[f64; 2]> {
+        self.ids.binary_search(&id).ok().map(|i| self.unit[i])
+    }
+
+    /// The `n` movies passing `keep` whose vectors are nearest in angle to `direction` (any
+    /// length; zero ranks by id): how a profile — a weighted sum of movie vectors — is scored.
+    pub fn nearest(
+        &self,
+        direction: [f64; 2],
+        n: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<Neighbour> {
+        let norm = (direction[0] * direction[0] + direction[1] * direction[1]).sqrt();
+        let q = if norm > 0.0 && norm.is_finite() {
+            [direction[0] / norm, direction[1] / norm]
+        } else {
+            [0.0, 0.0]
+        };
+        self.top_n(q, None, n, keep)
+    }
+
+    /// The walk: best `n` by cosine with unit vector `q`, excluding the movie at index `query`.
+    fn top_n(
+        &self,
+        q: [f64; 2],
+        query: Option<usize>,
+        n: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<Neighbour> {
         let mut top = TopN::new(n);
         if n == 0 {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        let q = self.unit[query];
         let offer = |top: &mut TopN, index: usize| {
-            if index != query && keep(index) {
+            if Some(index) != query && keep(index) {
                 let v = self.unit[index];
                 // `+ 0.0` turns -0.0 into 0.0 so equal scores compare equal and fall to the id rule.
                 top.offer(Candidate {
@@ -160,8 +192,23 @@ impl ContentModel {
                 });
             }
         };
-        let p = self.position[query];
-        if p == NO_ANGLE {
+        let m = self.by_angle.len();
+        let theta = angle(q);
+        // Where the walk starts: beside the query movie's own place in the angle order, or at
+        // the place a free direction would take.
+        let start = match query.map(|i| self.position[i]) {
+            Some(p) if p != NO_ANGLE => {
+                Some(((p as usize + m - 1) % m, (p as usize + 1) % m, m - 1))
+            }
+            _ if q == [0.0, 0.0] || m == 0 => None,
+            _ => {
+                let at = self
+                    .by_angle
+                    .partition_point(|&i| angle(self.unit[i as usize]) < theta);
+                Some(((at + m - 1) % m, at % m, m))
+            }
+        };
+        let Some((mut l, mut r, mut remaining)) = start else {
             // A zero vector is similar to nothing: every score is 0, so the ranking is by id.
             for index in 0..self.len() {
                 offer(&mut top, index);
@@ -169,51 +216,49 @@ impl ContentModel {
                     break;
                 }
             }
-        } else {
-            let m = self.by_angle.len();
-            let theta = angle(q);
-            let distance = |k: usize| {
-                let d = (angle(self.unit[self.by_angle[k] as usize]) - theta).abs();
-                d.min(std::f64::consts::TAU - d)
+            return self.sorted(top);
+        };
+        let distance = |k: usize| {
+            let d = (angle(self.unit[self.by_angle[k] as usize]) - theta).abs();
+            d.min(std::f64::consts::TAU - d)
+        };
+        let (mut dl, mut dr) = (distance(l), distance(r));
+        while remaining > 0 {
+            remaining -= 1;
+            let k = if dl <= dr {
+                let k = l;
+                l = (l + m - 1) % m;
+                dl = distance(l);
+                k
+            } else {
+                let k = r;
+                r = (r + 1) % m;
+                dr = distance(r);
+                k
             };
-            let (mut left, mut right) = (1, 1);
-            let (mut l, mut r) = ((p as usize + m - 1) % m, (p as usize + 1) % m);
-            let (mut dl, mut dr) = (distance(l), distance(r));
-            while left + right - 2 < m - 1 {
-                let k = if dl <= dr {
-                    let k = l;
-                    left += 1;
-                    l = (p as usize + m - left) % m;
-                    dl = distance(l);
-                    k
-                } else {
-                    let k = r;
-                    right += 1;
-                    r = (p as usize + right) % m;
-                    dr = distance(r);
-                    k
-                };
-                let index = self.by_angle[k] as usize;
-                let v = self.unit[index];
-                if top.is_full() && q[0] * v[0] + q[1] * v[1] < top.worst.score - MARGIN {
-                    break;
-                }
-                offer(&mut top, index);
+            let index = self.by_angle[k] as usize;
+            let v = self.unit[index];
+            if top.is_full() && q[0] * v[0] + q[1] * v[1] < top.worst.score - MARGIN {
+                break;
             }
-            if !top.is_full() || top.worst.score <= MARGIN {
-                // Zero vectors score 0: they matter only once the ranking reaches that far.
-                for &index in &self.zeros {
-                    offer(&mut top, index as usize);
-                }
+            offer(&mut top, index);
+        }
+        if !top.is_full() || top.worst.score <= MARGIN {
+            // Zero vectors score 0: they matter only once the ranking reaches that far.
+            for &index in &self.zeros {
+                offer(&mut top, index as usize);
             }
         }
-        Ok(top
-            .into_sorted()
+        self.sorted(top)
+    }
+
+    fn sorted(&self, top: TopN) -> Vec<Neighbour> {
+        top.into_sorted()
             .map(|c| Neighbour {
                 id: self.ids[c.index],
                 score: c.score,
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -392,6 +437,32 @@ mod tests {
                 .map(|r| (r.id, r.score))
                 .collect();
             assert_eq!(got, brute_force(&rows, id, 3), "query {id}");
+        }
+    }
+
+    #[test]
+    fn nearest_to_a_free_direction_equals_a_full_sort() {
+        let rows: Vec<(i64, f64, f64)> = (0..200)
+            .map(|i: i64| (i, (i % 17) as f64 * 0.6, 1950.0 + ((i * 7) % 60) as f64))
+            .collect();
+        let model = ContentModel::fit(rows).expect("fit");
+        for direction in [[1.0, 0.0], [-0.3, 0.9], [0.0, -2.0], [0.7, 0.7]] {
+            let got = model.nearest(direction, 15, |i| i % 3 != 0);
+            let norm = (direction[0] * direction[0] + direction[1] * direction[1]).sqrt();
+            let q = [direction[0] / norm, direction[1] / norm];
+            let mut all: Vec<(i64, f64)> = (0..model.len())
+                .filter(|i| i % 3 != 0)
+                .map(|i| {
+                    (
+                        model.ids[i],
+                        q[0] * model.unit[i][0] + q[1] * model.unit[i][1] + 0.0,
+                    )
+                })
+                .collect();
+            all.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            let want: Vec<i64> = all.iter().take(15).map(|x| x.0).collect();
+            let got_ids: Vec<i64> = got.iter().map(|x| x.id).collect();
+            assert_eq!(got_ids, want, "direction {direction:?}");
         }
     }
 

@@ -1,10 +1,23 @@
-//! The raw record every source is extracted into, before any cleaning.
+//! The raw record every source is extracted into, before any cleaning: files, the embedded
+//! dataset and the movie-API ingest all produce [`RawRecord`]s for the same transform.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The fields the ETL knows. Source columns map onto them by name (see [`Field::from_column`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     /// The whole record (e.g. a JSON array element that is not an object).
@@ -15,11 +28,35 @@ pub enum Field {
     Votes,
     Genre,
     Director,
+    TmdbId,
+    ImdbId,
+    Keywords,
+    Cast,
+    Runtime,
+    Overview,
+    Popularity,
 }
 
 impl Field {
     /// Every column-backed field, in report order.
-    pub const COLUMNS: [Field; 6] = [
+    pub const COLUMNS: [Field; 13] = [
+        Field::Title,
+        Field::ReleaseDate,
+        Field::Rating,
+        Field::Votes,
+        Field::Genre,
+        Field::Director,
+        Field::TmdbId,
+        Field::ImdbId,
+        Field::Keywords,
+        Field::Cast,
+        Field::Runtime,
+        Field::Overview,
+        Field::Popularity,
+    ];
+
+    /// Fields the seed catalog has columns for: the audit counts missing values of these.
+    pub const AUDITED: [Field; 6] = [
         Field::Title,
         Field::ReleaseDate,
         Field::Rating,
@@ -40,7 +77,21 @@ impl Field {
             Field::Votes => "votes",
             Field::Genre => "genre",
             Field::Director => "director",
+            Field::TmdbId => "tmdb_id",
+            Field::ImdbId => "imdb_id",
+            Field::Keywords => "keywords",
+            Field::Cast => "cast",
+            Field::Runtime => "runtime",
+            Field::Overview => "overview",
+            Field::Popularity => "popularity",
         }
+    }
+
+    /// The field a stored code (see [`Field::as_str`]) stands for.
+    pub fn parse(code: &str) -> Option<Field> {
+        std::iter::once(Field::Record)
+            .chain(Field::COLUMNS)
+            .find(|f| f.as_str() == code)
     }
 
     /// Column names accepted for this field, compared after [`column_key`]: the vega names, the
@@ -54,6 +105,13 @@ impl Field {
             Field::Votes => &["IMDB Votes", "votes", "vote_count"],
             Field::Genre => &["Major Genre", "genre", "genres"],
             Field::Director => &["Director", "director"],
+            Field::TmdbId => &["tmdb_id", "id"],
+            Field::ImdbId => &["imdb_id"],
+            Field::Keywords => &["keywords"],
+            Field::Cast => &["cast"],
+            Field::Runtime => &["Running Time min", "runtime"],
+            Field::Overview => &["overview"],
+            Field::Popularity => &["popularity"],
         }
     }
 
@@ -96,6 +154,8 @@ pub enum RawValue {
     Text(String),
     /// An array or object, kept as its JSON text.
     Nested(String),
+    /// A list of names handed over as typed values (genres, keywords, cast in billing order).
+    List(Vec<String>),
 }
 
 impl RawValue {
@@ -104,6 +164,7 @@ impl RawValue {
         match self {
             RawValue::Missing | RawValue::Null => true,
             RawValue::Text(s) => s.trim().is_empty(),
+            RawValue::List(items) => items.is_empty(),
             _ => false,
         }
     }
@@ -115,6 +176,7 @@ impl RawValue {
             RawValue::Bool(b) => Some(b.to_string()),
             RawValue::Number(n) => Some(n.to_string()),
             RawValue::Text(s) | RawValue::Nested(s) => Some(s.clone()),
+            RawValue::List(items) => Some(items.join("|")),
         }
     }
 }
@@ -139,7 +201,7 @@ impl From<serde_json::Value> for RawValue {
 pub struct RawRecord {
     pub row: u64,
     /// Indexed by `Field as usize`; the `Record` slot stays `Missing`.
-    fields: [RawValue; 7],
+    fields: [RawValue; 14],
     /// Set when the record as a whole is unusable (e.g. a JSON element that is not an object).
     pub malformed: Option<String>,
 }

@@ -2,8 +2,8 @@
 //! templates (auto-escaped); the data comes from the JSON API through small plain-JS files and is
 //! drawn with Chart.js. Every asset is compiled into the binary.
 
-use crate::api::error::ApiError;
-use crate::api::state::AppState;
+use super::error::ApiError;
+use super::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -89,15 +89,15 @@ async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError
 }
 
 fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
-    let catalog = state.catalog.load();
+    let snapshot = state.snapshot.load();
     TEMPLATES
         .get_template(&format!("{name}.html"))
         .and_then(|t| {
             t.render(context! {
                 page => name,
-                movies => catalog.movies.len(),
-                fitted_at => catalog.fitted_at.clone(),
-                run_id => catalog.run_id,
+                movies => snapshot.movies().len(),
+                fitted_at => snapshot.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                run_id => snapshot.run_id.map(|r| r.0),
             })
         })
         .map(Html)

@@ -1,8 +1,8 @@
 //! Prometheus metrics (OpenMetrics text): requests and latency per route and status, catalog
 //! size, model fit time, and the last ETL run.
 
-use super::state::Catalog;
-use crate::db::runs::RunRow;
+use crate::domain::etl::{EtlRun, EtlRunStatus};
+use crate::recommend::Snapshot;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -103,16 +103,17 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn observe_catalog(&self, catalog: &Catalog) {
-        self.catalog_movies.set(catalog.movies.len() as i64);
-        self.model_fit_seconds.set(catalog.fit_seconds);
-        self.catalog_run_id.set(catalog.run_id.unwrap_or(0));
+    pub fn observe_snapshot(&self, snapshot: &Snapshot) {
+        self.catalog_movies.set(snapshot.movies().len() as i64);
+        self.model_fit_seconds.set(snapshot.fit_seconds);
+        self.catalog_run_id.set(snapshot.run_id.map_or(0, |r| r.0));
     }
 
-    pub fn observe_last_run(&self, run: Option<&RunRow>) {
-        self.last_run_id.set(run.map_or(0, |r| r.run_id));
-        self.last_run_succeeded
-            .set(i64::from(run.is_some_and(|r| r.status == "succeeded")));
+    pub fn observe_last_run(&self, run: Option<&EtlRun>) {
+        self.last_run_id.set(run.map_or(0, |r| r.run_id.0));
+        self.last_run_succeeded.set(i64::from(
+            run.is_some_and(|r| r.status == EtlRunStatus::Succeeded),
+        ));
     }
 
     /// The registry in OpenMetrics text format.

@@ -3,8 +3,10 @@
 use super::error::{ApiError, Problem};
 use super::params::{in_range, optional_in_range, path_id, ApiQuery};
 use super::state::AppState;
-use crate::db::movies::{self, MovieRow, PageQuery, SortKey};
-use crate::movie::title_key;
+use crate::domain::catalog::{CatalogQuery, SortKey};
+use crate::domain::movie::{title_key, CatalogMovie};
+use crate::domain::MovieId;
+use crate::recommend::{Filters, RecommendError, Similar};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -84,24 +86,16 @@ pub struct ListParams {
 }
 
 /// The optional filters shared by the catalog list and the recommendations, each checked.
-struct Filters {
+fn checked_filters(
     year_from: Option<i32>,
     year_to: Option<i32>,
     min_rating: Option<f64>,
-}
-
-impl Filters {
-    fn checked(
-        year_from: Option<i32>,
-        year_to: Option<i32>,
-        min_rating: Option<f64>,
-    ) -> Result<Self, ApiError> {
-        Ok(Self {
-            year_from: optional_in_range("year_from", year_from, 0..=9999)?,
-            year_to: optional_in_range("year_to", year_to, 0..=9999)?,
-            min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
-        })
-    }
+) -> Result<Filters, ApiError> {
+    Ok(Filters {
+        year_from: optional_in_range("year_from", year_from, 0..=9999)?,
+        year_to: optional_in_range("year_to", year_to, 0..=9999)?,
+        min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
+    })
 }
 
 /// One page of a list.
@@ -114,15 +108,19 @@ pub struct Page<T> {
 }
 
 /// List and search the catalog.
-#[utoipa::path(get, path = "/api/movies", tag = "movies", params(ListParams),
-    responses((status = 200, body = Page<MovieRow>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+///
+/// A page of catalog movies, optionally filtered by a title substring, a release-year range and
+/// a minimum rating, sorted by any column; `total` counts every match.
+#[utoipa::path(get, path = "/api/movies", tag = "movies", operation_id = "listMovies", params(ListParams),
+    responses((status = 200, description = "One page of movies", body = Page<CatalogMovie>),
+              (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<Page<MovieRow>>, ApiError> {
+) -> Result<Json<Page<CatalogMovie>>, ApiError> {
     let (sort, descending) = p.sort.unwrap_or_default().key();
-    let filters = Filters::checked(p.year_from, p.year_to, p.min_rating)?;
-    let query = PageQuery {
+    let filters = checked_filters(p.year_from, p.year_to, p.min_rating)?;
+    let query = CatalogQuery {
         title_key: p.q.as_deref().map(title_key),
         year_from: filters.year_from,
         year_to: filters.year_to,
@@ -133,7 +131,7 @@ pub async fn list(
         offset: in_range("offset", p.offset, 0, 0..=1_000_000_000)?,
     };
     let (limit, offset) = (query.limit, query.offset);
-    let (items, total) = state.db(move |conn| movies::page(conn, &query)).await?;
+    let (items, total) = state.db(move |store| store.movies_page(&query)).await?;
     Ok(Json(Page {
         items,
         total,
@@ -143,18 +141,20 @@ pub async fn list(
 }
 
 /// One movie.
-#[utoipa::path(get, path = "/api/movies/{id}", tag = "movies",
+///
+/// The catalog row of one movie by its MovieID.
+#[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", operation_id = "getMovie",
     params(("id" = i64, Path, description = "MovieID")),
-    responses((status = 200, body = MovieRow),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The movie", body = CatalogMovie),
+              (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No movie has this id", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<MovieRow>, ApiError> {
-    let id = path_id("id", &id)?;
+) -> Result<Json<CatalogMovie>, ApiError> {
+    let id = MovieId(path_id("id", &id)?);
     state
-        .catalog
+        .snapshot
         .load()
         .movie(id)
         .cloned()
@@ -179,86 +179,56 @@ pub struct SimilarParams {
     min_rating: Option<f64>,
 }
 
-/// A recommended movie with its cosine similarity to the query movie.
-/// Borrowed from the catalog snapshot: a response is serialised without copying any row.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Scored<'a> {
-    #[serde(flatten)]
-    pub movie: &'a MovieRow,
-    pub score: f64,
-}
-
-/// The query movie and its neighbours, best first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Similar<'a> {
-    pub movie: &'a MovieRow,
-    pub recommendations: Vec<Scored<'a>>,
-}
-
-/// Movies most similar to one movie (content model: rating + release year, cosine); ties by id.
-#[utoipa::path(get, path = "/api/movies/{id}/similar", tag = "movies",
+/// Movies most similar to one movie.
+///
+/// The content model of the seed design (rating and release year, standardised, cosine
+/// similarity): the `n` most similar movies among those passing the filters, best first, ties by
+/// id. Filters select before ranking, so `n` stays `n` while enough movies pass.
+#[utoipa::path(get, path = "/api/movies/{id}/similar", tag = "movies", operation_id = "similarMovies",
     params(("id" = i64, Path, description = "MovieID"), SimilarParams),
-    responses((status = 200, body = Similar),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The movie and its nearest movies", body = Similar),
+              (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No movie has this id", body = Problem, content_type = "application/problem+json")))]
 pub async fn similar(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<SimilarParams>,
 ) -> Result<Response, ApiError> {
-    let id = path_id("id", &id)?;
+    let id = MovieId(path_id("id", &id)?);
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
-    let filters = Filters::checked(p.year_from, p.year_to, p.min_rating)?;
-    let years = filters.year_from.unwrap_or(0)..=filters.year_to.unwrap_or(9999);
-    let min_rating = filters.min_rating.unwrap_or(0.0);
-    let catalog = state.catalog.load();
-    let movie = catalog
-        .movie(id)
-        .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))?;
-    // The catalog's rows are in the model's (ascending id) order, so positions line up.
-    let keep = |i: usize| {
-        let m = &catalog.movies[i];
-        years.contains(&m.release_year) && m.rating >= min_rating
-    };
-    let neighbours = catalog
-        .model
-        .recommend_where(id, n, keep)
-        .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let recommendations = neighbours
-        .into_iter()
-        .filter_map(|nb| {
-            catalog.movie(nb.id).map(|movie| Scored {
-                movie,
-                score: nb.score,
-            })
-        })
-        .collect();
+    let filters = checked_filters(p.year_from, p.year_to, p.min_rating)?;
+    let snapshot = state.snapshot.load();
+    let similar = snapshot.similar(id, n, &filters).map_err(|e| match e {
+        RecommendError::UnknownMovie(_) => ApiError::not_found(e.to_string()),
+        e => ApiError::internal(e),
+    })?;
     // Serialised while the snapshot guard is held, so the rows are borrowed, not cloned.
-    let body = serde_json::to_vec(&Similar {
-        movie,
-        recommendations,
-    })
-    .map_err(ApiError::internal)?;
+    let body = serde_json::to_vec(&similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Every movie's model features, as parallel arrays (compact enough for a chart of the catalog).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Points {
-    pub id: Vec<i64>,
+    pub id: Vec<MovieId>,
     pub title: Vec<String>,
     pub release_year: Vec<i32>,
     pub rating: Vec<f64>,
 }
 
-/// The model's two features for the whole catalog, by id: what the dashboard's scatter chart draws.
-#[utoipa::path(get, path = "/api/catalog/points", tag = "movies", responses((status = 200, body = Points)))]
+/// The catalog as chart points.
+///
+/// The content model's two features (release year, rating) with id and title for every movie,
+/// as parallel arrays by id: what the dashboard's scatter chart draws.
+#[utoipa::path(get, path = "/api/catalog/points", tag = "movies", operation_id = "catalogPoints",
+    responses((status = 200, description = "Every movie's features", body = Points)))]
 pub async fn points(State(state): State<AppState>) -> Json<Points> {
-    let catalog = state.catalog.load();
+    let snapshot = state.snapshot.load();
+    let movies = snapshot.movies();
     Json(Points {
-        id: catalog.movies.iter().map(|m| m.id).collect(),
-        title: catalog.movies.iter().map(|m| m.title.clone()).collect(),
-        release_year: catalog.movies.iter().map(|m| m.release_year).collect(),
-        rating: catalog.movies.iter().map(|m| m.rating).collect(),
+        id: movies.iter().map(|m| m.id).collect(),
+        title: movies.iter().map(|m| m.title.clone()).collect(),
+        release_year: movies.iter().map(|m| m.release_year).collect(),
+        rating: movies.iter().map(|m| m.rating).collect(),
     })
 }

@@ -1,7 +1,10 @@
-//! Domain types of a clean catalog entry. Parse, don't validate: a [`Movie`] that exists has passed
-//! every transform stage, so the loader, the model and the CLI never re-check it.
+//! Movies: the clean record the transform produces ([`Movie`]) and the catalog row every reader
+//! sees ([`CatalogMovie`]). Parse, don't validate: a [`Movie`] that exists has passed every
+//! transform stage, so the loader and the models never re-check it.
 
+use super::MovieId;
 use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 /// Earliest release year accepted: the first motion pictures (Passage de Vénus, 1874).
@@ -69,7 +72,8 @@ impl ReleaseDate {
     }
 }
 
-/// One clean catalog entry, as produced by the transform and consumed by the loader.
+/// One clean movie record, as produced by the transform and consumed by the loader. It has no
+/// [`MovieId`] yet: the store assigns one, or finds the movie it already is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Movie {
     pub title: Title,
@@ -87,6 +91,19 @@ impl Movie {
     pub fn natural_key(&self) -> (String, i32) {
         (self.title.key(), self.release_date.year())
     }
+}
+
+/// A movie of the catalog, as the CLI, the API and the models read it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CatalogMovie {
+    pub id: MovieId,
+    pub title: String,
+    pub release_year: i32,
+    /// 0–10.
+    pub rating: f64,
+    pub votes: Option<u64>,
+    pub genre: Option<String>,
+    pub director: Option<String>,
 }
 
 #[cfg(test)]

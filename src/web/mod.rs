@@ -1,6 +1,8 @@
-//! The REST API: axum handlers (one module per resource), OpenAPI generated from them with utoipa,
-//! Swagger UI embedded at `/docs`, and the production layers around them.
+//! The web layer: the REST API (axum handlers, one module per resource, OpenAPI generated from
+//! them with utoipa, Swagger UI embedded at `/docs`) and the dashboard, sharing one state and one
+//! error type, behind the production layers.
 
+mod dashboard;
 pub mod error;
 mod etl_runs;
 mod health;
@@ -17,7 +19,6 @@ use axum::Router;
 use error::{ApiError, PROBLEM_JSON};
 use state::AppState;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,38 +38,26 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// Server settings; every one has a flag and an environment variable (see the README).
+/// What the web layer needs to know; the application's settings fill it (defaults live there).
 #[derive(Debug, Clone)]
-pub struct ServeConfig {
-    pub addr: SocketAddr,
+pub struct WebConfig {
     pub request_timeout: Duration,
     pub body_limit: usize,
     /// Origins allowed by CORS; empty means CORS is off.
     pub cors_origins: Vec<HeaderValue>,
     /// How often to look for a newer successful ETL run.
     pub reload_interval: Duration,
-    pub pool_size: u32,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            request_timeout: Duration::from_secs(10),
-            body_limit: 64 * 1024,
-            cors_origins: Vec::new(),
-            reload_interval: Duration::from_secs(2),
-            pool_size: 8,
-        }
-    }
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "movierec",
-        description = "Movie catalog, ETL lineage and content-based recommendations. Reads only its SQLite database."
+        description = "Movie catalog, ETL lineage and content-based recommendations. Reads only its SQLite database.",
+        contact(name = "movierec maintainers", url = "https://github.com/movierec/movierec"),
+        license(name = "MIT", url = "https://opensource.org/licenses/MIT")
     ),
+    servers((url = "/", description = "The server this document is served from")),
     tags(
         (name = "movies", description = "The catalog and recommendations"),
         (name = "etl", description = "ETL runs, audit reports and rejected rows"),
@@ -99,10 +88,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole application: routes, docs and every layer.
-pub fn app(state: AppState, config: &ServeConfig) -> Router {
+pub fn app(state: AppState, config: &WebConfig) -> Router {
     let (api, openapi) = api_routes();
     let api = api
-        .merge(crate::dashboard::routes())
+        .merge(dashboard::routes())
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
@@ -233,7 +222,7 @@ impl MakeRequestId for RequestIds {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
-    config: &ServeConfig,
+    config: &WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Registered before the "listening" line: an early SIGHUP must not meet its default action (exit).
@@ -244,7 +233,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(
         %addr,
-        movies = state.catalog.load().movies.len(),
+        movies = state.snapshot.load().movies().len(),
         "listening on http://{addr}/ (API docs at http://{addr}/docs)"
     );
     let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval, hangups));
@@ -280,27 +269,4 @@ async fn reload_loop(state: AppState, every: Duration, mut hangups: Hangups) {
             tracing::warn!(problem = ?e.problem(), "catalog reload failed; still serving the previous one");
         }
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

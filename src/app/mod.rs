@@ -1,0 +1,141 @@
+//! The composition root: parses [`Settings`], builds the [`Application`] (store, snapshot, web
+//! layer, listener) for `serve` and `up`, and dispatches every other command to [`crate::cli`].
+//!
+//! Exit codes: 0 success, 1 error, 2 usage error or ambiguous title.
+
+mod settings;
+
+pub use settings::{default_data_dir, Command, ServeSettings, Settings};
+
+use crate::cli;
+use crate::domain::etl::Source;
+use crate::store::Store;
+use crate::web::{self, state::AppState, WebConfig};
+use anyhow::Context;
+use clap::Parser;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+/// The server, built and bound, not yet serving: what `serve`, `up` and every test start.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    config: WebConfig,
+}
+
+impl Application {
+    /// Opens the database read-only, builds the serving snapshot and binds the listener.
+    pub async fn build(db: &Path, settings: &ServeSettings) -> anyhow::Result<Self> {
+        let config = settings.web_config()?;
+        let state = AppState::open(db, settings.pool_size)?;
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        Ok(Self {
+            listener,
+            state,
+            config,
+        })
+    }
+
+    /// Where it listens (the port chosen when the settings said 0).
+    pub fn addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        web::serve(self.listener, self.state, &self.config, shutdown).await
+    }
+}
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let mut settings = Settings::parse();
+    if settings.command.is_none() {
+        // A bare `movierec [--db ..]` is `movierec [--db ..] up`, with up's defaults and env vars.
+        settings =
+            Settings::parse_from(std::env::args_os().chain([std::ffi::OsString::from("up")]));
+    }
+    let data_dir = settings.data_dir();
+    let db = &settings.db;
+    let Some(command) = &settings.command else {
+        unreachable!("a bare command was re-parsed as `up`");
+    };
+    let result = match command {
+        Command::Up(serve) => up(serve, db, &data_dir),
+        Command::Serve(serve) => self::serve(serve, db),
+        Command::Etl(args) => cli::etl::run(args, db, &data_dir),
+        Command::Ingest(args) => cli::ingest::run(args, db, &data_dir),
+        Command::Recommend(args) => cli::recommend::run(args, db),
+        Command::Movies(args) => cli::movies::run(args, db),
+        Command::Runs(args) => cli::runs::run(args, db),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `movierec serve`: the API and the dashboard on a database the ETL built.
+fn serve(settings: &ServeSettings, db: &Path) -> anyhow::Result<ExitCode> {
+    cli::init_logging(settings.log_format, "info");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let app = Application::build(db, settings).await?;
+        app.run_until(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `movierec up` (and bare `movierec`): load the embedded dataset into an empty database, then
+/// serve it.
+fn up(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    {
+        let mut store = Store::open(db)?;
+        if store.movie_count()? == 0 {
+            eprintln!("{} is empty: loading the embedded dataset", db.display());
+            crate::etl::run(&mut store, data_dir, &Source::Embedded)?;
+        }
+        if let Some(report) = store.latest_audit()? {
+            eprintln!("{}", cli::output::audit_tables(&report));
+        }
+        eprintln!("{} movies in {}", store.movie_count()?, db.display());
+    }
+    serve(settings, db)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,186 @@
+//! Settings: every flag, its environment variable and its default, written once. `movierec`'s
+//! command line is parsed into [`Settings`]; tests build [`ServeSettings::default`] and change
+//! what they need.
+
+use crate::cli::{self, LogFormat};
+use crate::web::WebConfig;
+use anyhow::Context;
+use axum::http::HeaderValue;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const DEFAULT_DB: &str = "movierec.db";
+const DEFAULT_ADDR: &str = "127.0.0.1:8000";
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+const DEFAULT_RELOAD_INTERVAL_MS: u64 = 2_000;
+const DEFAULT_POOL_SIZE: u32 = 8;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "movierec",
+    version,
+    about = "Movie recommender: ETL into SQLite, similar-movie recommendations"
+)]
+pub struct Settings {
+    /// SQLite database file.
+    #[arg(long, global = true, env = "MOVIEREC_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+
+    /// Directory for raw snapshots and audit reports [default: `<db name>-data` beside the database].
+    #[arg(long, global = true, env = "MOVIEREC_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Load the embedded dataset if the database is empty, then serve the API. What a bare
+    /// `movierec` does.
+    Up(ServeSettings),
+    /// Serve the REST API (OpenAPI at /openapi.json, Swagger UI at /docs) and the dashboard on an
+    /// existing database.
+    Serve(ServeSettings),
+    /// Extract, transform and load movies into the database (idempotent).
+    Etl(cli::etl::Args),
+    /// Fetch movies from an external movie API (TMDB v3) within its limits, then load them.
+    Ingest(cli::ingest::Args),
+    /// Movies similar to one movie (content model: rating + release year, cosine).
+    Recommend(cli::recommend::Args),
+    /// List or search the catalog.
+    Movies(cli::movies::Args),
+    /// ETL run history (lineage): when, from what, with which counts and status.
+    Runs(cli::runs::Args),
+}
+
+impl Settings {
+    /// The data directory: `--data-dir`, else `<db name>-data` beside the database
+    /// (`./movierec.db` → `./movierec-data`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| default_data_dir(&self.db))
+    }
+}
+
+/// `<db name>-data` beside the database.
+pub fn default_data_dir(db: &Path) -> PathBuf {
+    let stem = db
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("movierec");
+    db.with_file_name(format!("{stem}-data"))
+}
+
+/// How `serve` and `up` run the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeSettings {
+    /// Address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, env = "MOVIEREC_ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: SocketAddr,
+
+    /// Log format on stderr; the level comes from RUST_LOG (default `info`).
+    #[arg(long, env = "MOVIEREC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Origin allowed to call the API from a browser (repeat, or comma-separate in the env var).
+    /// None by default: CORS is off.
+    #[arg(
+        long = "cors-origin",
+        env = "MOVIEREC_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Requests taking longer are abandoned with 408, in milliseconds.
+    #[arg(long, env = "MOVIEREC_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub request_timeout_ms: u64,
+
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, env = "MOVIEREC_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+
+    /// How often to look for a newer successful ETL run to reload the model from, in milliseconds
+    /// (SIGHUP checks at once).
+    #[arg(long, env = "MOVIEREC_RELOAD_INTERVAL_MS", default_value_t = DEFAULT_RELOAD_INTERVAL_MS,
+          value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
+    pub reload_interval_ms: u64,
+
+    /// Read-only database connections in the pool.
+    #[arg(long, env = "MOVIEREC_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub pool_size: u32,
+}
+
+impl Default for ServeSettings {
+    /// The documented defaults, without reading the environment.
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000))),
+            log_format: LogFormat::Text,
+            cors_origins: Vec::new(),
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            body_limit: DEFAULT_BODY_LIMIT,
+            reload_interval_ms: DEFAULT_RELOAD_INTERVAL_MS,
+            pool_size: DEFAULT_POOL_SIZE,
+        }
+    }
+}
+
+impl ServeSettings {
+    /// What the web layer needs, with CORS origins checked.
+    pub fn web_config(&self) -> anyhow::Result<WebConfig> {
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| {
+                HeaderValue::from_str(o.trim())
+                    .with_context(|| format!("invalid CORS origin {o:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(WebConfig {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            body_limit: self.body_limit,
+            cors_origins,
+            reload_interval: Duration::from_millis(self.reload_interval_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_same_with_and_without_the_command_line() {
+        let parsed = Settings::try_parse_from(["movierec", "serve"]).expect("parse");
+        let Some(Command::Serve(from_cli)) = parsed.command else {
+            panic!("serve expected");
+        };
+        let default = ServeSettings::default();
+        // The environment may set these in CI; compare only when it does not.
+        if std::env::var_os("MOVIEREC_ADDR").is_none() {
+            assert_eq!(from_cli.addr, default.addr);
+        }
+        assert_eq!(from_cli.body_limit, default.body_limit);
+        assert_eq!(from_cli.pool_size, default.pool_size);
+        assert_eq!(from_cli.reload_interval_ms, default.reload_interval_ms);
+        assert_eq!(from_cli.request_timeout_ms, default.request_timeout_ms);
+    }
+
+    #[test]
+    fn data_dir_defaults_beside_the_database() {
+        assert_eq!(
+            default_data_dir(Path::new("/x/movies.db")),
+            PathBuf::from("/x/movies-data")
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! ETL lineage: where a run read from, how it ended, and the problems of the rows it rejected.
+
+use super::record::Field;
+use super::{EtlRunId, IngestRunId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where a run reads its input from. Its [`fmt::Display`] form is what the lineage records, and
+/// [`Source::parse`] reads it back: `embedded`, `tmdb:<ingest run>`, `replay:<etl run>`, or a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The dataset compiled into the binary.
+    Embedded,
+    /// A `.json` or `.csv` file, optionally `.gz`-compressed.
+    File(PathBuf),
+    /// The raw snapshot kept by an earlier run.
+    Replay(EtlRunId),
+    /// The responses a movie-API ingest run kept in its raw zone (no network).
+    Tmdb(IngestRunId),
+}
+
+impl Source {
+    /// Reads the `--source` form (and the lineage's): `embedded`, `tmdb:N`, `replay:N` or a path.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let id = |rest: &str, expected: &str| {
+            rest.parse::<i64>().map_err(|_| {
+                format!(
+                    "{text:?}: expected {expected}, e.g. {}1",
+                    &expected[..expected.find(':').unwrap_or(0) + 1]
+                )
+            })
+        };
+        if text == "embedded" {
+            Ok(Source::Embedded)
+        } else if let Some(rest) = text.strip_prefix("tmdb:") {
+            id(rest, "tmdb:<ingest run id>").map(|n| Source::Tmdb(IngestRunId(n)))
+        } else if let Some(rest) = text.strip_prefix("replay:") {
+            id(rest, "replay:<etl run id>").map(|n| Source::Replay(EtlRunId(n)))
+        } else {
+            Ok(Source::File(PathBuf::from(text)))
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Embedded => f.write_str("embedded"),
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Replay(run) => write!(f, "replay:{run}"),
+            Source::Tmdb(run) => write!(f, "tmdb:{run}"),
+        }
+    }
+}
+
+/// The shape of a run's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// A JSON array of objects (the vega layout).
+    Json,
+    /// CSV with a header row.
+    Csv,
+    /// Records assembled from a movie-API ingest's raw responses.
+    Tmdb,
+    /// Not known: the run failed before its input was recognised.
+    Unknown,
+}
+
+impl SourceFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Json => "json",
+            SourceFormat::Csv => "csv",
+            SourceFormat::Tmdb => "tmdb",
+            SourceFormat::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Json, Self::Csv, Self::Tmdb, Self::Unknown]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
+}
+
+/// How an ETL run ended. A run is only visible once it ended: the load and its lineage row commit
+/// together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EtlRunStatus {
+    Succeeded,
+    Failed,
+}
+
+impl EtlRunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EtlRunStatus::Succeeded => "succeeded",
+            EtlRunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// What is known of a run before it loads anything.
+#[derive(Debug, Clone)]
+pub struct RunStart {
+    /// [`Source`] in its lineage form.
+    pub source: String,
+    pub format: SourceFormat,
+    pub sha256: Option<String>,
+    /// The raw snapshot, relative to the data directory.
+    pub snapshot: Option<String>,
+    pub started_at: Timestamp,
+}
+
+/// One ETL run, as listed by the CLI and the API.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EtlRun {
+    pub run_id: EtlRunId,
+    pub source: String,
+    pub source_sha256: Option<String>,
+    /// The raw snapshot of the input, relative to the data directory.
+    pub snapshot: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub finished_at: Timestamp,
+    pub status: EtlRunStatus,
+    pub extracted: u64,
+    pub loaded: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub error: Option<String>,
+}
+
+/// Rejected rows per reason.
+pub type RejectsByReason = BTreeMap<Reason, u64>;
+
+/// Why a field (or a whole record) was rejected. The `as_str` codes are stored in `etl_rejects`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Required field absent, null or blank.
+    Missing,
+    /// A JSON type that cannot mean this field (e.g. a boolean title).
+    WrongType,
+    /// Not a date in any accepted format.
+    InvalidDate,
+    /// A real date, but before 1874 or after next year.
+    YearOutOfRange,
+    /// Not a finite number.
+    NotANumber,
+    /// A number outside the field's range (rating 0–10, votes ≥ 0 and whole).
+    OutOfRange,
+    /// The record is not an object.
+    NotAnObject,
+    /// Same normalised title and year as another row that was kept.
+    Duplicate,
+}
+
+impl Reason {
+    const ALL: [Reason; 8] = [
+        Reason::Missing,
+        Reason::WrongType,
+        Reason::InvalidDate,
+        Reason::YearOutOfRange,
+        Reason::NotANumber,
+        Reason::OutOfRange,
+        Reason::NotAnObject,
+        Reason::Duplicate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Missing => "missing",
+            Reason::WrongType => "wrong_type",
+            Reason::InvalidDate => "invalid_date",
+            Reason::YearOutOfRange => "year_out_of_range",
+            Reason::NotANumber => "not_a_number",
+            Reason::OutOfRange => "out_of_range",
+            Reason::NotAnObject => "not_an_object",
+            Reason::Duplicate => "duplicate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem with one field of one row, as stored in `etl_rejects`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Reject {
+    /// 1-based position of the record in its source.
+    pub source_row: u64,
+    pub field: Field,
+    pub reason: Reason,
+    pub raw_value: Option<String>,
+    /// Human-readable context, e.g. which row a duplicate was merged into.
+    pub detail: Option<String>,
+}
+
+/// What the load did to the catalog.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_lineage_form_reads_back_as_the_same_source() {
+        for source in [
+            Source::Embedded,
+            Source::Tmdb(IngestRunId(4)),
+            Source::Replay(EtlRunId(2)),
+            Source::File(PathBuf::from("data/movies.csv")),
+        ] {
+            assert_eq!(Source::parse(&source.to_string()), Ok(source));
+        }
+        assert!(Source::parse("tmdb:x").is_err());
+    }
+
+    #[test]
+    fn status_and_reason_codes_round_trip() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(EtlRunStatus::parse("failed"), Some(EtlRunStatus::Failed));
+        assert_eq!(EtlRunStatus::parse("running"), None);
+    }
+}

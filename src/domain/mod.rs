@@ -1,0 +1,53 @@
+//! Domain types shared by every layer: ids, the catalog movie, the raw record every source is
+//! extracted into, run lineage and audit reports, ingest windows and checkpoints. No I/O here
+//! and no imports from any other module of the crate: this is the bottom layer.
+
+pub mod audit;
+pub mod catalog;
+pub mod etl;
+pub mod ingest;
+pub mod movie;
+pub mod record;
+pub mod window;
+
+/// A point in time. Stored and served as RFC 3339 UTC with milliseconds.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Declares an integer id newtype: transparent in JSON and in the OpenAPI document.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.trim().parse().map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// `Movies.MovieID`: the stable key of a catalog movie.
+    MovieId
+);
+id_type!(
+    /// `etl_runs.run_id`: one ETL run.
+    EtlRunId
+);
+id_type!(
+    /// `ingest_runs.ingest_run_id`: one ingest from a movie API, across its resumes.
+    IngestRunId
+);
+
+pub use movie::{CatalogMovie, Movie};

@@ -1,0 +1,94 @@
+//! Recommendations as a service: the [`Recommender`] interface every model implements, and the
+//! serving [`Snapshot`] (the catalog and the models fitted on it, keyed by [`MovieId`]) through
+//! which both `movierec recommend` and `/api/movies/{id}/similar` answer — one path.
+
+mod content;
+mod snapshot;
+
+pub use content::SeedContent;
+pub use snapshot::{Recommendation, Similar, Snapshot, SnapshotError};
+
+use crate::domain::movie::CatalogMovie;
+use crate::domain::MovieId;
+use crate::model::ModelError;
+
+/// What a model is fitted from. Today the catalog; user ratings join it with the data issue.
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset<'a> {
+    /// Every movie, by ascending id.
+    pub movies: &'a [CatalogMovie],
+}
+
+/// A recommended movie and how strongly the model recommends it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub id: MovieId,
+    pub score: f64,
+}
+
+/// A movie someone rated, on the catalog's 0–10 scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rated {
+    pub movie: MovieId,
+    pub rating: f64,
+}
+
+/// Which movies may be recommended: applied before ranking, so `n` stays `n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Filters {
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub min_rating: Option<f64>,
+}
+
+impl Filters {
+    /// Whether no filter is set (every movie passes).
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    pub fn admits(&self, movie: &CatalogMovie) -> bool {
+        self.year_from.is_none_or(|y| movie.release_year >= y)
+            && self.year_to.is_none_or(|y| movie.release_year <= y)
+            && self.min_rating.is_none_or(|r| movie.rating >= r)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RecommendError {
+    #[error("no movie with id {0}")]
+    UnknownMovie(MovieId),
+    #[error("cannot fit the model: {0}")]
+    Fit(#[from] ModelError),
+}
+
+/// One recommendation model: fitted once from a [`Dataset`], then asked questions. Scores are
+/// comparable within one answer, not across models.
+pub trait Recommender: Send + Sync {
+    /// A short stable name (`content-seed`).
+    fn name(&self) -> &'static str;
+
+    /// The `n` movies most like `movie` among those `keep` admits, best first, ties by id.
+    fn similar(
+        &self,
+        movie: MovieId,
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Result<Vec<Scored>, RecommendError>;
+
+    /// The `n` movies a person who rated `profile` should see next, never one they rated.
+    fn score_profile(
+        &self,
+        profile: &[Rated],
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Result<Vec<Scored>, RecommendError>;
+
+    /// Why `candidate` was recommended for `query`, in words, from the two movies' attributes.
+    fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String;
+}
+
+/// A [`Recommender`] that can be fitted.
+pub trait Fit: Recommender + Sized {
+    fn fit(data: Dataset<'_>) -> Result<Self, RecommendError>;
+}

@@ -1,0 +1,110 @@
+//! How domain values are stored: ids as integers, states and codes as their text codes,
+//! timestamps as RFC 3339 UTC text with milliseconds (so they sort as text).
+
+use crate::domain::etl::{EtlRunStatus, Reason, SourceFormat};
+use crate::domain::ingest::{
+    IngestMode, IngestRunStatus, ItemState, ResponseKind, ResponseOutcome, WindowState,
+};
+use crate::domain::record::Field;
+use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp};
+use chrono::{NaiveDate, SecondsFormat};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::Row;
+
+macro_rules! id_sql {
+    ($($t:ty),+) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.0))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                i64::column_result(value).map(Self)
+            }
+        }
+    )+};
+}
+
+id_sql!(MovieId, EtlRunId, IngestRunId);
+
+macro_rules! code_sql {
+    ($($t:ty),+) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let code = value.as_str()?;
+                <$t>::parse(code).ok_or_else(|| {
+                    FromSqlError::Other(format!("unknown {} code {code:?}", stringify!($t)).into())
+                })
+            }
+        }
+    )+};
+}
+
+code_sql!(
+    EtlRunStatus,
+    SourceFormat,
+    Reason,
+    Field,
+    IngestRunStatus,
+    IngestMode,
+    ResponseKind,
+    WindowState,
+    ItemState,
+    ResponseOutcome
+);
+
+/// The stored form of a timestamp.
+pub fn timestamp(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Reads a stored timestamp from column `i`.
+pub fn get_timestamp(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+    let text: String = row.get(i)?;
+    parse_timestamp(&text, i)
+}
+
+/// Reads an optional stored timestamp from column `i`.
+pub fn get_opt_timestamp(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+    let text: Option<String> = row.get(i)?;
+    text.map(|t| parse_timestamp(&t, i)).transpose()
+}
+
+fn parse_timestamp(text: &str, i: usize) -> rusqlite::Result<Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+/// Reads a stored ISO date from column `i`.
+pub fn get_date(row: &Row<'_>, i: usize) -> rusqlite::Result<NaiveDate> {
+    let text: String = row.get(i)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_keep_milliseconds_and_read_back() {
+        let t = chrono::Utc
+            .timestamp_millis_opt(1_764_285_904_123)
+            .single()
+            .expect("instant");
+        let stored = timestamp(t);
+        assert!(stored.ends_with(".123Z"), "{stored}");
+        assert_eq!(parse_timestamp(&stored, 0).expect("parse"), t);
+    }
+}

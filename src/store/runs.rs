@@ -1,0 +1,165 @@
+//! Lineage SQL: `etl_runs` (one row per run, succeeded or failed) and `etl_rejects`.
+
+use super::codec::{get_timestamp, timestamp};
+use super::{Store, StoreError};
+use crate::domain::audit::AuditReport;
+use crate::domain::etl::{EtlRun, EtlRunStatus, Reject, RejectsByReason, RunStart};
+use crate::domain::{EtlRunId, Timestamp};
+use rusqlite::{params, OptionalExtension, Row};
+
+const RUN_COLUMNS: &str = "run_id, source, source_sha256, snapshot_path, started_at, finished_at,
+                           status, extracted, loaded, inserted, updated, unchanged, rejected, error";
+
+fn etl_run(r: &Row<'_>) -> rusqlite::Result<EtlRun> {
+    Ok(EtlRun {
+        run_id: r.get(0)?,
+        source: r.get(1)?,
+        source_sha256: r.get(2)?,
+        snapshot: r.get(3)?,
+        started_at: get_timestamp(r, 4)?,
+        finished_at: get_timestamp(r, 5)?,
+        status: r.get(6)?,
+        extracted: r.get(7)?,
+        loaded: r.get(8)?,
+        inserted: r.get(9)?,
+        updated: r.get(10)?,
+        unchanged: r.get(11)?,
+        rejected: r.get(12)?,
+        error: r.get(13)?,
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+impl Store {
+    /// Records a run that failed; the catalog itself was rolled back and is untouched.
+    pub fn record_failed_run(
+        &self,
+        run: &RunStart,
+        finished_at: Timestamp,
+        error: &str,
+    ) -> Result<EtlRunId, StoreError> {
+        self.conn.execute(
+            "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
+                                   finished_at, status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                run.source,
+                run.format,
+                run.sha256,
+                run.snapshot,
+                timestamp(run.started_at),
+                timestamp(finished_at),
+                EtlRunStatus::Failed,
+                error
+            ],
+        )?;
+        Ok(EtlRunId(self.conn.last_insert_rowid()))
+    }
+
+    pub fn etl_run(&self, run_id: EtlRunId) -> Result<Option<EtlRun>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM etl_runs WHERE run_id = ?1"),
+                [run_id],
+                etl_run,
+            )
+            .optional()?)
+    }
+
+    /// Runs, newest first, one page.
+    pub fn etl_runs(&self, limit: u32, offset: u64) -> Result<Vec<EtlRun>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM etl_runs ORDER BY run_id DESC LIMIT ?1 OFFSET ?2"
+        ))?;
+        let rows = stmt.query_map(
+            params![limit, i64::try_from(offset).unwrap_or(i64::MAX)],
+            etl_run,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest run, whatever its status.
+    pub fn last_etl_run(&self) -> Result<Option<EtlRun>, StoreError> {
+        Ok(self.etl_runs(1, 0)?.into_iter().next())
+    }
+
+    /// Number of runs recorded.
+    pub fn etl_run_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM etl_runs", [], |r| r.get(0))?)
+    }
+
+    /// The audit report of the newest succeeded run, if any.
+    pub fn latest_audit(&self) -> Result<Option<AuditReport>, StoreError> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT audit_json FROM etl_runs WHERE status = ?1 ORDER BY run_id DESC LIMIT 1",
+                [EtlRunStatus::Succeeded],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        json.map(|j| parse_json("audit report", &j)).transpose()
+    }
+
+    /// The audit report (absent for a failed run) and the reject counts by reason of one run;
+    /// `None` when there is no such run.
+    pub fn etl_audit(
+        &self,
+        run_id: EtlRunId,
+    ) -> Result<Option<(Option<AuditReport>, RejectsByReason)>, StoreError> {
+        let stored = self
+            .conn
+            .query_row(
+                "SELECT audit_json, rejects_by_reason FROM etl_runs WHERE run_id = ?1",
+                [run_id],
+                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        stored
+            .map(|(audit, reasons)| {
+                Ok((
+                    audit.map(|j| parse_json("audit report", &j)).transpose()?,
+                    parse_json("rejects by reason", &reasons)?,
+                ))
+            })
+            .transpose()
+    }
+
+    /// A page of the rejects of `run_id`, by source row, and their total.
+    pub fn etl_rejects(
+        &self,
+        run_id: EtlRunId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<Reject>, u64), StoreError> {
+        let total = self.conn.query_row(
+            "SELECT COUNT(*) FROM etl_rejects WHERE run_id = ?1",
+            [run_id],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source_row, field, reason, raw_value, detail FROM etl_rejects
+             WHERE run_id = ?1 ORDER BY source_row, field LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![run_id, limit, i64::try_from(offset).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(Reject {
+                    source_row: r.get(0)?,
+                    field: r.get(1)?,
+                    reason: r.get(2)?,
+                    raw_value: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            },
+        )?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+}

@@ -1,0 +1,63 @@
+//! `/health` and `/metrics`: what an operator or a scraper asks.
+
+use super::error::{ApiError, Problem};
+use super::metrics::CONTENT_TYPE;
+use super::state::AppState;
+use crate::domain::etl::EtlRun;
+use crate::domain::{EtlRunId, Timestamp};
+use crate::store::Store;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What is being served.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers: it only starts with a readable catalog.
+    pub status: String,
+    /// Movies in the served catalog.
+    pub movies: usize,
+    /// When the served model was fitted.
+    #[schema(value_type = String, format = DateTime)]
+    pub model_fitted_at: Timestamp,
+    /// The ETL run the served catalog was loaded after.
+    pub model_run_id: Option<EtlRunId>,
+    /// The newest ETL run in the database, whatever its status.
+    pub last_etl_run: Option<EtlRun>,
+}
+
+/// Liveness and what is being served.
+///
+/// Answers `ok` with the size of the served catalog, when its model was fitted, and the newest
+/// ETL run in the database (a newer successful run is picked up within the reload interval).
+#[utoipa::path(get, path = "/health", tag = "operations", operation_id = "health",
+    responses((status = 200, description = "The server is up", body = Health),
+              (status = 500, description = "The database cannot be read", body = Problem, content_type = "application/problem+json")))]
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let last = state.db(Store::last_etl_run).await?;
+    let snapshot = state.snapshot.load();
+    Ok(Json(Health {
+        status: "ok".to_owned(),
+        movies: snapshot.movies().len(),
+        model_fitted_at: snapshot.fitted_at,
+        model_run_id: snapshot.run_id,
+        last_etl_run: last,
+    }))
+}
+
+/// Prometheus metrics.
+///
+/// Requests and latency per route and status, catalog size, model fit time and the last ETL run,
+/// in OpenMetrics text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
+              (status = 500, description = "The database cannot be read", body = Problem, content_type = "application/problem+json")))]
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let last = state.db(Store::last_etl_run).await?;
+    state.metrics.observe_last_run(last.as_ref());
+    let body = state.metrics.render().map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
+}

@@ -1,2 +1,0 @@
-//! Helpers shared by integration tests.
-pub mod tmdb_stub;
