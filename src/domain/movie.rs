@@ -17,8 +17,19 @@ pub struct Title(String);
 impl Title {
     /// Normalises `raw`; `None` when nothing but whitespace is left.
     pub fn parse(raw: &str) -> Option<Self> {
-        let nfc: String = raw.nfc().collect();
-        let collapsed = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
+        // ASCII is already in NFC: skip the normaliser for the common case.
+        let nfc: std::borrow::Cow<'_, str> = if raw.is_ascii() {
+            raw.into()
+        } else {
+            raw.nfc().collect::<String>().into()
+        };
+        let mut collapsed = String::with_capacity(nfc.len());
+        for word in nfc.split_whitespace() {
+            if !collapsed.is_empty() {
+                collapsed.push(' ');
+            }
+            collapsed.push_str(word);
+        }
         (!collapsed.is_empty()).then_some(Self(collapsed))
     }
 

@@ -107,8 +107,14 @@ pub fn parse_release_date(raw: &RawValue, rules: Rules) -> Stage<ReleaseDate> {
         }
         _ => return Err((Reason::WrongType, None)),
     };
-    let date = NaiveDate::parse_from_str(text, "%b %d %Y")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
+    // ISO first when the text starts with a digit: most sources write dates that way.
+    let (first, second) = if text.starts_with(|c: char| c.is_ascii_digit()) {
+        ("%Y-%m-%d", "%b %d %Y")
+    } else {
+        ("%b %d %Y", "%Y-%m-%d")
+    };
+    let date = NaiveDate::parse_from_str(text, first)
+        .or_else(|_| NaiveDate::parse_from_str(text, second))
         .map_err(|_| {
             (
                 Reason::InvalidDate,

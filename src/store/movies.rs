@@ -2,8 +2,10 @@
 //!
 //! A load streams clean movies into a temporary staging table inside the run's one transaction,
 //! then settles the catalog with set-based statements: duplicates are ranked away (the dedupe
-//! rule below), changed rows updated, new rows inserted in source order. Memory stays flat
-//! whatever the input size: SQLite spills the staging table and its sort to disk.
+//! rule below), changed rows updated, new rows inserted in source order. SQLite spills the
+//! staging table to disk; the load keeps only a compact key per movie in memory (an 8-byte
+//! fingerprint of its natural key), so that the ranking — a sort — runs over the rows whose key
+//! was seen more than once, not over the whole input.
 
 use super::codec::timestamp;
 use super::{Store, StoreError};
@@ -13,6 +15,8 @@ use crate::domain::etl::{EtlRunStatus, LoadCounts, Reject, RunStart};
 use crate::domain::movie::{CatalogMovie, Movie};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 
 const COLUMNS: &str = "MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director";
 
@@ -33,6 +37,18 @@ fn catalog_movie(r: &Row<'_>) -> rusqlite::Result<CatalogMovie> {
 pub struct Load<'s> {
     tx: Transaction<'s>,
     run_id: EtlRunId,
+    /// Fingerprints of the natural keys staged so far.
+    seen: HashSet<u64>,
+    /// Fingerprints staged more than once: the only keys dedupe has to rank. (Two different keys
+    /// sharing a fingerprint land here too, harmlessly: the ranking partitions by the key itself.)
+    contested: HashSet<u64>,
+}
+
+/// An 8-byte fingerprint of a natural key; SipHash with fixed keys, the same in every run.
+fn fingerprint(title_key: &str, year: i32) -> i64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (title_key, year).hash(&mut h);
+    h.finish() as i64
 }
 
 /// What settling the staged movies did.
@@ -72,6 +88,7 @@ impl Store {
             "DROP TABLE IF EXISTS temp.etl_stage;
              CREATE TEMP TABLE etl_stage (
                  source_row   INTEGER PRIMARY KEY,
+                 fingerprint  INTEGER NOT NULL,
                  title_key    TEXT NOT NULL,
                  year         INTEGER NOT NULL,
                  title        TEXT NOT NULL,
@@ -82,7 +99,12 @@ impl Store {
                  director     TEXT
              );",
         )?;
-        Ok(Load { tx, run_id })
+        Ok(Load {
+            tx,
+            run_id,
+            seen: HashSet::new(),
+            contested: HashSet::new(),
+        })
     }
 
     /// Number of movies in the catalog.
@@ -209,14 +231,19 @@ impl Load<'_> {
     /// Stages a batch of clean movies.
     pub fn stage(&mut self, movies: &[Movie]) -> Result<(), StoreError> {
         let mut insert = self.tx.prepare_cached(
-            "INSERT INTO temp.etl_stage (source_row, title_key, year, title, rating, release_date,
-                                         votes, genre, director)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO temp.etl_stage (source_row, fingerprint, title_key, year, title, rating,
+                                         release_date, votes, genre, director)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for m in movies {
             let (key, year) = m.natural_key();
+            let fp = fingerprint(&key, year);
+            if !self.seen.insert(fp as u64) {
+                self.contested.insert(fp as u64);
+            }
             insert.execute(params![
                 m.source_row,
+                fp,
                 key,
                 year,
                 m.title.as_str(),
@@ -263,6 +290,17 @@ impl Load<'_> {
     ) -> Result<LoadSummary, StoreError> {
         let tx = &self.tx;
         tx.execute_batch(
+            "DROP TABLE IF EXISTS temp.etl_contested;
+             CREATE TEMP TABLE etl_contested (fingerprint INTEGER PRIMARY KEY);",
+        )?;
+        {
+            let mut insert =
+                tx.prepare("INSERT INTO temp.etl_contested (fingerprint) VALUES (?1)")?;
+            for fp in &self.contested {
+                insert.execute([*fp as i64])?;
+            }
+        }
+        tx.execute_batch(
             "DROP TABLE IF EXISTS temp.etl_losers;
              CREATE TEMP TABLE etl_losers AS
              SELECT source_row, title, winner_row, winner_votes, winner_rating FROM (
@@ -272,6 +310,7 @@ impl Load<'_> {
                         FIRST_VALUE(COALESCE(votes, 0))  OVER w AS winner_votes,
                         FIRST_VALUE(rating)              OVER w AS winner_rating
                  FROM temp.etl_stage
+                 WHERE fingerprint IN (SELECT fingerprint FROM temp.etl_contested)
                  WINDOW w AS (PARTITION BY title_key, year
                               ORDER BY COALESCE(votes, 0) DESC, rating DESC, source_row ASC))
              WHERE rank > 1;
@@ -327,7 +366,9 @@ impl Load<'_> {
                 loaded += 1;
             }
         }
-        tx.execute_batch("DROP TABLE temp.etl_losers; DROP TABLE temp.etl_stage;")?;
+        tx.execute_batch(
+            "DROP TABLE temp.etl_losers; DROP TABLE temp.etl_contested; DROP TABLE temp.etl_stage;",
+        )?;
         Ok(LoadSummary {
             counts: LoadCounts {
                 inserted,
@@ -383,4 +424,139 @@ fn like_pattern(key: &str) -> String {
             .replace('%', "\\%")
             .replace('_', "\\_")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::etl::{Reason, SourceFormat};
+    use crate::domain::movie::{Rating, ReleaseDate, Title};
+    use chrono::NaiveDate;
+
+    fn movie(row: u64, title: &str, year: i32, rating: f64, votes: Option<u64>) -> Movie {
+        Movie {
+            title: Title::parse(title).expect("title"),
+            release_date: ReleaseDate::new(
+                NaiveDate::from_ymd_opt(year, 1, 1).expect("date"),
+                2030,
+            )
+            .expect("year"),
+            rating: Rating::new(rating).expect("rating"),
+            votes,
+            genre: None,
+            director: None,
+            source_row: row,
+        }
+    }
+
+    fn start() -> RunStart {
+        RunStart {
+            source: "test".into(),
+            format: SourceFormat::Csv,
+            sha256: None,
+            snapshot: None,
+            started_at: chrono::Utc::now(),
+        }
+    }
+
+    /// Loads `movies` as one run; returns what settling did and the catalog's (title, votes).
+    fn load(store: &mut Store, movies: &[Movie]) -> (LoadSummary, Vec<(String, Option<u64>)>) {
+        let mut load = store.begin_load(&start()).expect("begin");
+        load.stage(movies).expect("stage");
+        let summary = load.settle(|_, _| {}).expect("settle");
+        load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
+            .expect("commit");
+        let (rows, _) = store
+            .movies_page(&CatalogQuery {
+                limit: 100,
+                ..CatalogQuery::default()
+            })
+            .expect("page");
+        let catalog = rows.into_iter().map(|m| (m.title, m.votes)).collect();
+        (summary, catalog)
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("m.db")).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn dedupe_keeps_the_row_with_most_votes_and_rejects_the_others() {
+        let (_dir, mut store) = store();
+        let (summary, catalog) = load(
+            &mut store,
+            &[
+                movie(1, "Heat", 1995, 8.2, Some(10)),
+                movie(2, "HEAT ", 1995, 8.0, Some(500)),
+                movie(3, "Heat", 1986, 5.0, Some(1)),
+            ],
+        );
+        assert_eq!(summary.duplicates, 1);
+        assert_eq!(summary.loaded, 2);
+        assert_eq!(
+            catalog,
+            [("HEAT".to_owned(), Some(500)), ("Heat".to_owned(), Some(1))],
+            "the survivor keeps its source position among new rows"
+        );
+        let (rejects, _) = store.etl_rejects(EtlRunId(1), 10, 0).expect("rejects");
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(
+            (rejects[0].source_row, rejects[0].reason),
+            (1, Reason::Duplicate)
+        );
+        assert!(rejects[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("row 2")));
+    }
+
+    #[test]
+    fn dedupe_survivor_does_not_depend_on_input_order() {
+        for order in [[1, 2], [2, 1]] {
+            let (_dir, mut store) = store();
+            let rows: Vec<Movie> = order
+                .iter()
+                .map(|&r| movie(r, if r == 1 { "Crash" } else { "crash" }, 2004, 7.0, None))
+                .collect();
+            let (_, catalog) = load(&mut store, &rows);
+            assert_eq!(catalog, [("Crash".to_owned(), None)], "order {order:?}");
+        }
+    }
+
+    #[test]
+    fn a_reload_counts_unchanged_and_updated_rows_and_writes_only_changes() {
+        let (_dir, mut store) = store();
+        let first = [
+            movie(1, "Alien", 1979, 8.5, Some(10)),
+            movie(2, "Aliens", 1986, 8.4, Some(9)),
+        ];
+        let (summary, _) = load(&mut store, &first);
+        assert_eq!(
+            summary.counts,
+            LoadCounts {
+                inserted: 2,
+                updated: 0,
+                unchanged: 0
+            }
+        );
+        let second = [
+            movie(1, "Alien", 1979, 8.5, Some(10)),
+            movie(2, "Aliens", 1986, 8.3, Some(9)),
+            movie(3, "Alien 3", 1992, 6.4, None),
+        ];
+        let (summary, catalog) = load(&mut store, &second);
+        assert_eq!(
+            summary.counts,
+            LoadCounts {
+                inserted: 1,
+                updated: 1,
+                unchanged: 1
+            }
+        );
+        assert_eq!(catalog.len(), 3);
+        let alien = store.movie(MovieId(1)).expect("query").expect("movie");
+        assert_eq!(alien.rating, 8.5);
+    }
 }
