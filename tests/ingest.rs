@@ -612,3 +612,38 @@ fn tmdb_5000_full_ingest_with_details() {
     assert_eq!(catalog(dir.path()).len() as u64, loaded);
     assert!(stub.max_per_second() <= 1000);
 }
+
+/// The stub answers `append_to_response` as TMDB does: the appended objects only when asked for.
+#[tokio::test]
+async fn the_stub_appends_keywords_and_credits_only_when_asked() {
+    let movies = tmdb_stub::fixture_movies();
+    let id = movies[0].id;
+    let stub = Stub::start(StubConfig::new(movies, KEY));
+    let client = reqwest::Client::new();
+    let get = |append: Option<&'static str>| {
+        let mut url = format!("{}/movie/{id}?api_key={KEY}", stub.base_url());
+        if let Some(a) = append {
+            url.push_str(&format!("&append_to_response={a}"));
+        }
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("request")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let plain = get(None).await;
+    assert_eq!(plain["id"], id);
+    assert!(plain["imdb_id"].is_string());
+    assert!(plain.get("keywords").is_none() && plain.get("credits").is_none());
+    let keywords = get(Some("keywords,videos")).await;
+    assert!(keywords["keywords"]["keywords"].is_array());
+    assert!(keywords.get("credits").is_none());
+    let both = get(Some("keywords,credits")).await;
+    assert!(both["credits"]["cast"].is_array() && both["keywords"].is_object());
+}

@@ -3,26 +3,79 @@
 
 use crate::domain::etl::{EtlRun, EtlRunStatus};
 use crate::recommend::Snapshot;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::response::Response;
-use prometheus_client::encoding::EncodeLabelSet;
+use pin_project_lite::pin_project;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// Labels of one request. Built per request without allocating: the method and the matched
+/// route template are shared values.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: MethodLabel,
+    route: RouteLabel,
     status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MethodLabel(Method);
+
+impl EncodeLabelValue for MethodLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.0.as_str())
+    }
+}
+
+/// A route template (`/api/movies/{id}`), or `unmatched` for a path no route knows.
+#[derive(Debug, Clone)]
+enum RouteLabel {
+    Matched(MatchedPath),
+    Unmatched,
+}
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        match self {
+            RouteLabel::Matched(path) => path.as_str(),
+            RouteLabel::Unmatched => "unmatched",
+        }
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl Hash for RouteLabel {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -124,37 +177,114 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts and times every request under its route template (`/api/movies/{id}`),
-/// so ids do not explode the label set, and records that route on the request's log span. Installed
-/// as a route layer, so it sees matched routes only.
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unknown".to_owned(), |p| p.as_str().to_owned());
-    tracing::Span::current().record("route", route.as_str());
-    let response = next.run(request).await;
-    let labels = RequestLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    metrics.requests.get_or_create(&labels).inc();
-    metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    response
+impl Metrics {
+    fn observe_request(&self, labels: &RequestLabels, seconds: f64) {
+        self.requests.get_or_create(labels).inc();
+        self.latency.get_or_create(labels).observe(seconds);
+    }
 }
 
 /// Counts a request no route matched (the fallback), under the route `unmatched`.
-pub fn track_unmatched(metrics: &Metrics, method: &axum::http::Method) {
+pub fn track_unmatched(metrics: &Metrics, method: &Method) {
     let labels = RequestLabels {
-        method: method.to_string(),
-        route: "unmatched".to_owned(),
+        method: MethodLabel(method.clone()),
+        route: RouteLabel::Unmatched,
         status: 404,
     };
     metrics.requests.get_or_create(&labels).inc();
+}
+
+/// Layer that counts and times every request under its route template (`/api/movies/{id}`), so
+/// ids do not explode the label set, and records that route on the request's log span. Installed
+/// as a route layer, so it sees matched routes only. A plain tower service: no boxing, no
+/// allocation per request.
+#[derive(Clone)]
+pub struct TrackLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl TrackLayer {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// The service [`TrackLayer`] wraps around each route.
+#[derive(Clone)]
+pub struct Track<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower::Service<Request> for Track<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(path) => RouteLabel::Matched(path.clone()),
+            None => RouteLabel::Unmatched,
+        };
+        tracing::Span::current().record("route", route.as_str());
+        TrackFuture {
+            method: MethodLabel(request.method().clone()),
+            route: Some(route),
+            metrics: Arc::clone(&self.metrics),
+            started: Instant::now(),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project! {
+    /// A request in flight; observed once its response is ready.
+    pub struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        method: MethodLabel,
+        route: Option<RouteLabel>,
+        metrics: Arc<Metrics>,
+        started: Instant,
+    }
+}
+
+impl<F, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(route)) = (&result, this.route.take()) {
+            let labels = RequestLabels {
+                method: this.method.clone(),
+                route,
+                status: response.status().as_u16(),
+            };
+            this.metrics
+                .observe_request(&labels, this.started.elapsed().as_secs_f64());
+        }
+        Poll::Ready(result)
+    }
 }

@@ -13,24 +13,28 @@ pub mod state;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::{self, Next};
+
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::{ApiError, PROBLEM_JSON};
 use state::AppState;
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::util::MapResponseLayer;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::map_response_body::MapResponseBodyLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
@@ -69,7 +73,7 @@ struct ApiDoc;
 /// The API routes with their OpenAPI document; the two are built from the same handler list, so
 /// they cannot drift apart.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))
         .routes(routes!(movies::list))
@@ -79,7 +83,33 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(etl_runs::list))
         .routes(routes!(etl_runs::get))
         .routes(routes!(etl_runs::rejects))
-        .split_for_parts()
+        .split_for_parts();
+    prune_unused_schemas(&mut doc);
+    (router, doc)
+}
+
+/// Drops component schemas nothing refers to. utoipa registers the type argument of a generic
+/// response (`Page<Reject>`) as a component of its own although it inlines it, and an unused
+/// component is noise to clients generated from the document.
+fn prune_unused_schemas(doc: &mut utoipa::openapi::OpenApi) {
+    loop {
+        let text = serde_json::to_string(&*doc).unwrap_or_default();
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        let unused: Vec<String> = components
+            .schemas
+            .keys()
+            .filter(|name| !text.contains(&format!("\"#/components/schemas/{name}\"")))
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            return;
+        }
+        for name in unused {
+            components.schemas.remove(&name);
+        }
+    }
 }
 
 /// The OpenAPI document the server publishes at `/openapi.json`.
@@ -88,14 +118,28 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole application: routes, docs and every layer.
-pub fn app(state: AppState, config: &WebConfig) -> Router {
+///
+/// The production layers wrap the router once, as one service (not `Router::layer`, which
+/// wraps every route and clones that boxed stack on each request); only the metrics, which need
+/// the matched route, are a route layer. Outermost first: panics become 500 problems, request
+/// ids, the request log, problem documents and security headers, the timeout, the body limit,
+/// compression, CORS.
+pub fn app(
+    state: AppState,
+    config: &WebConfig,
+) -> impl Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send + 'static,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
     let (api, openapi) = api_routes();
     let api = api
         .merge(dashboard::routes())
-        .route_layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
+        .route_layer(metrics::TrackLayer::new(state.metrics.clone()))
         .fallback(unmatched)
         .with_state(state);
     let cors = if config.cors_origins.is_empty() {
@@ -109,16 +153,14 @@ pub fn app(state: AppState, config: &WebConfig) -> Router {
     };
     let router = Router::new()
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
-        .merge(api)
-        .layer(tower::util::option_layer(cors))
-        .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
-        .layer(middleware::from_fn(problem_for_bare_errors));
-    with_security_headers(router)
+        .merge(api);
+    ServiceBuilder::new()
+        .layer(MapResponseBodyLayer::new(Body::new))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -127,35 +169,63 @@ pub fn app(state: AppState, config: &WebConfig) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    // `route` (the matched template) is filled in by the metrics middleware once routed.
+                    // `route` (the matched template) is filled in by the metrics layer once routed.
                     tracing::info_span!("request", id, method = %request.method(), path = request.uri().path(), route = tracing::field::Empty)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            ApiError::internal("a handler panicked").into_response()
-        }))
+        .layer(MapResponseLayer::new(finish_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(MapResponseBodyLayer::new(Body::new))
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(CompressionLayer::new())
+        .option_layer(cors)
+        .service(router)
 }
 
 /// Headers every response carries unless a handler set its own.
-fn with_security_headers(router: Router) -> Router {
-    let header = |name: &'static str, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        )
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    ),
+];
+
+/// The last step of every response: errors produced outside the handlers (405 from the router,
+/// 408 from the timeout, 413 from the body limit) come with no body, so they get the same problem
+/// document as every other error; and the security headers are added. A plain function over
+/// the response (tower's `MapResponse`): no boxing, no cloned service per request.
+fn finish_response(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let mut response = if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let (mut parts, _) = response.into_parts();
+        let problem = ApiError::from_status(status).into_response();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        Response::from_parts(parts, problem.into_body())
+    } else {
+        response
     };
-    router
-        .layer(header("x-content-type-options", "nosniff"))
-        .layer(header("x-frame-options", "DENY"))
-        .layer(header("referrer-policy", "no-referrer"))
-        .layer(header(
-            "content-security-policy",
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-             object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-        ))
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 /// 404 for a path no route knows, counted under the route `unmatched`.
@@ -165,27 +235,6 @@ async fn unmatched(State(state): State<AppState>, request: Request) -> ApiError 
         "no route {}; see /docs for the API",
         request.uri().path()
     ))
-}
-
-/// Errors produced outside the handlers (405 from the router, 408 from the timeout, 413 from the
-/// body limit) come with no body: give them the same problem document as every other error.
-async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return response;
-    }
-    let (mut parts, _) = response.into_parts();
-    let problem = ApiError::from_status(status).into_response();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    Response::from_parts(parts, problem.into_body())
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and unique enough for logs.
@@ -238,9 +287,12 @@ pub async fn serve(
     );
     let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval, hangups));
     let app = app(state, config);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(
+        listener,
+        axum::ServiceExt::<Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     reloader.abort();
     result
 }

@@ -203,7 +203,8 @@ pub async fn similar(
         e => ApiError::internal(e),
     })?;
     // Serialised while the snapshot guard is held, so the rows are borrowed, not cloned.
-    let body = serde_json::to_vec(&similar).map_err(ApiError::internal)?;
+    let mut body = Vec::with_capacity(256 + 192 * (similar.recommendations.len() + 1));
+    serde_json::to_writer(&mut body, &similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

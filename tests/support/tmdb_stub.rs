@@ -443,7 +443,9 @@ fn route(config: &StubConfig, uri: &Uri) -> (StatusCode, Value) {
                 return not_found();
             };
             match config.movies.iter().find(|m| m.id == id) {
-                Some(m) if !config.missing.contains(&id) => (StatusCode::OK, details(m)),
+                Some(m) if !config.missing.contains(&id) => {
+                    (StatusCode::OK, details(m, q.get("append_to_response")))
+                }
                 _ => not_found(),
             }
         }
@@ -556,7 +558,10 @@ fn summary(m: &StubMovie) -> Value {
     })
 }
 
-fn details(m: &StubMovie) -> Value {
+/// `/movie/{id}`: like TMDB, `keywords` and `credits` come only when `append_to_response` (a
+/// comma-separated list) asks for them; names it does not know are ignored.
+fn details(m: &StubMovie, append: Option<&String>) -> Value {
+    let wants = |name: &str| append.is_some_and(|a| a.split(',').any(|n| n.trim() == name));
     let named = |pairs: &[(i64, String)]| -> Vec<Value> {
         pairs
             .iter()
@@ -567,9 +572,10 @@ fn details(m: &StubMovie) -> Value {
     let cast: Vec<Value> = (0..8)
         .map(|k| json!({"name": format!("Actor {}-{k}", m.id), "order": k, "character": "Self"}))
         .collect();
-    json!({
+    let mut body = json!({
         "adult": false,
         "id": m.id,
+        "imdb_id": format!("tt{:07}", m.id),
         "title": m.title,
         "original_title": m.title,
         "release_date": date_text(m),
@@ -580,10 +586,15 @@ fn details(m: &StubMovie) -> Value {
         "overview": m.overview,
         "status": "Released",
         "genres": named(&m.genres),
-        "keywords": {"keywords": named(&m.keywords)},
-        "credits": {
+    });
+    if wants("keywords") {
+        body["keywords"] = json!({"keywords": named(&m.keywords)});
+    }
+    if wants("credits") {
+        body["credits"] = json!({
             "cast": cast,
             "crew": [{"name": format!("Director {}", m.id), "job": "Director", "department": "Directing"}],
-        },
-    })
+        });
+    }
+    body
 }
