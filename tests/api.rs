@@ -311,6 +311,20 @@ async fn etl_runs_detail_and_rejects() {
     assert_eq!(runs["total"], 1);
     let run = s.json("/api/etl/runs/1").await;
     assert_eq!(run["status"], "succeeded");
+    // No server path escapes: the snapshot is named relative to the data directory.
+    let snapshot = run["snapshot_path"].as_str().expect("snapshot");
+    assert!(
+        snapshot.starts_with("raw/") && snapshot.ends_with(".json.gz"),
+        "{snapshot}"
+    );
+    let dir = s.app.dir.path().to_string_lossy().into_owned();
+    for path in ["/health", "/api/etl/runs", "/api/etl/runs/1"] {
+        let body = s.json(path).await.to_string();
+        assert!(
+            !body.contains(&dir),
+            "{path} publishes a server path: {body}"
+        );
+    }
     assert_eq!(
         run["audit"]["counts"]["loaded"].as_u64(),
         Some(s.movie_count())

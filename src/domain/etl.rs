@@ -129,6 +129,7 @@ pub struct EtlRun {
     pub source: String,
     pub source_sha256: Option<String>,
     /// The raw snapshot of the input, relative to the data directory.
+    #[serde(rename = "snapshot_path")]
     pub snapshot: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub started_at: Timestamp,

@@ -302,17 +302,17 @@ impl Client {
                 file,
             });
         match outcome {
-            Outcome::Ok => Ok(body.to_vec()),
-            Outcome::Malformed(detail) => {
+            Reply::Ok => Ok(body.to_vec()),
+            Reply::Malformed(detail) => {
                 self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 Err(FetchError::Malformed { url, detail }.into())
             }
-            Outcome::Error if status == 401 => Err(FetchError::Unauthorized {
+            Reply::Error if status == 401 => Err(FetchError::Unauthorized {
                 base: self.config.base_url.clone(),
             }
             .into()),
-            Outcome::NotFound => Err(FetchError::NotFound { url }.into()),
-            Outcome::Error if status == 429 => {
+            Reply::NotFound => Err(FetchError::NotFound { url }.into()),
+            Reply::Error if status == 429 => {
                 self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
                 let after = retry_after(&envelope);
                 if let Some(after) = after {
@@ -323,7 +323,7 @@ impl Client {
                     retry_after: after,
                 })
             }
-            Outcome::Error => {
+            Reply::Error => {
                 if status >= 500 {
                     self.counters.server_errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -393,33 +393,33 @@ impl From<FetchError> for Attempt {
     }
 }
 
-/// What a response is, with the parse error of a malformed one.
-enum Outcome {
+/// What a reply is, with the parse error of a malformed one.
+enum Reply {
     Ok,
     Malformed(String),
     NotFound,
     Error,
 }
 
-impl Outcome {
+impl Reply {
     fn code(&self) -> ResponseOutcome {
         match self {
-            Outcome::Ok => ResponseOutcome::Ok,
-            Outcome::Malformed(_) => ResponseOutcome::Malformed,
-            Outcome::NotFound => ResponseOutcome::NotFound,
-            Outcome::Error => ResponseOutcome::Error,
+            Reply::Ok => ResponseOutcome::Ok,
+            Reply::Malformed(_) => ResponseOutcome::Malformed,
+            Reply::NotFound => ResponseOutcome::NotFound,
+            Reply::Error => ResponseOutcome::Error,
         }
     }
 }
 
-fn classify(kind: ResponseKind, status: u16, body: &[u8]) -> Outcome {
+fn classify(kind: ResponseKind, status: u16, body: &[u8]) -> Reply {
     match status {
         200..=299 => match tmdb::check_shape(kind, body) {
-            Ok(()) => Outcome::Ok,
-            Err(e) => Outcome::Malformed(e.to_string()),
+            Ok(()) => Reply::Ok,
+            Err(e) => Reply::Malformed(e.to_string()),
         },
-        404 => Outcome::NotFound,
-        _ => Outcome::Error,
+        404 => Reply::NotFound,
+        _ => Reply::Error,
     }
 }
 
@@ -507,19 +507,19 @@ mod tests {
     fn statuses_classify() {
         assert!(matches!(
             classify(ResponseKind::Details, 200, br#"{"id":1}"#),
-            Outcome::Ok
+            Reply::Ok
         ));
         assert!(matches!(
             classify(ResponseKind::Details, 200, br#"{"id":"#),
-            Outcome::Malformed(_)
+            Reply::Malformed(_)
         ));
         assert!(matches!(
             classify(ResponseKind::Details, 404, b"{}"),
-            Outcome::NotFound
+            Reply::NotFound
         ));
         assert!(matches!(
             classify(ResponseKind::Details, 503, b""),
-            Outcome::Error
+            Reply::Error
         ));
     }
 }

@@ -65,7 +65,7 @@ impl Snapshot {
             movies,
             content,
             run_id,
-            fitted_at: chrono::Utc::now(),
+            fitted_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
             fit_seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -79,11 +79,6 @@ impl Snapshot {
             .binary_search_by_key(&id, |m| m.id)
             .ok()
             .map(|i| &self.movies[i])
-    }
-
-    /// The content model.
-    pub fn content(&self) -> &dyn Recommender {
-        &self.content
     }
 
     /// The `n` movies most similar to `id` that pass `filters`, best first, ties by id.

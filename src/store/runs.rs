@@ -15,7 +15,7 @@ fn etl_run(r: &Row<'_>) -> rusqlite::Result<EtlRun> {
         run_id: r.get(0)?,
         source: r.get(1)?,
         source_sha256: r.get(2)?,
-        snapshot: r.get(3)?,
+        snapshot: r.get::<_, Option<String>>(3)?.map(relative_snapshot),
         started_at: get_timestamp(r, 4)?,
         finished_at: get_timestamp(r, 5)?,
         status: r.get(6)?,
@@ -27,6 +27,18 @@ fn etl_run(r: &Row<'_>) -> rusqlite::Result<EtlRun> {
         rejected: r.get(12)?,
         error: r.get(13)?,
     })
+}
+
+/// A snapshot path relative to the data directory. Databases written before snapshots were
+/// named that way hold absolute paths: their `raw/…` tail is what the data directory still has.
+fn relative_snapshot(stored: String) -> String {
+    if !std::path::Path::new(&stored).is_absolute() {
+        return stored;
+    }
+    match stored.rfind("/raw/") {
+        Some(i) => stored[i + 1..].to_owned(),
+        None => stored,
+    }
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
@@ -161,5 +173,22 @@ impl Store {
             },
         )?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_absolute_snapshot_paths_read_as_relative() {
+        assert_eq!(
+            relative_snapshot("/home/u/movierec-data/raw/ab12.json.gz".into()),
+            "raw/ab12.json.gz"
+        );
+        assert_eq!(
+            relative_snapshot("raw/ab12.csv.gz".into()),
+            "raw/ab12.csv.gz"
+        );
     }
 }
