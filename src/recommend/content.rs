@@ -113,17 +113,7 @@ impl Recommender for SeedContent {
 mod tests {
     use super::*;
 
-    fn movie(id: i64, rating: f64, year: i32) -> CatalogMovie {
-        CatalogMovie {
-            id: MovieId(id),
-            title: format!("m{id}"),
-            release_year: year,
-            rating,
-            votes: None,
-            genre: None,
-            director: None,
-        }
-    }
+    use super::super::test_movie as movie;
 
     fn catalog() -> Vec<CatalogMovie> {
         (1..=60)

@@ -92,3 +92,17 @@ pub trait Recommender: Send + Sync {
 pub trait Fit: Recommender + Sized {
     fn fit(data: Dataset<'_>) -> Result<Self, RecommendError>;
 }
+
+/// A catalog movie with only the model's features set, for the tests of this module.
+#[cfg(test)]
+fn test_movie(id: i64, rating: f64, year: i32) -> CatalogMovie {
+    CatalogMovie {
+        id: MovieId(id),
+        title: format!("m{id}"),
+        release_year: year,
+        rating,
+        votes: None,
+        genre: None,
+        director: None,
+    }
+}

@@ -115,17 +115,7 @@ impl Snapshot {
 mod tests {
     use super::*;
 
-    fn movie(id: i64, rating: f64, year: i32) -> CatalogMovie {
-        CatalogMovie {
-            id: MovieId(id),
-            title: format!("m{id}"),
-            release_year: year,
-            rating,
-            votes: None,
-            genre: None,
-            director: None,
-        }
-    }
+    use super::super::test_movie as movie;
 
     #[test]
     fn filters_apply_to_the_movie_with_that_id_whatever_the_input_order() {
