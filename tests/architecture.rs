@@ -117,7 +117,10 @@ fn strip_comments(text: &str) -> String {
 }
 
 /// Every module path a file refers to, absolute (`crate::`, `super::`, `self::` resolved), as
-/// segments; braces of `use` groups are expanded one level (`crate::{a, b::c}`).
+/// segments; braces of `use` groups are expanded one level (`crate::{a, b::c}`). `super` is
+/// resolved from the file's module: inside an inline `mod tests { … }` it means one level less
+/// than Rust's, so such modules name other layers with `crate::` (a wrong guess fails the test,
+/// it never hides a violation).
 fn references(file: &SourceFile) -> Vec<Vec<String>> {
     let code = &file.code;
     let mut refs = Vec::new();

@@ -256,6 +256,25 @@ fn malformed_json_names_line_and_column_and_leaves_the_database_as_it_was() {
     let (status, error) = env.last_run_status();
     assert_eq!(status, "failed");
     assert!(error.unwrap_or_default().contains("line 3"));
+    // The bad input is kept whole as evidence, not the part read before the error.
+    let (sha, snapshot): (String, String) = env
+        .conn()
+        .query_row(
+            "SELECT source_sha256, snapshot_path FROM etl_runs ORDER BY run_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("lineage of the failed run");
+    let whole = std::fs::read(env.path("bad.json")).expect("input");
+    let digest: String = <sha2::Sha256 as sha2::Digest>::digest(&whole)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sha, digest);
+    assert!(
+        env.path("movies-data").join(&snapshot).is_file(),
+        "{snapshot}"
+    );
 }
 
 #[test]

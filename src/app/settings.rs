@@ -123,7 +123,7 @@ impl Default for ServeSettings {
         Self {
             addr: DEFAULT_ADDR
                 .parse()
-                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000))),
+                .expect("DEFAULT_ADDR is a socket address"),
             log_format: LogFormat::Text,
             cors_origins: Vec::new(),
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,

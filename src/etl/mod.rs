@@ -147,21 +147,28 @@ pub fn run_records(
         snapshot: Some(input.snapshot.display().to_string()),
         started_at: Utc::now(),
     };
-    let result = (|| {
-        let mut pipeline = Pipeline::start(store, &lineage)?;
-        let mut extracted = 0;
-        for record in records {
-            extracted += 1;
-            pipeline.push(record)?;
-        }
-        if extracted == 0 {
-            return Err(EtlError::Empty {
-                source_name: lineage.source.clone(),
-            });
-        }
-        pipeline.finish(data_dir, &lineage, extracted)
-    })();
+    let result = load_records(store, data_dir, &lineage, records);
     record_failure(store, &lineage, result)
+}
+
+fn load_records(
+    store: &mut Store,
+    data_dir: &Path,
+    lineage: &RunStart,
+    records: impl IntoIterator<Item = RawRecord>,
+) -> Result<EtlOutcome, EtlError> {
+    let mut pipeline = Pipeline::start(store, lineage)?;
+    let mut extracted = 0;
+    for record in records {
+        extracted += 1;
+        pipeline.push(record)?;
+    }
+    if extracted == 0 {
+        return Err(EtlError::Empty {
+            source_name: lineage.source.clone(),
+        });
+    }
+    pipeline.finish(data_dir, lineage, extracted)
 }
 
 /// Records a failed run (best effort: the database may be the very thing that failed).
@@ -196,29 +203,36 @@ fn run_bytes(
             }
         })?;
     let mut pipeline = Pipeline::start(store, lineage)?;
-    let extracted = extract::extract(
-        &lineage.source,
-        snapshot::Tee::new(reader, &writer),
-        format,
-        |record| pipeline.push(record),
-    );
-    let kept = writer.finish().map_err(|source| EtlError::Snapshot {
-        path: raw_dir,
-        source,
-    })?;
-    if let Some(path) = expected {
-        if snapshot::expected_sha(&path) != Some(kept.sha256.as_str()) {
-            return Err(EtlError::CorruptSnapshot {
-                path,
-                actual: kept.sha256,
-            });
+    let mut tee = snapshot::Tee::new(reader, &writer);
+    let extracted = extract::extract(&lineage.source, &mut tee, format, |record| {
+        pipeline.push(record)
+    });
+    // A bad input is kept whole, as evidence: the rest of it goes to the snapshot unparsed. If
+    // even that fails (a truncated .gz), no snapshot is kept rather than a part of one.
+    let complete = extracted.is_ok() || std::io::copy(&mut tee, &mut std::io::sink()).is_ok();
+    let kept = if complete {
+        let kept = writer.finish().map_err(|source| EtlError::Snapshot {
+            path: raw_dir,
+            source,
+        })?;
+        if let Some(path) = expected {
+            if snapshot::expected_sha(&path) != Some(kept.sha256.as_str()) {
+                return Err(EtlError::CorruptSnapshot {
+                    path,
+                    actual: kept.sha256,
+                });
+            }
         }
-    }
-    lineage.sha256 = Some(kept.sha256);
-    lineage.snapshot = Some(kept.path.display().to_string());
+        lineage.sha256 = Some(kept.sha256.clone());
+        lineage.snapshot = Some(kept.path.display().to_string());
+        Some(kept.path)
+    } else {
+        writer.abandon();
+        None
+    };
     let extracted = extracted?;
     let mut outcome = pipeline.finish(data_dir, lineage, extracted)?;
-    outcome.snapshot = Some(kept.path);
+    outcome.snapshot = kept;
     Ok(outcome)
 }
 

@@ -104,6 +104,14 @@ impl SnapshotWriter {
     }
 }
 
+impl SnapshotWriter {
+    /// Stops without keeping anything (the temporary file is removed).
+    pub fn abandon(mut self) {
+        drop(self.sender.take());
+        let _ = self.worker.join();
+    }
+}
+
 /// A reader that hands a copy of every chunk it reads to a [`SnapshotWriter`].
 pub struct Tee<'w, R> {
     inner: R,

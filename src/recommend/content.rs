@@ -113,7 +113,7 @@ impl Recommender for SeedContent {
 mod tests {
     use super::*;
 
-    use super::super::test_movie as movie;
+    use crate::recommend::test_movie as movie;
 
     fn catalog() -> Vec<CatalogMovie> {
         (1..=60)

@@ -115,7 +115,7 @@ impl Snapshot {
 mod tests {
     use super::*;
 
-    use super::super::test_movie as movie;
+    use crate::recommend::test_movie as movie;
 
     #[test]
     fn filters_apply_to_the_movie_with_that_id_whatever_the_input_order() {

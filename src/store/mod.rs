@@ -61,6 +61,8 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
     #[error("database holds a value this movierec cannot read: {0}")]
     Corrupt(String),
+    #[error("a read-only connection was asked to write")]
+    ReadOnlyConnection,
 }
 
 /// How long a durable write may take: `Full` syncs every commit (the catalog's loads);
@@ -151,9 +153,7 @@ impl Store {
     fn owned(&mut self) -> Result<&mut Connection, StoreError> {
         match &mut self.conn {
             Conn::Owned(c) => Ok(c),
-            Conn::Pooled(_) => Err(StoreError::Corrupt(
-                "a pooled read-only connection cannot write".to_owned(),
-            )),
+            Conn::Pooled(_) => Err(StoreError::ReadOnlyConnection),
         }
     }
 }
