@@ -224,6 +224,23 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     let report = json(&out);
     assert_eq!(report["counts"]["unchanged"], reachable(&movies));
     assert_eq!(report["counts"]["inserted"], 0);
+    // The lineage names the source the way `--source` takes it, and `--replay` of that ETL run
+    // rebuilds it from the raw zone again.
+    assert_eq!(report["source"], "tmdb:1");
+    let run_id = report["run_id"].as_i64().expect("run id");
+    let mut again = bin();
+    again.arg("--db").arg(dir.path().join("m.db")).args([
+        "etl",
+        "--replay",
+        &run_id.to_string(),
+        "--json",
+    ]);
+    let out = run(again);
+    assert_ok(&out);
+    let replayed = json(&out);
+    assert_eq!(replayed["source"], "tmdb:1");
+    assert_eq!(replayed["source_sha256"], report["source_sha256"]);
+    assert_eq!(replayed["counts"]["unchanged"], reachable(&movies));
 }
 
 #[test]

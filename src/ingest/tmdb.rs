@@ -425,4 +425,43 @@ mod tests {
             assert_eq!(records[1].keywords, ["heist"]);
         }
     }
+
+    #[test]
+    fn a_record_hands_every_assembled_field_to_the_etl_as_typed_values() {
+        let mut a = Assembler::default();
+        let details =
+            br#"{"id":7,"imdb_id":"tt0000007","title":"Seven","release_date":"1995-09-22",
+            "vote_average":8.3,"vote_count":20000,"popularity":61.5,"overview":"Two detectives.",
+            "genres":[{"id":80,"name":"Crime"},{"id":18,"name":"Drama"}],"runtime":127,
+            "keywords":{"keywords":[{"id":1,"name":"serial killer"}]},
+            "credits":{"cast":[{"name":"Morgan Freeman","order":1},{"name":"Brad Pitt","order":0}],
+                       "crew":[{"name":"David Fincher","job":"Director"}]}}"#;
+        a.add(ResponseKind::Details, details).expect("add");
+        let record = a.finish().remove(0).into_raw(1);
+        let list = |items: &[&str]| RawValue::List(items.iter().map(|s| s.to_string()).collect());
+        assert_eq!(record.row, 1);
+        assert_eq!(record.get(Field::TmdbId), &RawValue::Number(7.0));
+        assert_eq!(
+            record.get(Field::ImdbId),
+            &RawValue::Text("tt0000007".into())
+        );
+        assert_eq!(record.get(Field::Title), &RawValue::Text("Seven".into()));
+        assert_eq!(record.get(Field::Rating), &RawValue::Number(8.3));
+        assert_eq!(record.get(Field::Genre), &list(&["Crime", "Drama"]));
+        assert_eq!(record.get(Field::Keywords), &list(&["serial killer"]));
+        assert_eq!(
+            record.get(Field::Cast),
+            &list(&["Brad Pitt", "Morgan Freeman"])
+        );
+        assert_eq!(
+            record.get(Field::Director),
+            &RawValue::Text("David Fincher".into())
+        );
+        assert_eq!(record.get(Field::Runtime), &RawValue::Number(127.0));
+        assert_eq!(
+            record.get(Field::Overview),
+            &RawValue::Text("Two detectives.".into())
+        );
+        assert_eq!(record.get(Field::Popularity), &RawValue::Number(61.5));
+    }
 }
