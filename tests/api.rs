@@ -8,7 +8,7 @@ use app::TestApp;
 use movierec::app::ServeSettings;
 use movierec::domain::etl::Source;
 use movierec::domain::MovieId;
-use movierec::recommend::{Filters, Snapshot};
+use movierec::recommend::{Engine, Filters};
 use movierec::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -230,12 +230,11 @@ async fn one_movie_by_id() {
 #[tokio::test]
 async fn similar_movies_match_the_model() {
     let s = Server::start().await;
-    let snapshot =
-        Snapshot::load(&Store::open_read_only(&s.app.db).expect("db")).expect("snapshot");
+    let engine = Engine::load(&Store::open_read_only(&s.app.db).expect("db")).expect("engine");
     for (id, n) in [(1, 10), (42, 1), (7, 100)] {
         let body = s.json(&format!("/api/movies/{id}/similar?n={n}")).await;
         assert_eq!(body["movie"]["id"], id);
-        let want: Vec<i64> = snapshot
+        let want: Vec<i64> = engine
             .similar(MovieId(id), n as usize, &Filters::default())
             .expect("known")
             .recommendations

@@ -5,27 +5,27 @@
 //!
 //! Layers, bottom to top (a module may import only from layers strictly below its own):
 //!
-//! | rank | modules |
+//! | layer | modules |
 //! |---|---|
-//! | 0 | `domain` |
-//! | 1 | `store`, `model` |
-//! | 2 | `etl`, `ingest`, `recommend` |
-//! | 3 | `web`, `cli` |
-//! | 4 | `app` |
+//! | 1 | `domain` |
+//! | 2 | `store`, `model` |
+//! | 3 | `etl`, `ingest`, `recommend` |
+//! | 4 | `web`, `cli` |
+//! | 5 | `app` |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const LAYERS: &[(&str, u8)] = &[
-    ("domain", 0),
-    ("store", 1),
-    ("model", 1),
-    ("etl", 2),
-    ("ingest", 2),
-    ("recommend", 2),
-    ("web", 3),
-    ("cli", 3),
-    ("app", 4),
+    ("domain", 1),
+    ("store", 2),
+    ("model", 2),
+    ("etl", 3),
+    ("ingest", 3),
+    ("recommend", 3),
+    ("web", 4),
+    ("cli", 4),
+    ("app", 5),
 ];
 
 /// The only top-level module allowed to name the database driver.
@@ -330,8 +330,8 @@ fn src_imports_only_downward_with_no_cycles_and_the_driver_only_in_the_store() {
 fn the_checker_catches_upward_sideways_cyclic_and_driver_violations() {
     let violations = check(Path::new("tests/fixtures/architecture/violating/src"));
     let expect = [
-        "store/mod.rs: `store` (layer 1) imports `web` (layer 3): upwards",
-        "etl/mod.rs: `etl` (layer 2) imports `ingest` (layer 2): sideways",
+        "store/mod.rs: `store` (layer 2) imports `web` (layer 4): upwards",
+        "etl/mod.rs: `etl` (layer 3) imports `ingest` (layer 3): sideways",
         "ingest/mod.rs: names the database driver `rusqlite` outside the store",
         "import cycle: web::metrics ↔ web::state",
     ];

@@ -86,7 +86,7 @@ fn recommendations_match_the_reference_implementation() {
 }
 
 /// The same reference output, through every layer a user's request crosses: the fixture goes
-/// through the ETL into the store, the server builds its snapshot from the store, and the answer
+/// through the ETL into the store, the server builds its engine from the store, and the answer
 /// comes from `/api/movies/{id}/similar`. A wrong column anywhere on the way fails here.
 #[tokio::test]
 async fn the_served_api_matches_the_reference_implementation() {

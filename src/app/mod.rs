@@ -1,4 +1,4 @@
-//! The composition root: parses [`Settings`], builds the [`Application`] (store, snapshot, web
+//! The composition root: parses [`Settings`], builds the [`Application`] (store, engine, web
 //! layer, listener) for `serve` and `up`, and dispatches every other command to [`crate::cli`].
 //!
 //! Exit codes: 0 success, 1 error, 2 usage error or ambiguous title.
@@ -27,7 +27,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the database read-only, builds the serving snapshot and binds the listener.
+    /// Opens the database read-only, builds the engine and binds the listener.
     pub async fn build(db: &Path, settings: &ServeSettings) -> anyhow::Result<Self> {
         let config = settings.web_config()?;
         let state = AppState::open(db, settings.pool_size)?;

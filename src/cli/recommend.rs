@@ -1,10 +1,10 @@
 //! `movierec recommend`: movies similar to one movie, found by id or by title. Answers through
-//! the same serving snapshot as the API's `/api/movies/{id}/similar`.
+//! the same engine as the API's `/api/movies/{id}/similar`.
 
 use crate::domain::catalog::CatalogQuery;
 use crate::domain::movie::{title_key, CatalogMovie};
 use crate::domain::MovieId;
-use crate::recommend::{Filters, Snapshot};
+use crate::recommend::{Engine, Filters};
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -50,8 +50,8 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         },
         (None, None) => anyhow::bail!("give --id or --title"),
     };
-    let snapshot = Snapshot::load(&store)?;
-    let similar = snapshot.similar(id, usize::from(args.n), &Filters::default())?;
+    let engine = Engine::load(&store)?;
+    let similar = engine.similar(id, usize::from(args.n), &Filters::default())?;
     if args.json {
         super::print_json(&similar)?;
     } else {

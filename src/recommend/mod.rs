@@ -1,12 +1,12 @@
 //! Recommendations as a service: the [`Recommender`] interface every model implements, and the
-//! serving [`Snapshot`] (the catalog and the models fitted on it, keyed by [`MovieId`]) through
+//! serving [`Engine`] (the catalog and the models fitted on it, keyed by [`MovieId`]) through
 //! which both `movierec recommend` and `/api/movies/{id}/similar` answer — one path.
 
 mod content;
-mod snapshot;
+mod engine;
 
 pub use content::SeedContent;
-pub use snapshot::{Recommendation, Similar, Snapshot, SnapshotError};
+pub use engine::{Engine, EngineError, Recommendation, Similar};
 
 use crate::domain::movie::CatalogMovie;
 use crate::domain::MovieId;

@@ -38,12 +38,12 @@ pub struct Health {
               (status = 500, description = "The database cannot be read", body = Problem, content_type = "application/problem+json")))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let last = state.db(Store::last_etl_run).await?;
-    let snapshot = state.snapshot.load();
+    let engine = state.engine.load();
     Ok(Json(Health {
         status: "ok".to_owned(),
-        movies: snapshot.movies().len(),
-        model_fitted_at: snapshot.fitted_at,
-        model_run_id: snapshot.run_id,
+        movies: engine.movies().len(),
+        model_fitted_at: engine.fitted_at,
+        model_run_id: engine.run_id,
         last_etl_run: last,
     }))
 }

@@ -2,7 +2,7 @@
 //! size, model fit time, and the last ETL run.
 
 use crate::domain::etl::{EtlRun, EtlRunStatus};
-use crate::recommend::Snapshot;
+use crate::recommend::Engine;
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::Response;
@@ -156,10 +156,10 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn observe_snapshot(&self, snapshot: &Snapshot) {
-        self.catalog_movies.set(snapshot.movies().len() as i64);
-        self.model_fit_seconds.set(snapshot.fit_seconds);
-        self.catalog_run_id.set(snapshot.run_id.map_or(0, |r| r.0));
+    pub fn observe_engine(&self, engine: &Engine) {
+        self.catalog_movies.set(engine.movies().len() as i64);
+        self.model_fit_seconds.set(engine.fit_seconds);
+        self.catalog_run_id.set(engine.run_id.map_or(0, |r| r.0));
     }
 
     pub fn observe_last_run(&self, run: Option<&EtlRun>) {

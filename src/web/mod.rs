@@ -282,7 +282,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(
         %addr,
-        movies = state.snapshot.load().movies().len(),
+        movies = state.engine.load().movies().len(),
         "listening on http://{addr}/ (API docs at http://{addr}/docs)"
     );
     let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval, hangups));

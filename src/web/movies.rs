@@ -154,7 +154,7 @@ pub async fn get(
 ) -> Result<Json<CatalogMovie>, ApiError> {
     let id = MovieId(path_id("id", &id)?);
     state
-        .snapshot
+        .engine
         .load()
         .movie(id)
         .cloned()
@@ -197,12 +197,12 @@ pub async fn similar(
     let id = MovieId(path_id("id", &id)?);
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
     let filters = checked_filters(p.year_from, p.year_to, p.min_rating)?;
-    let snapshot = state.snapshot.load();
-    let similar = snapshot.similar(id, n, &filters).map_err(|e| match e {
+    let engine = state.engine.load();
+    let similar = engine.similar(id, n, &filters).map_err(|e| match e {
         RecommendError::UnknownMovie(_) => ApiError::not_found(e.to_string()),
         e => ApiError::internal(e),
     })?;
-    // Serialised while the snapshot guard is held, so the rows are borrowed, not cloned.
+    // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
     let mut body = Vec::with_capacity(256 + 192 * (similar.recommendations.len() + 1));
     serde_json::to_writer(&mut body, &similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -224,8 +224,8 @@ pub struct Points {
 #[utoipa::path(get, path = "/api/catalog/points", tag = "movies", operation_id = "catalogPoints",
     responses((status = 200, description = "Every movie's features", body = Points)))]
 pub async fn points(State(state): State<AppState>) -> Json<Points> {
-    let snapshot = state.snapshot.load();
-    let movies = snapshot.movies();
+    let engine = state.engine.load();
+    let movies = engine.movies();
     Json(Points {
         id: movies.iter().map(|m| m.id).collect(),
         title: movies.iter().map(|m| m.title.clone()).collect(),

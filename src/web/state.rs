@@ -1,10 +1,10 @@
 //! Server state, shared by the API and the dashboard: a pool of read-only store connections and
-//! the serving snapshot (catalog + fitted models), swapped atomically when a newer ETL run
+//! the engine (catalog + fitted models), swapped atomically when a newer ETL run
 //! succeeds.
 
 use super::error::ApiError;
 use super::metrics::Metrics;
-use crate::recommend::{Snapshot, SnapshotError};
+use crate::recommend::{Engine, EngineError};
 use crate::store::{ReadPool, Store, StoreError};
 use arc_swap::ArcSwap;
 use std::path::Path;
@@ -14,20 +14,20 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pool: ReadPool,
-    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub engine: Arc<ArcSwap<Engine>>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// Opens the pool on an existing database and builds the first snapshot.
-    pub fn open(db_path: &Path, pool_size: u32) -> Result<Self, SnapshotError> {
+    /// Opens the pool on an existing database and builds the first engine.
+    pub fn open(db_path: &Path, pool_size: u32) -> Result<Self, EngineError> {
         let pool = ReadPool::open(db_path, pool_size)?;
-        let snapshot = Snapshot::load(&pool.get()?)?;
+        let engine = Engine::load(&pool.get()?)?;
         let metrics = Arc::new(Metrics::default());
-        metrics.observe_snapshot(&snapshot);
+        metrics.observe_engine(&engine);
         Ok(Self {
             pool,
-            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            engine: Arc::new(ArcSwap::from_pointee(engine)),
             metrics,
         })
     }
@@ -44,28 +44,28 @@ impl AppState {
             .map_err(ApiError::internal)?
     }
 
-    /// Builds a new snapshot if a newer ETL run succeeded since the current one. Returns whether
-    /// it swapped. The old snapshot keeps serving until the new one is complete.
+    /// Builds a new engine if a newer ETL run succeeded since the current one. Returns whether
+    /// it swapped. The old engine keeps serving until the new one is complete.
     pub async fn reload_if_newer(&self) -> Result<bool, ApiError> {
         let latest = self.db(Store::latest_succeeded_run).await?;
-        if latest == self.snapshot.load().run_id {
+        if latest == self.engine.load().run_id {
             return Ok(false);
         }
         let pool = self.pool.clone();
-        let snapshot = tokio::task::spawn_blocking(move || -> Result<Snapshot, SnapshotError> {
-            Snapshot::load(&pool.get()?)
+        let engine = tokio::task::spawn_blocking(move || -> Result<Engine, EngineError> {
+            Engine::load(&pool.get()?)
         })
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
         tracing::info!(
-            run_id = ?snapshot.run_id,
-            movies = snapshot.movies().len(),
-            fit_seconds = snapshot.fit_seconds,
+            run_id = ?engine.run_id,
+            movies = engine.movies().len(),
+            fit_seconds = engine.fit_seconds,
             "catalog reloaded"
         );
-        self.metrics.observe_snapshot(&snapshot);
-        self.snapshot.store(Arc::new(snapshot));
+        self.metrics.observe_engine(&engine);
+        self.engine.store(Arc::new(engine));
         Ok(true)
     }
 }

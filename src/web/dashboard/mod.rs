@@ -89,15 +89,15 @@ async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError
 }
 
 fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
-    let snapshot = state.snapshot.load();
+    let engine = state.engine.load();
     TEMPLATES
         .get_template(&format!("{name}.html"))
         .and_then(|t| {
             t.render(context! {
                 page => name,
-                movies => snapshot.movies().len(),
-                fitted_at => snapshot.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                run_id => snapshot.run_id.map(|r| r.0),
+                movies => engine.movies().len(),
+                fitted_at => engine.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                run_id => engine.run_id.map(|r| r.0),
             })
         })
         .map(Html)

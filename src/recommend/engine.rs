@@ -1,5 +1,5 @@
-//! The serving snapshot: every catalog movie (by id) and the models fitted on exactly those
-//! movies. Built once, never mutated; a newer catalog gets a new snapshot.
+//! The recommendation engine: every catalog movie (by id) and the models fitted on exactly those
+//! movies. Built once, never mutated; a newer catalog gets a new engine.
 
 use super::{Dataset, Filters, Fit, RecommendError, Recommender, SeedContent};
 use crate::domain::movie::CatalogMovie;
@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// The catalog and its fitted models, as one immutable value.
-pub struct Snapshot {
+pub struct Engine {
     /// Sorted by id: looked up by [`MovieId`], never by position.
     movies: Vec<CatalogMovie>,
     content: SeedContent,
@@ -19,7 +19,7 @@ pub struct Snapshot {
     pub fit_seconds: f64,
 }
 
-/// A recommended movie with its score. Borrowed from the snapshot: an answer is serialised
+/// A recommended movie with its score. Borrowed from the engine: an answer is serialised
 /// without copying any row.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Recommendation<'a> {
@@ -36,18 +36,18 @@ pub struct Similar<'a> {
     pub recommendations: Vec<Recommendation<'a>>,
 }
 
-/// Why a snapshot could not be built.
+/// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
+pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Recommend(#[from] RecommendError),
 }
 
-impl Snapshot {
+impl Engine {
     /// Reads the catalog (in one read transaction) and fits the models on it.
-    pub fn load(store: &Store) -> Result<Self, SnapshotError> {
+    pub fn load(store: &Store) -> Result<Self, EngineError> {
         let started = Instant::now();
         let (movies, run_id) = store.catalog()?;
         Ok(Self::build(movies, run_id, started)?)
@@ -123,15 +123,13 @@ mod tests {
             .rev()
             .map(|i| movie(i * 10, (i % 9) as f64 + 1.0, 1950 + i as i32))
             .collect();
-        let snapshot = Snapshot::build(movies, None, Instant::now()).expect("build");
+        let engine = Engine::build(movies, None, Instant::now()).expect("build");
         let filters = Filters {
             year_from: Some(1970),
             min_rating: Some(5.0),
             ..Filters::default()
         };
-        let similar = snapshot
-            .similar(MovieId(100), 40, &filters)
-            .expect("similar");
+        let similar = engine.similar(MovieId(100), 40, &filters).expect("similar");
         assert!(!similar.recommendations.is_empty());
         for r in &similar.recommendations {
             assert!(
@@ -139,14 +137,14 @@ mod tests {
                 "{r:?}"
             );
         }
-        let expected = snapshot
+        let expected = engine
             .movies()
             .iter()
             .filter(|m| m.id != MovieId(100) && filters.admits(m))
             .count();
         assert_eq!(similar.recommendations.len(), expected);
         assert!(matches!(
-            snapshot.similar(MovieId(5), 3, &Filters::default()),
+            engine.similar(MovieId(5), 3, &Filters::default()),
             Err(RecommendError::UnknownMovie(MovieId(5)))
         ));
     }
