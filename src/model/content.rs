@@ -193,7 +193,6 @@ impl ContentModel {
             }
         };
         let m = self.by_angle.len();
-        let theta = angle(q);
         // Where the walk starts: beside the query movie's own place in the angle order, or at
         // the place a free direction would take.
         let start = match query.map(|i| self.position[i]) {
@@ -202,6 +201,7 @@ impl ContentModel {
             }
             _ if q == [0.0, 0.0] || m == 0 => None,
             _ => {
+                let theta = angle(q);
                 let at = self
                     .by_angle
                     .partition_point(|&i| angle(self.unit[i as usize]) < theta);
@@ -218,27 +218,28 @@ impl ContentModel {
             }
             return self.sorted(top);
         };
-        let distance = |k: usize| {
-            let d = (angle(self.unit[self.by_angle[k] as usize]) - theta).abs();
-            d.min(std::f64::consts::TAU - d)
+        // The nearer of two unit vectors in angle is the one with the larger dot product with `q`
+        // (cosine falls as the angle grows), so the walk compares the scores it needs anyway.
+        let cosine = |k: usize| {
+            let v = self.unit[self.by_angle[k] as usize];
+            q[0] * v[0] + q[1] * v[1]
         };
-        let (mut dl, mut dr) = (distance(l), distance(r));
+        let (mut cl, mut cr) = (cosine(l), cosine(r));
         while remaining > 0 {
             remaining -= 1;
-            let k = if dl <= dr {
-                let k = l;
+            let (k, c) = if cl >= cr {
+                let taken = (l, cl);
                 l = (l + m - 1) % m;
-                dl = distance(l);
-                k
+                cl = cosine(l);
+                taken
             } else {
-                let k = r;
+                let taken = (r, cr);
                 r = (r + 1) % m;
-                dr = distance(r);
-                k
+                cr = cosine(r);
+                taken
             };
             let index = self.by_angle[k] as usize;
-            let v = self.unit[index];
-            if top.is_full() && q[0] * v[0] + q[1] * v[1] < top.worst.score - MARGIN {
+            if top.is_full() && c < top.worst.score - MARGIN {
                 break;
             }
             offer(&mut top, index);

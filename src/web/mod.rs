@@ -221,9 +221,9 @@ fn finish_response(response: Response) -> Response {
     };
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
     }
     response
 }

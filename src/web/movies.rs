@@ -203,9 +203,55 @@ pub async fn similar(
         e => ApiError::internal(e),
     })?;
     // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
-    let mut body = Vec::with_capacity(256 + 192 * (similar.recommendations.len() + 1));
-    serde_json::to_writer(&mut body, &similar).map_err(ApiError::internal)?;
+    let body = similar_json(&similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The JSON of a `/similar` answer, byte for byte what `Similar`'s derived `Serialize` writes
+/// (a test holds the two equal), written field by field with static keys: the derived,
+/// flattened map spent 42% of the request's instructions (callgrind), most of it escaping the
+/// same eight keys for every row. serde_json still escapes every string and formats every number.
+fn similar_json(similar: &Similar<'_>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(256 + 192 * (similar.recommendations.len() + 1));
+    out.extend_from_slice(b"{\"movie\":");
+    write_movie(&mut out, similar.movie, None)?;
+    out.extend_from_slice(b",\"recommendations\":[");
+    for (i, r) in similar.recommendations.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_movie(&mut out, r.movie, Some(r.score))?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
+/// One movie as a JSON object, with a trailing `score` for a recommendation.
+fn write_movie(
+    out: &mut Vec<u8>,
+    m: &CatalogMovie,
+    score: Option<f64>,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(b"{\"id\":");
+    serde_json::to_writer(&mut *out, &m.id)?;
+    out.extend_from_slice(b",\"title\":");
+    serde_json::to_writer(&mut *out, &m.title)?;
+    out.extend_from_slice(b",\"release_year\":");
+    serde_json::to_writer(&mut *out, &m.release_year)?;
+    out.extend_from_slice(b",\"rating\":");
+    serde_json::to_writer(&mut *out, &m.rating)?;
+    out.extend_from_slice(b",\"votes\":");
+    serde_json::to_writer(&mut *out, &m.votes)?;
+    out.extend_from_slice(b",\"genre\":");
+    serde_json::to_writer(&mut *out, &m.genre)?;
+    out.extend_from_slice(b",\"director\":");
+    serde_json::to_writer(&mut *out, &m.director)?;
+    if let Some(score) = score {
+        out.extend_from_slice(b",\"score\":");
+        serde_json::to_writer(&mut *out, &score)?;
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// Every movie's model features, as parallel arrays (compact enough for a chart of the catalog).
@@ -232,4 +278,54 @@ pub async fn points(State(state): State<AppState>) -> Json<Points> {
         release_year: movies.iter().map(|m| m.release_year).collect(),
         rating: movies.iter().map(|m| m.rating).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::Recommendation;
+
+    #[test]
+    fn the_hot_path_json_is_byte_for_byte_the_derived_serialisation() {
+        let movie = |id: i64, title: &str, genre: Option<&str>, votes: Option<u64>| CatalogMovie {
+            id: MovieId(id),
+            title: title.to_owned(),
+            release_year: 1990 + id as i32,
+            rating: 7.25 + id as f64 / 10.0,
+            votes,
+            genre: genre.map(str::to_owned),
+            director: (id % 2 == 0).then(|| "Jeff \"King\" Hollins\t\u{1}".to_owned()),
+        };
+        let query = movie(
+            1,
+            "<img src=x onerror=alert(1)>",
+            Some("Drama|Family"),
+            None,
+        );
+        let others = [
+            movie(2, "Amélie 日本 🎬 \\ / \"quoted\"", None, Some(12)),
+            movie(
+                3,
+                "\u{7f}\u{2028}line\nbreak",
+                Some("Thriller/Suspense"),
+                Some(0),
+            ),
+        ];
+        for n in 0..=others.len() {
+            let similar = Similar {
+                movie: &query,
+                recommendations: others[..n]
+                    .iter()
+                    .zip([0.999_999_999_999_9, -0.0, 1e-300])
+                    .map(|(movie, score)| Recommendation { movie, score })
+                    .collect(),
+            };
+            let derived = serde_json::to_vec(&similar).expect("derived");
+            let fast = similar_json(&similar).expect("fast");
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&derived)
+            );
+        }
+    }
 }
