@@ -5,7 +5,7 @@
 
 mod settings;
 
-pub use settings::{default_data_dir, Command, ServeSettings, Settings};
+pub use settings::{Command, ServeSettings, Settings};
 
 use crate::cli;
 use crate::domain::etl::Source;

@@ -68,7 +68,7 @@ impl Settings {
 }
 
 /// `<db name>-data` beside the database.
-pub fn default_data_dir(db: &Path) -> PathBuf {
+fn default_data_dir(db: &Path) -> PathBuf {
     let stem = db
         .file_stem()
         .and_then(|s| s.to_str())

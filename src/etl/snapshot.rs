@@ -81,6 +81,12 @@ impl SnapshotWriter {
         }
     }
 
+    /// Stops without keeping anything (the temporary file is removed).
+    pub fn abandon(mut self) {
+        drop(self.sender.take());
+        let _ = self.worker.join();
+    }
+
     /// Waits for the writer, then moves the snapshot into place (a temporary file renamed, so a
     /// killed run never leaves a truncated one) unless one with the same content exists.
     pub fn finish(mut self) -> io::Result<Kept> {
@@ -101,14 +107,6 @@ impl SnapshotWriter {
             sha256,
             path: relative,
         })
-    }
-}
-
-impl SnapshotWriter {
-    /// Stops without keeping anything (the temporary file is removed).
-    pub fn abandon(mut self) {
-        drop(self.sender.take());
-        let _ = self.worker.join();
     }
 }
 
