@@ -9,6 +9,7 @@ pub use settings::{Command, ServeSettings, Settings};
 
 use crate::cli;
 use crate::domain::etl::Source;
+use crate::domain::source::RatingPolicy;
 use crate::store::Store;
 use crate::web::{self, state::AppState, WebConfig};
 use anyhow::Context;
@@ -69,10 +70,10 @@ pub fn main() -> ExitCode {
         unreachable!("a bare command was re-parsed as `up`");
     };
     let result = match command {
-        Command::Up(serve) => up(serve, db, &data_dir),
+        Command::Up(serve) => up(serve, db, &data_dir, &settings.rating_policy),
         Command::Serve(serve) => self::serve(serve, db),
-        Command::Etl(args) => cli::etl::run(args, db, &data_dir),
-        Command::Ingest(args) => cli::ingest::run(args, db, &data_dir),
+        Command::Etl(args) => cli::etl::run(args, db, &data_dir, &settings.rating_policy),
+        Command::Ingest(args) => cli::ingest::run(args, db, &data_dir, &settings.rating_policy),
         Command::Recommend(args) => cli::recommend::run(args, db),
         Command::Movies(args) => cli::movies::run(args, db),
         Command::Runs(args) => cli::runs::run(args, db),
@@ -102,12 +103,17 @@ fn serve(settings: &ServeSettings, db: &Path) -> anyhow::Result<ExitCode> {
 
 /// `movierec up` (and bare `movierec`): load the embedded dataset into an empty database, then
 /// serve it.
-fn up(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+fn up(
+    settings: &ServeSettings,
+    db: &Path,
+    data_dir: &Path,
+    policy: &RatingPolicy,
+) -> anyhow::Result<ExitCode> {
     {
         let mut store = Store::open(db)?;
         if store.movie_count()? == 0 {
             eprintln!("{} is empty: loading the embedded dataset", db.display());
-            crate::etl::run(&mut store, data_dir, &Source::Embedded)?;
+            crate::etl::run(&mut store, data_dir, &Source::Embedded, policy)?;
         }
         if let Some(report) = store.latest_audit()? {
             eprintln!("{}", cli::output::audit_tables(&report));

@@ -3,6 +3,7 @@
 //! what they need.
 
 use crate::cli::{self, LogFormat};
+use crate::domain::source::RatingPolicy;
 use crate::web::WebConfig;
 use anyhow::Context;
 use axum::http::HeaderValue;
@@ -32,6 +33,12 @@ pub struct Settings {
     /// Directory for raw snapshots and audit reports [default: `<db name>-data` beside the database].
     #[arg(long, global = true, env = "MOVIEREC_DATA_DIR")]
     data_dir: Option<PathBuf>,
+
+    /// How a load derives each movie's rating from its providers' ratings: `vote-weighted` (the
+    /// votes-weighted mean), or `priority:vega,tmdb,movielens,file` (the first that has one).
+    #[arg(long, global = true, env = "MOVIEREC_RATING_POLICY", default_value = "vote-weighted",
+          value_parser = RatingPolicy::parse)]
+    pub rating_policy: RatingPolicy,
 
     #[command(subcommand)]
     pub command: Option<Command>,

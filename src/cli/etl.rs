@@ -1,6 +1,7 @@
 //! `movierec etl`: run the pipeline once and print its audit report.
 
 use crate::domain::etl::Source;
+use crate::domain::source::RatingPolicy;
 use crate::domain::EtlRunId;
 use crate::store::Store;
 use std::path::Path;
@@ -22,15 +23,20 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &Args,
+    db: &Path,
+    data_dir: &Path,
+    policy: &RatingPolicy,
+) -> anyhow::Result<ExitCode> {
     let mut store = Store::open(db)?;
     let source = match args.replay {
         Some(run_id) => replayed(&store, run_id)?,
         None => args.source.clone(),
     };
     let outcome = match source {
-        Source::Tmdb(run) => super::load_ingest_run(&mut store, data_dir, run)?,
-        source => crate::etl::run(&mut store, data_dir, &source)?,
+        Source::Tmdb(run) => super::load_ingest_run(&mut store, data_dir, run, policy)?,
+        source => crate::etl::run(&mut store, data_dir, &source, policy)?,
     };
     if args.json {
         super::print_json(&outcome.report)?;

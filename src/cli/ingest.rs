@@ -1,6 +1,7 @@
 //! `movierec ingest tmdb`: fetch movies from the TMDB v3 API into the raw zone under its rate
 //! limit and the daily quota, then load them into the catalog through the ETL.
 
+use crate::domain::source::RatingPolicy;
 use crate::domain::IngestRunId;
 use crate::etl::{EtlError, EtlOutcome};
 use crate::ingest::client::{ClientConfig, Credentials};
@@ -160,7 +161,12 @@ impl TmdbArgs {
     }
 }
 
-pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &Args,
+    db: &Path,
+    data_dir: &Path,
+    policy: &RatingPolicy,
+) -> anyhow::Result<ExitCode> {
     let Api::Tmdb(args) = &args.api;
     super::init_logging(super::LogFormat::Text, "warn");
     let start = args.start()?;
@@ -203,7 +209,7 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
     let load = if args.no_load {
         None
     } else {
-        load(&mut store, data_dir, &summary)?
+        load(&mut store, data_dir, &summary, policy)?
     };
     if args.json {
         super::print_json(&serde_json::json!({
@@ -229,8 +235,9 @@ fn load(
     store: &mut Store,
     data_dir: &Path,
     summary: &IngestReport,
+    policy: &RatingPolicy,
 ) -> anyhow::Result<Option<EtlOutcome>> {
-    match super::load_ingest_run(store, data_dir, summary.ingest_run_id) {
+    match super::load_ingest_run(store, data_dir, summary.ingest_run_id, policy) {
         Ok(outcome) => Ok(Some(outcome)),
         Err(e) if matches!(e.downcast_ref(), Some(EtlError::Empty { .. })) => {
             eprintln!("nothing to load: the run has fetched no movies yet");

@@ -11,6 +11,7 @@ pub mod recommend;
 pub mod runs;
 
 use crate::domain::etl::Source;
+use crate::domain::source::RatingPolicy;
 use crate::domain::IngestRunId;
 use crate::etl::{EtlOutcome, RecordInput};
 use crate::store::Store;
@@ -51,6 +52,7 @@ fn load_ingest_run(
     store: &mut Store,
     data_dir: &Path,
     run: IngestRunId,
+    policy: &RatingPolicy,
 ) -> anyhow::Result<EtlOutcome> {
     let assembled = crate::ingest::assemble(store, data_dir, run)?;
     let input = RecordInput {
@@ -58,7 +60,7 @@ fn load_ingest_run(
         sha256: assembled.sha256,
         snapshot: assembled.raw_dir,
     };
-    let outcome = crate::etl::run_records(store, data_dir, &input, assembled.records)?;
+    let outcome = crate::etl::run_records(store, data_dir, &input, policy, assembled.records)?;
     store.set_ingest_load(run, outcome.report.run_id)?;
     Ok(outcome)
 }

@@ -28,7 +28,7 @@ pub fn movies_table<'a>(
             m.id.to_string(),
             m.title.clone(),
             m.release_year.to_string(),
-            format!("{:.1}", m.rating),
+            m.rating.map_or_else(String::new, |r| format!("{r:.1}")),
             votes,
         ];
         match scores {

@@ -56,10 +56,10 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         super::print_json(&similar)?;
     } else {
         let m = similar.movie;
-        println!(
-            "Movies like {} ({}, rated {:.1}):",
-            m.title, m.release_year, m.rating
-        );
+        let rated = m
+            .rating
+            .map_or_else(|| "unrated".to_owned(), |r| format!("rated {r:.1}"));
+        println!("Movies like {} ({}, {rated}):", m.title, m.release_year);
         let scores: Vec<f64> = similar.recommendations.iter().map(|r| r.score).collect();
         let rows = similar.recommendations.iter().map(|r| r.movie);
         println!("{}", super::output::movies_table(rows, Some(&scores)));

@@ -3,7 +3,8 @@
 
 use super::etl::{Reason, RejectsByReason};
 use super::record::Field;
-use super::EtlRunId;
+use super::source::Provider;
+use super::{EtlRunId, MovieId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,6 +26,16 @@ pub struct AuditReport {
     pub decades: BTreeMap<i32, u64>,
     pub rating: Option<ValueRange>,
     pub release_year: Option<ValueRange>,
+    /// Which movies the records were matched to.
+    #[serde(default)]
+    pub identity: IdentityReport,
+    /// Per catalog field, which provider supplied it for the movies this run touched
+    /// (`vote-weighted` for a rating derived from several).
+    #[serde(default)]
+    pub supplied_by: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Genre labels the vocabulary does not know, with how many rows had them.
+    #[serde(default)]
+    pub unknown_genres: BTreeMap<String, u64>,
 }
 
 /// Row counts of one run. `rejected` counts rows, not problems: a row may have several.
@@ -72,4 +83,62 @@ impl AuditReport {
         }
         out
     }
+}
+
+/// How the records of a run found the movies they are (see the store's matching rules).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IdentityReport {
+    /// Per provider of the run's records.
+    pub providers: BTreeMap<Provider, IdentityCounts>,
+    /// Records whose title and year fit more than one movie: loaded as new movies, not merged.
+    pub ambiguous: Vec<AmbiguousRecord>,
+}
+
+/// Records per matching outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IdentityCounts {
+    /// Matched by an external id (the provider's own, or a shared one like IMDb's).
+    pub matched_by_id: u64,
+    /// Matched by normalised title and the same year.
+    pub matched_by_title: u64,
+    /// Matched by normalised title, one year apart, the only such movie.
+    pub matched_by_near_year: u64,
+    pub new: u64,
+    pub ambiguous: u64,
+}
+
+/// How one record was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    Id,
+    Title,
+    NearYear,
+    New,
+    Ambiguous,
+}
+
+impl IdentityReport {
+    pub fn count(&mut self, provider: Provider, kind: MatchKind) {
+        let c = self.providers.entry(provider).or_default();
+        match kind {
+            MatchKind::Id => c.matched_by_id += 1,
+            MatchKind::Title => c.matched_by_title += 1,
+            MatchKind::NearYear => c.matched_by_near_year += 1,
+            MatchKind::New => c.new += 1,
+            MatchKind::Ambiguous => c.ambiguous += 1,
+        }
+    }
+}
+
+/// A record not merged because several movies fit it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AmbiguousRecord {
+    pub provider: Provider,
+    pub source_row: u64,
+    pub title: String,
+    pub year: i32,
+    /// The movies it could have been.
+    pub candidates: Vec<MovieId>,
+    /// The movie it was loaded as.
+    pub loaded_as: MovieId,
 }

@@ -5,9 +5,11 @@
 pub mod audit;
 pub mod catalog;
 pub mod etl;
+pub mod genre;
 pub mod ingest;
 pub mod movie;
 pub mod record;
+pub mod source;
 pub mod window;
 
 /// A point in time. Stored and served as RFC 3339 UTC with milliseconds.

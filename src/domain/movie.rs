@@ -2,6 +2,8 @@
 //! sees ([`CatalogMovie`]). Parse, don't validate: a [`Movie`] that exists has passed every
 //! transform stage, so the loader and the models never re-check it.
 
+use super::genre::Genre;
+use super::source::{ExternalId, Provider};
 use super::MovieId;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -83,36 +85,101 @@ impl ReleaseDate {
     }
 }
 
-/// One clean movie record, as produced by the transform and consumed by the loader. It has no
-/// [`MovieId`] yet: the store assigns one, or finds the movie it already is.
+/// One provider's rating of a movie, on that provider's scale, with the votes behind it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceRating {
+    pub value: f64,
+    pub votes: Option<u64>,
+}
+
+/// One clean movie record, as produced by the transform and consumed by the loader: what one
+/// provider says of one film. It has no [`MovieId`] yet: the store matches it to the movie it
+/// is (by external id, then by title and year) or assigns a new one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Movie {
+    pub provider: Provider,
+    /// The provider's own key first (its id, or the natural key for a source without ids), then
+    /// any other ids it gives (an IMDb id from TMDB, TMDB and IMDb ids from MovieLens links).
+    pub ids: Vec<ExternalId>,
     pub title: Title,
-    pub release_date: ReleaseDate,
-    pub rating: Rating,
+    pub year: i32,
+    pub release_date: Option<NaiveDate>,
+    /// `None` when the provider has no rating, or one backed by zero votes.
+    pub rating: Option<Rating>,
     pub votes: Option<u64>,
-    pub genre: Option<String>,
-    pub director: Option<String>,
+    pub genres: Vec<Genre>,
+    pub keywords: Vec<String>,
+    /// In billing order.
+    pub cast: Vec<String>,
+    pub directors: Vec<String>,
+    pub writers: Vec<String>,
+    pub overview: Option<String>,
+    pub runtime: Option<u32>,
+    pub language: Option<String>,
+    pub popularity: Option<f64>,
+    pub certification: Option<String>,
+    pub creative_type: Option<String>,
     /// 1-based position of the record in its source, for lineage and dedupe reports.
     pub source_row: u64,
 }
 
 impl Movie {
-    /// The natural key the loader upserts on: normalised title and release year.
-    pub fn natural_key(&self) -> (String, i32) {
-        (self.title.key(), self.release_date.year())
+    /// A record with only the required facts, the rest empty: the transform fills it in.
+    pub fn new(provider: Provider, title: Title, year: i32, source_row: u64) -> Self {
+        Self {
+            provider,
+            ids: Vec::new(),
+            title,
+            year,
+            release_date: None,
+            rating: None,
+            votes: None,
+            genres: Vec::new(),
+            keywords: Vec::new(),
+            cast: Vec::new(),
+            directors: Vec::new(),
+            writers: Vec::new(),
+            overview: None,
+            runtime: None,
+            language: None,
+            popularity: None,
+            certification: None,
+            creative_type: None,
+            source_row,
+        }
+    }
+
+    /// The provider's own key: what a re-load of the same source matches on.
+    pub fn own_id(&self) -> ExternalId {
+        self.ids
+            .iter()
+            .find(|id| id.namespace == self.provider.own_namespace())
+            .cloned()
+            .unwrap_or_else(|| {
+                ExternalId::natural(self.provider.own_namespace(), &self.title.key(), self.year)
+            })
+    }
+
+    /// This provider's rating with its votes, when it has one.
+    pub fn source_rating(&self) -> Option<SourceRating> {
+        self.rating.map(|r| SourceRating {
+            value: r.value(),
+            votes: self.votes,
+        })
     }
 }
 
-/// A movie of the catalog, as the CLI, the API and the models read it.
+/// A movie of the catalog, as the CLI, the API and the models read it. Its facts are derived
+/// from every provider's (see [`crate::domain::source::RatingPolicy`]).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CatalogMovie {
     pub id: MovieId,
     pub title: String,
     pub release_year: i32,
-    /// 0–10.
-    pub rating: f64,
+    /// 0–10; `null` when no provider rates it.
+    pub rating: Option<f64>,
     pub votes: Option<u64>,
+    /// Genres of the vocabulary, `|`-separated.
     pub genre: Option<String>,
     pub director: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The raw record every source is extracted into, before any cleaning: files, the embedded
 //! dataset and the movie-API ingest all produce [`RawRecord`]s for the same transform.
 
+use super::source::Provider;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -35,11 +36,17 @@ pub enum Field {
     Runtime,
     Overview,
     Popularity,
+    Language,
+    Certification,
+    CreativeType,
+    Writer,
+    /// A release year given without a date (MovieLens titles).
+    Year,
 }
 
 impl Field {
     /// Every column-backed field, in report order.
-    pub const COLUMNS: [Field; 13] = [
+    pub const COLUMNS: [Field; 18] = [
         Field::Title,
         Field::ReleaseDate,
         Field::Rating,
@@ -53,6 +60,11 @@ impl Field {
         Field::Runtime,
         Field::Overview,
         Field::Popularity,
+        Field::Language,
+        Field::Certification,
+        Field::CreativeType,
+        Field::Writer,
+        Field::Year,
     ];
 
     /// Fields the seed catalog has columns for: the audit counts missing values of these.
@@ -65,8 +77,8 @@ impl Field {
         Field::Director,
     ];
 
-    /// Fields without which a row is rejected.
-    pub const REQUIRED: [Field; 3] = [Field::Title, Field::ReleaseDate, Field::Rating];
+    /// Fields without which a row is rejected (a year may stand in for the release date).
+    pub const REQUIRED: [Field; 2] = [Field::Title, Field::ReleaseDate];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,6 +96,11 @@ impl Field {
             Field::Runtime => "runtime",
             Field::Overview => "overview",
             Field::Popularity => "popularity",
+            Field::Language => "language",
+            Field::Certification => "certification",
+            Field::CreativeType => "creative_type",
+            Field::Writer => "writer",
+            Field::Year => "year",
         }
     }
 
@@ -112,12 +129,21 @@ impl Field {
             Field::Runtime => &["Running Time min", "runtime"],
             Field::Overview => &["overview"],
             Field::Popularity => &["popularity"],
+            Field::Language => &["original_language", "language"],
+            Field::Certification => &["MPAA Rating", "certification"],
+            Field::CreativeType => &["Creative Type"],
+            Field::Writer => &["writer", "writers"],
+            Field::Year => &["year", "release_year"],
         }
     }
 
-    /// The field a source column feeds, if any.
-    pub fn from_column(name: &str) -> Option<Field> {
+    /// The field a source column feeds, if any. `id` is a TMDB id only in a TMDB file: in any
+    /// other it would merge a file's own numbering with TMDB's.
+    pub fn from_column(name: &str, provider: Provider) -> Option<Field> {
         let key = column_key(name);
+        if key == "id" && provider != Provider::Tmdb {
+            return None;
+        }
         Field::COLUMNS
             .into_iter()
             .find(|f| f.aliases().iter().any(|a| column_key(a) == key))
@@ -132,6 +158,36 @@ impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The provider a file comes from, told by its column names: vega's (`IMDB Rating`, `Major
+/// Genre`…) or TMDB's (`vote_average`, `vote_count`…); any other layout is a plain file.
+pub fn provider_of_columns<'a>(names: impl IntoIterator<Item = &'a str>) -> Provider {
+    const VEGA: [&str; 6] = [
+        "imdbrating",
+        "imdbvotes",
+        "majorgenre",
+        "runningtimemin",
+        "mpaarating",
+        "creativetype",
+    ];
+    const TMDB: [&str; 4] = [
+        "voteaverage",
+        "votecount",
+        "originaltitle",
+        "originallanguage",
+    ];
+    let mut provider = Provider::File;
+    for name in names {
+        let key = column_key(name);
+        if VEGA.contains(&key.as_str()) {
+            return Provider::Vega;
+        }
+        if TMDB.contains(&key.as_str()) {
+            provider = Provider::Tmdb;
+        }
+    }
+    provider
 }
 
 /// Column names compare case-insensitively, ignoring spaces and punctuation.
@@ -196,21 +252,24 @@ impl From<serde_json::Value> for RawValue {
     }
 }
 
-/// One source record: its 1-based row number and the known fields.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// One source record: its 1-based row number, its provider and the known fields.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawRecord {
     pub row: u64,
+    pub provider: Provider,
     /// Indexed by `Field as usize`; the `Record` slot stays `Missing`.
-    fields: [RawValue; 14],
+    fields: [RawValue; 19],
     /// Set when the record as a whole is unusable (e.g. a JSON element that is not an object).
     pub malformed: Option<String>,
 }
 
 impl RawRecord {
-    pub fn new(row: u64) -> Self {
+    pub fn new(row: u64, provider: Provider) -> Self {
         Self {
             row,
-            ..Self::default()
+            provider,
+            fields: Default::default(),
+            malformed: None,
         }
     }
 
@@ -235,11 +294,41 @@ mod tests {
 
     #[test]
     fn columns_map_by_alias_ignoring_case_and_punctuation() {
-        assert_eq!(Field::from_column("Release Date"), Some(Field::ReleaseDate));
-        assert_eq!(Field::from_column("release_date"), Some(Field::ReleaseDate));
-        assert_eq!(Field::from_column("IMDB Rating"), Some(Field::Rating));
-        assert_eq!(Field::from_column("vote_average"), Some(Field::Rating));
-        assert_eq!(Field::from_column("US Gross"), None);
+        let col = |name| Field::from_column(name, Provider::File);
+        assert_eq!(col("Release Date"), Some(Field::ReleaseDate));
+        assert_eq!(col("release_date"), Some(Field::ReleaseDate));
+        assert_eq!(col("IMDB Rating"), Some(Field::Rating));
+        assert_eq!(col("vote_average"), Some(Field::Rating));
+        assert_eq!(col("US Gross"), None);
+    }
+
+    #[test]
+    fn id_is_a_tmdb_id_only_in_a_tmdb_file() {
+        assert_eq!(
+            Field::from_column("id", Provider::Tmdb),
+            Some(Field::TmdbId)
+        );
+        assert_eq!(Field::from_column("id", Provider::File), None);
+        assert_eq!(
+            Field::from_column("tmdb_id", Provider::File),
+            Some(Field::TmdbId)
+        );
+    }
+
+    #[test]
+    fn the_provider_is_told_by_the_columns() {
+        assert_eq!(
+            provider_of_columns(["Title", "IMDB Rating", "Release Date"]),
+            Provider::Vega
+        );
+        assert_eq!(
+            provider_of_columns(["id", "title", "vote_average", "release_date"]),
+            Provider::Tmdb
+        );
+        assert_eq!(
+            provider_of_columns(["title", "release_date", "rating"]),
+            Provider::File
+        );
     }
 
     #[test]

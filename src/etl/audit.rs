@@ -50,6 +50,7 @@ pub struct AuditBuilder {
     decades: BTreeMap<i32, u64>,
     rating: Running,
     year: Running,
+    unknown_genres: BTreeMap<String, u64>,
 }
 
 impl AuditBuilder {
@@ -58,6 +59,11 @@ impl AuditBuilder {
         for field in Field::AUDITED {
             if record.get(field).is_blank() {
                 *self.nulls.entry(field).or_default() += 1;
+            }
+        }
+        if !record.get(Field::Genre).is_blank() {
+            for label in super::transform::unknown_genre_labels(record) {
+                *self.unknown_genres.entry(label).or_default() += 1;
             }
         }
     }
@@ -80,12 +86,14 @@ impl AuditBuilder {
         }
     }
 
-    /// Counts one movie that goes on to the catalog.
-    pub fn loaded(&mut self, rating: f64, year: i32) {
-        let band = (rating.floor() as usize).min(9);
-        self.rating_histogram[band] += 1;
+    /// Counts one movie of the catalog the run touched, with its derived rating.
+    pub fn loaded(&mut self, rating: Option<f64>, year: i32) {
+        if let Some(rating) = rating {
+            let band = (rating.floor() as usize).min(9);
+            self.rating_histogram[band] += 1;
+            self.rating.add(rating);
+        }
         *self.decades.entry(year.div_euclid(10) * 10).or_default() += 1;
-        self.rating.add(rating);
         self.year.add(f64::from(year));
     }
 
@@ -133,6 +141,9 @@ impl AuditBuilder {
             decades: self.decades,
             rating: self.rating.range(),
             release_year: self.year.range(),
+            identity: load.identity.clone(),
+            supplied_by: load.supplied_by.clone(),
+            unknown_genres: self.unknown_genres,
             ..AuditReport::default()
         }
     }
@@ -200,6 +211,7 @@ mod tests {
     use super::*;
     use crate::domain::etl::LoadCounts;
     use crate::domain::record::RawValue;
+    use crate::domain::source::Provider;
 
     fn reject(row: u64, field: Field, reason: Reason) -> Reject {
         Reject {
@@ -214,7 +226,9 @@ mod tests {
     #[test]
     fn counts_nulls_rejects_and_distributions() {
         let mut b = AuditBuilder::default();
-        b.observe(&RawRecord::new(1).with(Field::Title, RawValue::Text("A".into())));
+        b.observe(
+            &RawRecord::new(1, Provider::File).with(Field::Title, RawValue::Text("A".into())),
+        );
         b.reject_row(&[
             reject(1, Field::Rating, Reason::Missing),
             reject(1, Field::ReleaseDate, Reason::Missing),
@@ -223,7 +237,7 @@ mod tests {
             b.reject_row(&[reject(row, Field::ReleaseDate, Reason::YearOutOfRange)]);
         }
         for (rating, year) in [(10.0, 1999), (6.1, 1990), (0.0, 2001)] {
-            b.loaded(rating, year);
+            b.loaded(Some(rating), year);
         }
         let load = LoadSummary {
             counts: LoadCounts {
@@ -232,6 +246,8 @@ mod tests {
             },
             loaded: 3,
             duplicates: 1,
+            identity: Default::default(),
+            supplied_by: Default::default(),
             duplicate_examples: vec![Example {
                 row: 9,
                 raw_value: Some("Heat".into()),

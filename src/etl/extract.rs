@@ -3,7 +3,8 @@
 //! bad byte is reported with its offset, line and column.
 
 use super::EtlError;
-use crate::domain::record::{Field, RawRecord, RawValue};
+use crate::domain::record::{provider_of_columns, Field, RawRecord, RawValue};
+use crate::domain::source::Provider;
 use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
@@ -110,8 +111,8 @@ fn strip_position(message: &str) -> String {
 
 struct RecordVisitor<F> {
     on_record: F,
-    /// Key → field, resolved once per distinct key rather than once per record.
-    columns: HashMap<String, Option<Field>>,
+    /// Key → what it says, resolved once per distinct key rather than once per record.
+    columns: HashMap<String, Column>,
     /// The callback's error, which stopped the parse.
     failed: Option<EtlError>,
 }
@@ -127,18 +128,28 @@ impl<'de, F: FnMut(RawRecord) -> Result<(), EtlError>> Visitor<'de> for &mut Rec
         let mut row = 0;
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
             row += 1;
-            let mut record = RawRecord::new(row);
+            let mut record = RawRecord::new(row, Provider::File);
             match value {
                 serde_json::Value::Object(map) => {
-                    for (key, value) in map {
-                        let field = match self.columns.get(&key) {
-                            Some(field) => *field,
+                    let mut provider = Provider::File;
+                    for key in map.keys() {
+                        let column = match self.columns.get(key) {
+                            Some(column) => *column,
                             None => *self
                                 .columns
-                                .entry(key)
-                                .or_insert_with_key(|k| Field::from_column(k)),
+                                .entry(key.clone())
+                                .or_insert_with_key(|k| Column::of(k)),
                         };
-                        if let Some(field) = field {
+                        provider = match (provider, column.provider) {
+                            (Provider::Vega, _) | (_, Provider::Vega) => Provider::Vega,
+                            (Provider::Tmdb, _) | (_, Provider::Tmdb) => Provider::Tmdb,
+                            _ => Provider::File,
+                        };
+                    }
+                    record.provider = provider;
+                    for (key, value) in map {
+                        if let Some(field) = self.columns.get(&key).and_then(|c| c.field(provider))
+                        {
                             record.set(field, RawValue::from(value));
                         }
                     }
@@ -151,6 +162,33 @@ impl<'de, F: FnMut(RawRecord) -> Result<(), EtlError>> Visitor<'de> for &mut Rec
             }
         }
         Ok(row)
+    }
+}
+
+/// What a JSON key says: the field it feeds (in a TMDB record and in any other) and the
+/// provider it betrays.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    tmdb: Option<Field>,
+    other: Option<Field>,
+    provider: Provider,
+}
+
+impl Column {
+    fn of(key: &str) -> Self {
+        Self {
+            tmdb: Field::from_column(key, Provider::Tmdb),
+            other: Field::from_column(key, Provider::File),
+            provider: provider_of_columns([key]),
+        }
+    }
+
+    fn field(&self, provider: Provider) -> Option<Field> {
+        if provider == Provider::Tmdb {
+            self.tmdb
+        } else {
+            self.other
+        }
     }
 }
 
@@ -172,7 +210,11 @@ fn extract_csv(
     if headers.iter().all(str::is_empty) {
         return Ok(0);
     }
-    let columns: Vec<Option<Field>> = headers.iter().map(Field::from_column).collect();
+    let provider = provider_of_columns(headers.iter());
+    let columns: Vec<Option<Field>> = headers
+        .iter()
+        .map(|h| Field::from_column(h, provider))
+        .collect();
     if let Some(missing) = Field::REQUIRED
         .into_iter()
         .find(|f| !columns.contains(&Some(*f)))
@@ -187,7 +229,7 @@ fn extract_csv(
     let mut values = csv::StringRecord::new();
     while reader.read_record(&mut values).map_err(csv_error)? {
         row += 1;
-        let mut record = RawRecord::new(row);
+        let mut record = RawRecord::new(row, provider);
         for (field, value) in columns.iter().zip(values.iter()) {
             if let Some(field) = field {
                 let raw = if value.is_empty() {

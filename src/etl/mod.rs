@@ -14,6 +14,7 @@ use crate::domain::audit::AuditReport;
 use crate::domain::etl::{Reject, RunStart, Source, SourceFormat};
 use crate::domain::movie::Movie;
 use crate::domain::record::{Field, RawRecord};
+use crate::domain::source::RatingPolicy;
 use crate::domain::EtlRunId;
 use crate::store::{Load, Store, StoreError};
 use audit::AuditBuilder;
@@ -121,7 +122,12 @@ pub struct RecordInput {
 ///
 /// The catalog changes in one transaction together with the run's lineage row, so a failure or a
 /// kill at any point leaves it exactly as it was; a failed run is then recorded as `failed`.
-pub fn run(store: &mut Store, data_dir: &Path, source: &Source) -> Result<EtlOutcome, EtlError> {
+pub fn run(
+    store: &mut Store,
+    data_dir: &Path,
+    source: &Source,
+    policy: &RatingPolicy,
+) -> Result<EtlOutcome, EtlError> {
     let mut lineage = RunStart {
         source: source.to_string(),
         format: SourceFormat::Unknown,
@@ -129,7 +135,7 @@ pub fn run(store: &mut Store, data_dir: &Path, source: &Source) -> Result<EtlOut
         snapshot: None,
         started_at: Utc::now(),
     };
-    let result = run_bytes(store, data_dir, source, &mut lineage);
+    let result = run_bytes(store, data_dir, source, policy, &mut lineage);
     record_failure(store, &lineage, result)
 }
 
@@ -138,6 +144,7 @@ pub fn run_records(
     store: &mut Store,
     data_dir: &Path,
     input: &RecordInput,
+    policy: &RatingPolicy,
     records: impl IntoIterator<Item = RawRecord>,
 ) -> Result<EtlOutcome, EtlError> {
     let lineage = RunStart {
@@ -147,7 +154,7 @@ pub fn run_records(
         snapshot: Some(input.snapshot.display().to_string()),
         started_at: Utc::now(),
     };
-    let result = load_records(store, data_dir, &lineage, records);
+    let result = load_records(store, data_dir, &lineage, policy, records);
     record_failure(store, &lineage, result)
 }
 
@@ -155,9 +162,10 @@ fn load_records(
     store: &mut Store,
     data_dir: &Path,
     lineage: &RunStart,
+    policy: &RatingPolicy,
     records: impl IntoIterator<Item = RawRecord>,
 ) -> Result<EtlOutcome, EtlError> {
-    let mut pipeline = Pipeline::start(store, lineage)?;
+    let mut pipeline = Pipeline::start(store, lineage, policy)?;
     let mut extracted = 0;
     for record in records {
         extracted += 1;
@@ -187,6 +195,7 @@ fn run_bytes(
     store: &mut Store,
     data_dir: &Path,
     source: &Source,
+    policy: &RatingPolicy,
     lineage: &mut RunStart,
 ) -> Result<EtlOutcome, EtlError> {
     let (reader, format, expected) = open_source(store, data_dir, source)?;
@@ -202,7 +211,7 @@ fn run_bytes(
                 source,
             }
         })?;
-    let mut pipeline = Pipeline::start(store, lineage)?;
+    let mut pipeline = Pipeline::start(store, lineage, policy)?;
     let mut tee = snapshot::Tee::new(reader, &writer);
     let extracted = extract::extract(&lineage.source, &mut tee, format, |record| {
         pipeline.push(record)
@@ -290,6 +299,7 @@ fn decompressed(path: &Path, file: std::fs::File) -> Box<dyn Read> {
 /// The streaming middle of a run: transform each record and hand batches to the load.
 struct Pipeline<'s> {
     load: Load<'s>,
+    policy: &'s RatingPolicy,
     rules: Rules,
     audit: AuditBuilder,
     clean: Vec<Movie>,
@@ -298,9 +308,14 @@ struct Pipeline<'s> {
 }
 
 impl<'s> Pipeline<'s> {
-    fn start(store: &'s mut Store, lineage: &RunStart) -> Result<Self, EtlError> {
+    fn start(
+        store: &'s mut Store,
+        lineage: &RunStart,
+        policy: &'s RatingPolicy,
+    ) -> Result<Self, EtlError> {
         Ok(Self {
             load: store.begin_load(lineage)?,
+            policy,
             rules: Rules {
                 max_year: Utc::now().year() + 1,
             },
@@ -317,7 +332,7 @@ impl<'s> Pipeline<'s> {
             Ok(movie) => {
                 self.clean.push(movie);
                 if self.clean.len() >= BATCH {
-                    self.load.stage(&self.clean)?;
+                    self.load.put_movies(&self.clean)?;
                     self.clean.clear();
                 }
             }
@@ -341,13 +356,13 @@ impl<'s> Pipeline<'s> {
         lineage: &RunStart,
         extracted: u64,
     ) -> Result<EtlOutcome, EtlError> {
-        self.load.stage(&self.clean)?;
+        self.load.put_movies(&self.clean)?;
         self.load.reject(&self.rejects)?;
         self.progress.set_message("settling the catalog");
         let audit = &mut self.audit;
         let summary = self
             .load
-            .settle(|rating, year| audit.loaded(rating, year))?;
+            .settle(self.policy, |rating, year| audit.loaded(rating, year))?;
         let mut report = self.audit.finish(extracted, &summary);
         report.run_id = self.load.run_id();
         report.source = lineage.source.clone();

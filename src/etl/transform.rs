@@ -2,8 +2,10 @@
 //! it was rejected. No I/O here; every stage is unit-tested on its own.
 
 use crate::domain::etl::{Reason, Reject};
+use crate::domain::genre::{Genre, Mapped};
 use crate::domain::movie::{Movie, Rating, ReleaseDate, Title, MIN_YEAR};
 use crate::domain::record::{Field, RawRecord, RawValue};
+use crate::domain::source::{ExternalId, Namespace};
 use chrono::NaiveDate;
 
 /// Settings of the transform that depend on the world, passed in so the stages stay pure.
@@ -27,42 +29,105 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>>
         }]);
     }
     let mut rejects = Vec::new();
+    let r = record;
     let title = check(
         &mut rejects,
-        record,
+        r,
         Field::Title,
-        parse_title(record.get(Field::Title)),
+        parse_title(r.get(Field::Title)),
     );
-    let date = check(
-        &mut rejects,
-        record,
-        Field::ReleaseDate,
-        parse_release_date(record.get(Field::ReleaseDate), rules),
-    );
+    let release = parse_release(r, rules)
+        .map_err(|problem| rejects.push(problem))
+        .ok();
     let rating = check(
         &mut rejects,
-        record,
+        r,
         Field::Rating,
-        parse_rating(record.get(Field::Rating)),
+        parse_rating(r.get(Field::Rating)),
     );
     let votes = check(
         &mut rejects,
-        record,
+        r,
         Field::Votes,
-        parse_votes(record.get(Field::Votes)),
+        parse_votes(r.get(Field::Votes)),
     );
-    match (title, date, rating, votes) {
-        (Some(title), Some(release_date), Some(rating), Some(votes)) => Ok(Movie {
-            title,
-            release_date,
-            rating,
-            votes,
-            genre: optional_text(record.get(Field::Genre)).map(|g| genre_names(&g)),
-            director: optional_text(record.get(Field::Director)),
-            source_row: record.row,
-        }),
-        _ => Err(rejects),
-    }
+    let runtime = check(
+        &mut rejects,
+        r,
+        Field::Runtime,
+        parse_runtime(r.get(Field::Runtime)),
+    );
+    let popularity = check(
+        &mut rejects,
+        r,
+        Field::Popularity,
+        parse_popularity(r.get(Field::Popularity)),
+    );
+    let tmdb_id = check(
+        &mut rejects,
+        r,
+        Field::TmdbId,
+        parse_tmdb_id(r.get(Field::TmdbId)),
+    );
+    let (
+        Some(title),
+        Some((year, release_date)),
+        Some(rating),
+        Some(votes),
+        Some(runtime),
+        Some(popularity),
+        Some(tmdb_id),
+    ) = (title, release, rating, votes, runtime, popularity, tmdb_id)
+    else {
+        return Err(rejects);
+    };
+    let mut movie = Movie::new(record.provider, title, year, record.row);
+    movie.ids = tmdb_id
+        .map(|id| ExternalId::new(Namespace::Tmdb, id.to_string()))
+        .into_iter()
+        .chain(optional_text(record.get(Field::ImdbId)).and_then(|i| ExternalId::imdb(&i)))
+        .collect();
+    movie.release_date = release_date;
+    // A rating backed by zero votes is no rating (TMDB sends 0 with 0 votes for unrated films).
+    movie.rating = rating.filter(|_| votes != Some(0));
+    movie.votes = votes;
+    movie.genres = genres(record);
+    movie.keywords = names(record.get(Field::Keywords));
+    movie.cast = names(record.get(Field::Cast));
+    movie.directors = names(record.get(Field::Director));
+    movie.writers = names(record.get(Field::Writer));
+    movie.overview = optional_text(record.get(Field::Overview));
+    movie.runtime = runtime;
+    movie.language = optional_text(record.get(Field::Language));
+    movie.popularity = popularity;
+    movie.certification = optional_text(record.get(Field::Certification));
+    movie.creative_type = optional_text(record.get(Field::CreativeType));
+    Ok(movie)
+}
+
+/// A release year, with the date when the source has one.
+type Release = (i32, Option<NaiveDate>);
+
+/// The release year, and the date when the source has one: from the release date, or else
+/// from a bare year (MovieLens titles). The problem names the field to blame.
+fn parse_release(record: &RawRecord, rules: Rules) -> Result<Release, Reject> {
+    let date = record.get(Field::ReleaseDate);
+    let year = record.get(Field::Year);
+    let (field, outcome) = if date.is_blank() && !year.is_blank() {
+        (Field::Year, parse_year(year, rules).map(|y| (y, None)))
+    } else {
+        (
+            Field::ReleaseDate,
+            parse_release_date(date, rules).map(|d| (d.year(), Some(d.date()))),
+        )
+    };
+    outcome.map_err(|(reason, detail)| Reject {
+        source_row: record.row,
+        field,
+        reason,
+        raw_value: record.get(field).display(),
+        detail,
+    })
 }
 
 /// Keeps a stage's value, or records its problem against `field` and yields `None`.
@@ -115,10 +180,11 @@ pub fn parse_release_date(raw: &RawValue, rules: Rules) -> Stage<ReleaseDate> {
     };
     let date = NaiveDate::parse_from_str(text, first)
         .or_else(|_| NaiveDate::parse_from_str(text, second))
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d-%b-%Y"))
         .map_err(|_| {
             (
                 Reason::InvalidDate,
-                Some("expected `Jun 12 1998` or `1998-06-12`".into()),
+                Some("expected `Jun 12 1998`, `1998-06-12` or `12-Jun-1998`".into()),
             )
         })?;
     ReleaseDate::new(date, rules.max_year).ok_or_else(|| {
@@ -129,10 +195,59 @@ pub fn parse_release_date(raw: &RawValue, rules: Rules) -> Stage<ReleaseDate> {
     })
 }
 
-/// Rating stage: a number (or numeric text) in 0–10.
-pub fn parse_rating(raw: &RawValue) -> Stage<Rating> {
+/// A bare release year in range.
+fn parse_year(raw: &RawValue, rules: Rules) -> Stage<i32> {
     let value = number(raw)?.ok_or((Reason::Missing, None))?;
-    Rating::new(value).ok_or((Reason::OutOfRange, Some("rating must be 0..=10".into())))
+    let range = MIN_YEAR..=rules.max_year;
+    if value.fract() != 0.0 || !range.contains(&(value as i32)) {
+        return Err((
+            Reason::YearOutOfRange,
+            Some(format!("year must be {MIN_YEAR}..={}", rules.max_year)),
+        ));
+    }
+    Ok(value as i32)
+}
+
+/// Rating stage: optional, but when present a number (or numeric text) in 0–10.
+pub fn parse_rating(raw: &RawValue) -> Stage<Option<Rating>> {
+    number(raw)?
+        .map(|value| {
+            Rating::new(value).ok_or((Reason::OutOfRange, Some("rating must be 0..=10".into())))
+        })
+        .transpose()
+}
+
+/// Runtime stage: optional minutes; 0 means unknown (TMDB's way of saying so).
+fn parse_runtime(raw: &RawValue) -> Stage<Option<u32>> {
+    match number(raw)? {
+        None => Ok(None),
+        Some(0.0) => Ok(None),
+        Some(v) if v > 0.0 && v.fract() == 0.0 && v <= 10_000.0 => Ok(Some(v as u32)),
+        Some(_) => Err((
+            Reason::OutOfRange,
+            Some("runtime must be whole minutes, 1..=10000".into()),
+        )),
+    }
+}
+
+/// Popularity stage: optional, a number ≥ 0.
+fn parse_popularity(raw: &RawValue) -> Stage<Option<f64>> {
+    match number(raw)? {
+        Some(v) if v < 0.0 => Err((Reason::OutOfRange, Some("popularity must be >= 0".into()))),
+        other => Ok(other),
+    }
+}
+
+/// TMDB id stage: optional, a whole number > 0.
+fn parse_tmdb_id(raw: &RawValue) -> Stage<Option<u64>> {
+    match number(raw)? {
+        None => Ok(None),
+        Some(v) if v >= 1.0 && v.fract() == 0.0 && v <= u32::MAX as f64 => Ok(Some(v as u64)),
+        Some(_) => Err((
+            Reason::OutOfRange,
+            Some("a TMDB id is a whole number >= 1".into()),
+        )),
+    }
 }
 
 /// Votes stage: optional, but when present a whole number ≥ 0.
@@ -175,20 +290,65 @@ fn optional_text(raw: &RawValue) -> Option<String> {
     }
 }
 
-/// TMDB exports hold genres as a JSON array of `{"id", "name"}`; keep the names, `|`-separated.
-fn genre_names(text: &str) -> String {
+/// A list of names from a typed list, a JSON array of `{"name"}` objects (TMDB exports) or of
+/// strings, or `|`-separated text. Trimmed, blanks and repeats dropped, order kept.
+pub fn names(raw: &RawValue) -> Vec<String> {
     #[derive(serde::Deserialize)]
-    struct Named {
-        name: String,
+    #[serde(untagged)]
+    enum Named {
+        Object { name: String },
+        Text(String),
     }
-    match serde_json::from_str::<Vec<Named>>(text) {
-        Ok(list) => list
-            .into_iter()
-            .map(|g| g.name)
-            .collect::<Vec<_>>()
-            .join("|"),
-        Err(_) => text.to_owned(),
+    let items: Vec<String> = match raw {
+        RawValue::List(items) => items.clone(),
+        RawValue::Text(s) | RawValue::Nested(s) if s.trim_start().starts_with('[') => {
+            match serde_json::from_str::<Vec<Named>>(s) {
+                Ok(list) => list
+                    .into_iter()
+                    .map(|n| match n {
+                        Named::Object { name } | Named::Text(name) => name,
+                    })
+                    .collect(),
+                Err(_) => vec![s.clone()],
+            }
+        }
+        RawValue::Text(s) => s.split('|').map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(t) = Title::parse(&item) {
+            if !out.iter().any(|o| o == t.as_str()) {
+                out.push(t.as_str().to_owned());
+            }
+        }
     }
+    out
+}
+
+/// The record's genres in the vocabulary, from its genre labels and (vega) its creative type.
+pub fn genres(record: &RawRecord) -> Vec<Genre> {
+    let mut out: Vec<Genre> = names(record.get(Field::Genre))
+        .into_iter()
+        .chain(names(record.get(Field::CreativeType)))
+        .filter_map(|label| match Genre::map_label(&label) {
+            Mapped::Genres(g) => Some(g),
+            Mapped::NotAGenre | Mapped::Unknown => None,
+        })
+        .flatten()
+        .copied()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Genre labels of the record that the vocabulary does not know, for the audit.
+pub fn unknown_genre_labels(record: &RawRecord) -> Vec<String> {
+    names(record.get(Field::Genre))
+        .into_iter()
+        .filter(|label| Genre::map_label(label) == Mapped::Unknown)
+        .collect()
 }
 
 /// `300.0` → `"300"`, `1.5` → `"1.5"`.
@@ -203,6 +363,7 @@ fn format_number(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::source::Provider;
 
     const RULES: Rules = Rules { max_year: 2027 };
 
@@ -211,7 +372,7 @@ mod tests {
     }
 
     fn record(title: RawValue, date: RawValue, rating: RawValue) -> RawRecord {
-        RawRecord::new(7)
+        RawRecord::new(7, Provider::File)
             .with(Field::Title, title)
             .with(Field::ReleaseDate, date)
             .with(Field::Rating, rating)
@@ -265,13 +426,12 @@ mod tests {
             parse_rating(&text("NaN")).unwrap_err().0,
             Reason::NotANumber
         );
+        assert_eq!(parse_rating(&RawValue::Null), Ok(None));
         assert_eq!(
-            parse_rating(&RawValue::Null).unwrap_err().0,
-            Reason::Missing
-        );
-        assert_eq!(
-            parse_rating(&text(" 7.5 ")).expect("numeric text").value(),
-            7.5
+            parse_rating(&text(" 7.5 "))
+                .expect("numeric text")
+                .map(Rating::value),
+            Some(7.5)
         );
     }
 
@@ -337,16 +497,116 @@ mod tests {
         );
         let movie = transform(&rec, RULES).expect("valid row");
         assert_eq!(movie.title.as_str(), "The Land Girls");
-        assert_eq!(movie.release_date.year(), 1998);
-        assert_eq!(movie.rating.value(), 6.1);
+        assert_eq!(movie.year, 1998);
+        assert_eq!(movie.release_date, NaiveDate::from_ymd_opt(1998, 6, 12));
+        assert_eq!(movie.rating.map(Rating::value), Some(6.1));
         assert_eq!(movie.votes, Some(1071));
-        assert_eq!(movie.genre.as_deref(), Some("Drama|Romance"));
+        assert_eq!(movie.genres, [Genre::Drama, Genre::Romance]);
         assert_eq!(movie.source_row, 7);
+        assert_eq!(
+            movie.own_id(),
+            ExternalId::new(Namespace::File, "the land girls (1998)")
+        );
+    }
+
+    #[test]
+    fn a_rating_backed_by_zero_votes_is_no_rating() {
+        let rec = record(text("Unseen"), text("2020-01-01"), RawValue::Number(0.0))
+            .with(Field::Votes, RawValue::Number(0.0));
+        let movie = transform(&rec, RULES).expect("valid row");
+        assert_eq!(movie.rating, None);
+        assert_eq!(movie.votes, Some(0));
+        let rated = record(text("Seen"), text("2020-01-01"), RawValue::Number(0.0))
+            .with(Field::Votes, RawValue::Number(3.0));
+        assert_eq!(
+            transform(&rated, RULES)
+                .expect("valid")
+                .rating
+                .map(Rating::value),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn a_bare_year_stands_in_for_the_date_and_is_checked_like_one() {
+        let rec = RawRecord::new(1, Provider::Movielens)
+            .with(Field::Title, text("The Matrix"))
+            .with(Field::Year, RawValue::Number(1999.0));
+        let movie = transform(&rec, RULES).expect("valid");
+        assert_eq!((movie.year, movie.release_date), (1999, None));
+        let bad = RawRecord::new(2, Provider::Movielens)
+            .with(Field::Title, text("Future"))
+            .with(Field::Year, RawValue::Number(2999.0));
+        let rejects = transform(&bad, RULES).unwrap_err();
+        assert_eq!(
+            (rejects[0].field, rejects[0].reason),
+            (Field::Year, Reason::YearOutOfRange)
+        );
+        assert_eq!(
+            parse_release_date(&text("01-Jan-1995"), RULES)
+                .expect("ml-100k date")
+                .year(),
+            1995
+        );
+    }
+
+    #[test]
+    fn tmdb_records_carry_their_ids_and_attributes() {
+        let rec = RawRecord::new(1, Provider::Tmdb)
+            .with(Field::Title, text("Titanic"))
+            .with(Field::ReleaseDate, text("1997-11-18"))
+            .with(Field::TmdbId, text("597"))
+            .with(Field::ImdbId, text("tt0120338"))
+            .with(
+                Field::Genre,
+                RawValue::List(vec![
+                    "Drama".into(),
+                    "Science Fiction".into(),
+                    "Foreign".into(),
+                ]),
+            )
+            .with(
+                Field::Cast,
+                RawValue::List(vec!["Kate".into(), "Leo".into(), "Kate".into()]),
+            )
+            .with(Field::Runtime, RawValue::Number(0.0));
+        let movie = transform(&rec, RULES).expect("valid");
+        assert_eq!(
+            movie.ids,
+            [
+                ExternalId::new(Namespace::Tmdb, "597"),
+                ExternalId::new(Namespace::Imdb, "tt0120338")
+            ]
+        );
+        assert_eq!(movie.own_id(), ExternalId::new(Namespace::Tmdb, "597"));
+        assert_eq!(movie.genres, [Genre::Drama, Genre::ScienceFiction]);
+        assert_eq!(
+            movie.cast,
+            ["Kate", "Leo"],
+            "repeats dropped, billing order kept"
+        );
+        assert_eq!(movie.runtime, None, "TMDB's runtime 0 means unknown");
+        let bad_id = rec.clone().with(Field::TmdbId, RawValue::Number(-4.0));
+        assert_eq!(
+            transform(&bad_id, RULES).unwrap_err()[0].field,
+            Field::TmdbId
+        );
+    }
+
+    #[test]
+    fn vega_genre_and_creative_type_map_onto_the_vocabulary() {
+        let rec = RawRecord::new(1, Provider::Vega)
+            .with(Field::Genre, text("Thriller/Suspense"))
+            .with(Field::CreativeType, text("Science Fiction"));
+        assert_eq!(genres(&rec), [Genre::ScienceFiction, Genre::Thriller]);
+        let odd = RawRecord::new(1, Provider::Vega).with(Field::Genre, text("Space Opera"));
+        assert_eq!(genres(&odd), []);
+        assert_eq!(unknown_genre_labels(&odd), ["Space Opera"]);
     }
 
     #[test]
     fn non_object_record_is_rejected_whole() {
-        let mut rec = RawRecord::new(3);
+        let mut rec = RawRecord::new(3, Provider::File);
         rec.malformed = Some("42".into());
         let rejects = transform(&rec, RULES).unwrap_err();
         assert_eq!(rejects.len(), 1);

@@ -2,6 +2,7 @@
 
 use crate::domain::ingest::ResponseKind;
 use crate::domain::record::{Field, RawRecord, RawValue};
+use crate::domain::source::Provider;
 use crate::domain::window::Window;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -135,7 +136,9 @@ pub struct MovieRecord {
     pub vote_average: Value,
     pub vote_count: Value,
     pub genres: Vec<Genre>,
-    pub director: Option<String>,
+    pub directors: Vec<String>,
+    pub writers: Vec<String>,
+    pub original_language: Option<String>,
     pub runtime: Option<u32>,
     pub keywords: Vec<String>,
     /// In billing order.
@@ -149,7 +152,7 @@ impl MovieRecord {
     pub fn into_raw(self, row: u64) -> RawRecord {
         let text = |v: Option<String>| v.map_or(RawValue::Missing, RawValue::Text);
         let list = |v: Vec<String>| RawValue::List(v);
-        RawRecord::new(row)
+        RawRecord::new(row, Provider::Tmdb)
             .with(Field::TmdbId, RawValue::Number(self.tmdb_id as f64))
             .with(Field::ImdbId, text(self.imdb_id))
             .with(Field::Title, RawValue::from(self.title))
@@ -160,7 +163,9 @@ impl MovieRecord {
                 Field::Genre,
                 list(self.genres.into_iter().map(|g| g.name).collect()),
             )
-            .with(Field::Director, text(self.director))
+            .with(Field::Director, list(self.directors))
+            .with(Field::Writer, list(self.writers))
+            .with(Field::Language, text(self.original_language))
             .with(
                 Field::Runtime,
                 self.runtime
@@ -228,18 +233,23 @@ impl Assembler {
         record.vote_count = s.core.vote_count;
         record.overview = s.core.overview;
         record.popularity = s.core.popularity;
+        record.original_language = s.core.original_language;
         self.genre_ids.insert(s.id, s.genre_ids);
     }
 
     fn add_details(&mut self, d: Details) {
         self.genre_ids.remove(&d.id);
         self.detailed.insert(d.id);
-        let director = d
-            .credits
-            .crew
-            .iter()
-            .find(|c| c.job.as_deref() == Some("Director"))
-            .and_then(|c| c.name.clone());
+        let crew = |jobs: &[&str]| -> Vec<String> {
+            d.credits
+                .crew
+                .iter()
+                .filter(|c| c.job.as_deref().is_some_and(|j| jobs.contains(&j)))
+                .filter_map(|c| c.name.clone())
+                .collect()
+        };
+        let directors = crew(&["Director"]);
+        let writers = crew(&["Screenplay", "Writer"]);
         let mut cast = d.credits.cast;
         cast.sort_by_key(|c| c.order.unwrap_or(u32::MAX));
         self.movies.insert(
@@ -253,8 +263,10 @@ impl Assembler {
                 release_date: d.core.release_date,
                 vote_average: d.core.vote_average,
                 vote_count: d.core.vote_count,
+                original_language: d.core.original_language,
                 genres: d.genres,
-                director,
+                directors,
+                writers,
                 runtime: d.runtime,
                 keywords: d.keywords.keywords.into_iter().map(|k| k.name).collect(),
                 cast: cast
@@ -301,6 +313,8 @@ struct Core {
     overview: Option<String>,
     #[serde(default)]
     popularity: Option<f64>,
+    #[serde(default)]
+    original_language: Option<String>,
 }
 
 /// A `/discover/movie` result.
@@ -421,7 +435,7 @@ mod tests {
             assert_eq!(records[1].title, Value::from("Two (detailed)"));
             assert_eq!(records[1].runtime, Some(101));
             assert_eq!(records[1].cast, ["A", "B"]);
-            assert_eq!(records[1].director.as_deref(), Some("D"));
+            assert_eq!(records[1].directors, ["D"]);
             assert_eq!(records[1].keywords, ["heist"]);
         }
     }
@@ -435,7 +449,9 @@ mod tests {
             "genres":[{"id":80,"name":"Crime"},{"id":18,"name":"Drama"}],"runtime":127,
             "keywords":{"keywords":[{"id":1,"name":"serial killer"}]},
             "credits":{"cast":[{"name":"Morgan Freeman","order":1},{"name":"Brad Pitt","order":0}],
-                       "crew":[{"name":"David Fincher","job":"Director"}]}}"#;
+                       "crew":[{"name":"David Fincher","job":"Director"},
+                               {"name":"Andrew Kevin Walker","job":"Writer"}]},
+            "original_language":"en"}"#;
         a.add(ResponseKind::Details, details).expect("add");
         let record = a.finish().remove(0).into_raw(1);
         let list = |items: &[&str]| RawValue::List(items.iter().map(|s| s.to_string()).collect());
@@ -453,10 +469,10 @@ mod tests {
             record.get(Field::Cast),
             &list(&["Brad Pitt", "Morgan Freeman"])
         );
-        assert_eq!(
-            record.get(Field::Director),
-            &RawValue::Text("David Fincher".into())
-        );
+        assert_eq!(record.get(Field::Director), &list(&["David Fincher"]));
+        assert_eq!(record.get(Field::Writer), &list(&["Andrew Kevin Walker"]));
+        assert_eq!(record.get(Field::Language), &RawValue::Text("en".into()));
+        assert_eq!(record.provider, Provider::Tmdb);
         assert_eq!(record.get(Field::Runtime), &RawValue::Number(127.0));
         assert_eq!(
             record.get(Field::Overview),

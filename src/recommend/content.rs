@@ -34,7 +34,7 @@ impl Fit for SeedContent {
         let rows = data
             .movies
             .iter()
-            .map(|m| (m.id.0, m.rating, f64::from(m.release_year)))
+            .filter_map(|m| Some((m.id.0, m.rating?, f64::from(m.release_year))))
             .collect();
         Ok(Self {
             model: ContentModel::fit(rows)?,
@@ -102,10 +102,11 @@ impl Recommender for SeedContent {
             1 => "1 year apart".to_owned(),
             y => format!("{y} years apart"),
         };
-        format!(
-            "rated {:.1} vs {:.1}; {when}",
-            candidate.rating, query.rating
-        )
+        let rated = |m: &CatalogMovie| {
+            m.rating
+                .map_or_else(|| "?".to_owned(), |r| format!("{r:.1}"))
+        };
+        format!("rated {} vs {}; {when}", rated(candidate), rated(query))
     }
 }
 

@@ -133,7 +133,7 @@ mod tests {
         assert!(!similar.recommendations.is_empty());
         for r in &similar.recommendations {
             assert!(
-                r.movie.release_year >= 1970 && r.movie.rating >= 5.0,
+                r.movie.release_year >= 1970 && r.movie.rating.is_some_and(|r| r >= 5.0),
                 "{r:?}"
             );
         }

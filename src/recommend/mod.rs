@@ -50,7 +50,9 @@ impl Filters {
     pub fn admits(&self, movie: &CatalogMovie) -> bool {
         self.year_from.is_none_or(|y| movie.release_year >= y)
             && self.year_to.is_none_or(|y| movie.release_year <= y)
-            && self.min_rating.is_none_or(|r| movie.rating >= r)
+            && self
+                .min_rating
+                .is_none_or(|r| movie.rating.is_some_and(|m| m >= r))
     }
 }
 
@@ -100,7 +102,7 @@ fn test_movie(id: i64, rating: f64, year: i32) -> CatalogMovie {
         id: MovieId(id),
         title: format!("m{id}"),
         release_year: year,
-        rating,
+        rating: Some(rating),
         votes: None,
         genre: None,
         director: None,

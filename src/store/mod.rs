@@ -12,11 +12,12 @@
 
 mod codec;
 mod ingest;
+mod load;
 mod movies;
 mod runs;
 
 pub use ingest::Checkpoint;
-pub use movies::{Load, LoadSummary};
+pub use load::{Load, LoadSummary};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
@@ -29,6 +30,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_catalog.sql"),
     include_str!("../../migrations/0002_ingest.sql"),
+    include_str!("../../migrations/0003_identity.sql"),
 ];
 
 /// How long a writer waits for another writer's lock before failing.

@@ -265,18 +265,22 @@ pub struct Points {
 
 /// The catalog as chart points.
 ///
-/// The content model's two features (release year, rating) with id and title for every movie,
+/// The content model's two features (release year, rating) with id and title for every rated movie,
 /// as parallel arrays by id: what the dashboard's scatter chart draws.
 #[utoipa::path(get, path = "/api/catalog/points", tag = "movies", operation_id = "catalogPoints",
     responses((status = 200, description = "Every movie's features", body = Points)))]
 pub async fn points(State(state): State<AppState>) -> Json<Points> {
     let engine = state.engine.load();
-    let movies = engine.movies();
+    let rated: Vec<(&CatalogMovie, f64)> = engine
+        .movies()
+        .iter()
+        .filter_map(|m| Some((m, m.rating?)))
+        .collect();
     Json(Points {
-        id: movies.iter().map(|m| m.id).collect(),
-        title: movies.iter().map(|m| m.title.clone()).collect(),
-        release_year: movies.iter().map(|m| m.release_year).collect(),
-        rating: movies.iter().map(|m| m.rating).collect(),
+        id: rated.iter().map(|(m, _)| m.id).collect(),
+        title: rated.iter().map(|(m, _)| m.title.clone()).collect(),
+        release_year: rated.iter().map(|(m, _)| m.release_year).collect(),
+        rating: rated.iter().map(|(_, r)| *r).collect(),
     })
 }
 
@@ -291,7 +295,7 @@ mod tests {
             id: MovieId(id),
             title: title.to_owned(),
             release_year: 1990 + id as i32,
-            rating: 7.25 + id as f64 / 10.0,
+            rating: (id != 3).then(|| 7.25 + id as f64 / 10.0),
             votes,
             genre: genre.map(str::to_owned),
             director: (id % 2 == 0).then(|| "Jeff \"King\" Hollins\t\u{1}".to_owned()),

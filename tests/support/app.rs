@@ -5,6 +5,7 @@
 
 use movierec::app::{Application, ServeSettings};
 use movierec::domain::etl::Source;
+use movierec::domain::source::RatingPolicy;
 use movierec::store::Store;
 use std::path::{Path, PathBuf};
 use tokio::sync::oneshot;
@@ -26,7 +27,13 @@ impl TestApp {
     /// Runs one more ETL on the served database.
     pub fn etl(&self, source: &Source) -> movierec::etl::EtlOutcome {
         let mut store = Store::open(&self.db).expect("open db");
-        movierec::etl::run(&mut store, &self.data_dir(), source).expect("etl")
+        movierec::etl::run(
+            &mut store,
+            &self.data_dir(),
+            source,
+            &RatingPolicy::default(),
+        )
+        .expect("etl")
     }
 }
 
@@ -78,7 +85,7 @@ async fn serve(
 fn load(db: &Path, data_dir: &Path, extra: &[Source]) {
     let mut store = Store::open(db).expect("open db");
     for source in std::iter::once(&Source::Embedded).chain(extra) {
-        movierec::etl::run(&mut store, data_dir, source).expect("etl");
+        movierec::etl::run(&mut store, data_dir, source, &RatingPolicy::default()).expect("etl");
     }
 }
 /// The binary's own server, as a process (for what only a process shows: start-up, signals,
@@ -156,6 +163,7 @@ pub async fn spawn_golden(source: &Path) -> TestApp {
         &mut store,
         &dir.path().join("data"),
         &Source::File(source.to_owned()),
+        &RatingPolicy::default(),
     )
     .expect("etl");
     drop(store);

@@ -1,0 +1,233 @@
+//! Where a movie fact comes from: the data providers, the namespaces of their external ids, and
+//! the policy that derives one catalog rating from the providers' ratings.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A data provider: every fact in the catalog is kept per provider, so loading one never
+/// changes another's (see `movie_sources`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// TMDB: the movie-API ingest and the TMDB CSV export (ratings 0–10 from TMDB users).
+    Tmdb,
+    /// The vega-datasets movies file (ratings are IMDb's, 0–10).
+    Vega,
+    /// MovieLens (ratings 0.5–5 by its users; the per-movie fact is their mean).
+    Movielens,
+    /// Any other file with title, release date and rating columns (ratings 0–10).
+    File,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 4] = [
+        Provider::Tmdb,
+        Provider::Vega,
+        Provider::Movielens,
+        Provider::File,
+    ];
+
+    /// The order descriptive fields (title, date, overview, director, runtime…) are taken in:
+    /// the first provider that has a value supplies it.
+    pub const ATTRIBUTE_PRIORITY: [Provider; 4] = Self::ALL;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Tmdb => "tmdb",
+            Provider::Vega => "vega",
+            Provider::Movielens => "movielens",
+            Provider::File => "file",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == code)
+    }
+
+    /// The top of the provider's rating scale (the bottom is 0).
+    pub fn scale(self) -> f64 {
+        match self {
+            Provider::Movielens => 5.0,
+            _ => 10.0,
+        }
+    }
+
+    /// The namespace of the key that identifies a record of this provider: its own id where it
+    /// has one, otherwise the normalised title and year.
+    pub fn own_namespace(self) -> Namespace {
+        match self {
+            Provider::Tmdb => Namespace::Tmdb,
+            Provider::Vega => Namespace::Vega,
+            Provider::Movielens => Namespace::Movielens,
+            Provider::File => Namespace::File,
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The namespace of an external id (`movie_ids.namespace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    Tmdb,
+    /// `tt0120338`.
+    Imdb,
+    /// MovieLens `movieId` of ml-1m, ml-latest, ml-25m and ml-32m (one id space).
+    Movielens,
+    /// ml-100k's item ids: a different id space from the other MovieLens sets.
+    Ml100k,
+    /// vega has no ids: its key is the normalised title and year (`titanic (1997)`).
+    Vega,
+    /// A file without ids: keyed like vega.
+    File,
+}
+
+impl Namespace {
+    const ALL: [Namespace; 6] = [
+        Namespace::Tmdb,
+        Namespace::Imdb,
+        Namespace::Movielens,
+        Namespace::Ml100k,
+        Namespace::Vega,
+        Namespace::File,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Namespace::Tmdb => "tmdb",
+            Namespace::Imdb => "imdb",
+            Namespace::Movielens => "movielens",
+            Namespace::Ml100k => "ml100k",
+            Namespace::Vega => "vega",
+            Namespace::File => "file",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.as_str() == code)
+    }
+}
+
+/// One external id of a movie.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalId {
+    pub namespace: Namespace,
+    pub value: String,
+}
+
+impl ExternalId {
+    pub fn new(namespace: Namespace, value: impl Into<String>) -> Self {
+        Self {
+            namespace,
+            value: value.into(),
+        }
+    }
+
+    /// The key of a record without ids: normalised title and year.
+    pub fn natural(namespace: Namespace, title_key: &str, year: i32) -> Self {
+        Self::new(namespace, format!("{title_key} ({year})"))
+    }
+
+    /// An IMDb id in its canonical `tt` + at least 7 digits form, from `tt0120338`, `0120338` or
+    /// `120338` (MovieLens `links.csv` drops the prefix); `None` if it is not one.
+    pub fn imdb(raw: &str) -> Option<Self> {
+        let digits = raw.trim().trim_start_matches("tt");
+        (!digits.is_empty() && digits.len() <= 10 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self::new(Namespace::Imdb, format!("tt{digits:0>7}")))
+    }
+}
+
+/// How `Movies.Rating` (0–10) is derived from the providers' ratings. Each provider's rating is
+/// first put on 0–10 (MovieLens × 2); a rating backed by zero votes is no rating.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RatingPolicy {
+    /// The mean of the providers' ratings weighted by their votes (a rating with an unknown
+    /// number of votes weighs as one vote); a single rating is taken as it is.
+    #[default]
+    VoteWeighted,
+    /// The rating of the first provider in the list that has one.
+    Priority(Vec<Provider>),
+}
+
+impl RatingPolicy {
+    /// `vote-weighted`, or `priority:vega,tmdb,movielens,file`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text == "vote-weighted" {
+            return Ok(Self::VoteWeighted);
+        }
+        let list = text.strip_prefix("priority:").ok_or_else(|| {
+            format!("{text:?}: expected `vote-weighted` or `priority:PROVIDER,…` (e.g. priority:vega,tmdb,movielens,file)")
+        })?;
+        let providers = list
+            .split(',')
+            .map(|p| {
+                Provider::parse(p.trim()).ok_or_else(|| {
+                    format!("{p:?} is not a provider; known: tmdb, vega, movielens, file")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::Priority(providers))
+    }
+}
+
+impl fmt::Display for RatingPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RatingPolicy::VoteWeighted => f.write_str("vote-weighted"),
+            RatingPolicy::Priority(list) => {
+                let names: Vec<_> = list.iter().map(|p| p.as_str()).collect();
+                write!(f, "priority:{}", names.join(","))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imdb_ids_are_canonical_whatever_their_padding() {
+        for raw in ["tt0120338", "0120338", "120338", " tt120338 "] {
+            assert_eq!(
+                ExternalId::imdb(raw).map(|i| i.value),
+                Some("tt0120338".into()),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            ExternalId::imdb("tt12345678").map(|i| i.value),
+            Some("tt12345678".into())
+        );
+        assert_eq!(ExternalId::imdb("tt"), None);
+        assert_eq!(ExternalId::imdb("abc"), None);
+    }
+
+    #[test]
+    fn rating_policy_round_trips_and_names_bad_providers() {
+        for text in ["vote-weighted", "priority:vega,tmdb"] {
+            assert_eq!(RatingPolicy::parse(text).expect("valid").to_string(), text);
+        }
+        let err = RatingPolicy::parse("priority:vega,imdb").unwrap_err();
+        assert!(err.contains("\"imdb\""), "{err}");
+        assert!(RatingPolicy::parse("mean").is_err());
+    }
+}

@@ -1,0 +1,972 @@
+//! The ETL's load: one IMMEDIATE transaction per run, holding its lineage row, its rejects and
+//! every catalog change, so a failure or a kill leaves the database as it was.
+//!
+//! **Identity.** Each record is what one provider says of one film. It is matched to a movie in
+//! this order: (1) any of its external ids (its provider's own id first — TMDB id, MovieLens id,
+//! or for a source without ids its normalised title and year — then shared ones such as IMDb's);
+//! (2) the same normalised title and release year; (3) the same title one year apart. A
+//! candidate that already has an id in a namespace the record has ids in is a different film
+//! (two TMDB films of one title and year stay two movies), so it never matches by title. Steps
+//! 2 and 3 match only a single candidate: several are *ambiguous*, and the record becomes a new
+//! movie listed in the run's identity report rather than a guess.
+//!
+//! **Facts.** The record's facts go to `movie_sources` under its provider, untouched by any
+//! other provider's load; its lists (genres, keywords, cast, crew) to the attribute tables. A
+//! record equal to what its provider said before writes nothing. When the run ends, `settle`
+//! derives the touched movies' `Movies` row: descriptive fields from the first provider with a
+//! value in [`Provider::ATTRIBUTE_PRIORITY`], the rating by the run's [`RatingPolicy`].
+
+use super::codec::timestamp;
+use super::{Store, StoreError};
+use crate::domain::audit::{AmbiguousRecord, AuditReport, Example, IdentityReport, MatchKind};
+use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
+use crate::domain::movie::Movie;
+use crate::domain::source::{ExternalId, Provider, RatingPolicy};
+use crate::domain::{EtlRunId, MovieId, Timestamp};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+/// An ETL run's load. Dropped without [`Load::commit`], it leaves the database as it was.
+pub struct Load<'s> {
+    pub(super) tx: Transaction<'s>,
+    pub(super) run_id: EtlRunId,
+    identity: IdentityReport,
+    duplicates: u64,
+    duplicate_examples: Vec<Example>,
+}
+
+/// What settling the run's movies did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadSummary {
+    pub counts: LoadCounts,
+    /// Movies this run's records are (after dedupe).
+    pub loaded: u64,
+    /// Records merged into another record of the same film in the same input.
+    pub duplicates: u64,
+    /// The first few of them.
+    pub duplicate_examples: Vec<Example>,
+    pub identity: IdentityReport,
+    pub supplied_by: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// What happened to a (movie, provider) the run touched, as kept in `temp.etl_touched`.
+const UNCHANGED: i64 = 0;
+const UPDATED: i64 = 1;
+const INSERTED: i64 = 2;
+
+impl Store {
+    /// Starts an ETL run's load: takes the write lock and opens the run's lineage row, which only
+    /// becomes visible, as `succeeded`, when the load commits.
+    pub fn begin_load(&mut self, run: &RunStart) -> Result<Load<'_>, StoreError> {
+        let tx = self
+            .owned()?
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
+                                   finished_at, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+            params![
+                run.source,
+                run.format,
+                run.sha256,
+                run.snapshot,
+                timestamp(run.started_at),
+                EtlRunStatus::Succeeded
+            ],
+        )?;
+        let run_id = EtlRunId(tx.last_insert_rowid());
+        tx.execute_batch(
+            "DROP TABLE IF EXISTS temp.etl_touched;
+             CREATE TEMP TABLE etl_touched (
+                 MovieID    INTEGER NOT NULL,
+                 provider   TEXT NOT NULL,
+                 source_row INTEGER NOT NULL,
+                 votes      INTEGER NOT NULL,
+                 rating     REAL,
+                 outcome    INTEGER NOT NULL,
+                 PRIMARY KEY (MovieID, provider)
+             ) WITHOUT ROWID;",
+        )?;
+        Ok(Load {
+            tx,
+            run_id,
+            identity: IdentityReport::default(),
+            duplicates: 0,
+            duplicate_examples: Vec::new(),
+        })
+    }
+}
+
+/// The fingerprint of a record's lists, stored beside its facts so an unchanged record skips
+/// rewriting them. SipHash with fixed keys: the same in every run.
+fn attributes_fingerprint(m: &Movie) -> i64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (&m.genres, &m.keywords, &m.cast, &m.directors, &m.writers).hash(&mut h);
+    h.finish() as i64
+}
+
+/// Whether record `a` outranks record `b` of the same film in one input, each given as (votes,
+/// rating, row): most votes (none counts as zero), then the highest rating (none lowest), then
+/// the earliest row — the same whatever the input order.
+fn outranks(a: (u64, Option<f64>, u64), b: (u64, Option<f64>, u64)) -> bool {
+    a.0.cmp(&b.0)
+        .then_with(|| a.1.unwrap_or(-1.0).total_cmp(&b.1.unwrap_or(-1.0)))
+        .then_with(|| b.2.cmp(&a.2))
+        .is_gt()
+}
+
+impl Load<'_> {
+    /// The run this load records.
+    pub fn run_id(&self) -> EtlRunId {
+        self.run_id
+    }
+
+    /// Matches and writes a batch of clean movie records.
+    pub fn put_movies(&mut self, movies: &[Movie]) -> Result<(), StoreError> {
+        for m in movies {
+            self.put_movie(m)?;
+        }
+        Ok(())
+    }
+
+    fn put_movie(&mut self, m: &Movie) -> Result<(), StoreError> {
+        let (movie_id, kind) = self.resolve(m)?;
+        let votes = m.votes.unwrap_or(0);
+        let rating = m.rating.map(|r| r.value());
+        let previous: Option<(i64, u64, Option<f64>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT source_row, votes, rating FROM temp.etl_touched
+                 WHERE MovieID = ?1 AND provider = ?2",
+            )?
+            .query_row(params![movie_id, m.provider.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        if let Some((row, p_votes, p_rating)) = previous {
+            // The same film twice in one input: keep the better record, reject the other.
+            let row = row as u64;
+            let new_wins = outranks((votes, rating, m.source_row), (p_votes, p_rating, row));
+            let (loser, winner, w_votes, w_rating, title) = if new_wins {
+                (
+                    row,
+                    m.source_row,
+                    votes,
+                    rating,
+                    self.stored_title(movie_id, m)?,
+                )
+            } else {
+                (
+                    m.source_row,
+                    row,
+                    p_votes,
+                    p_rating,
+                    m.title.as_str().to_owned(),
+                )
+            };
+            self.duplicate(loser, winner, w_votes, w_rating, title)?;
+            if !new_wins {
+                return Ok(());
+            }
+        } else {
+            self.identity.count(m.provider, kind);
+        }
+        let changed = self.write_facts(movie_id, m)?;
+        let outcome = match (kind, previous) {
+            (MatchKind::New | MatchKind::Ambiguous, None) => INSERTED,
+            _ if changed => UPDATED,
+            _ => UNCHANGED,
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO UPDATE SET source_row = excluded.source_row,
+                     votes = excluded.votes, rating = excluded.rating,
+                     outcome = MAX(outcome, excluded.outcome)",
+            )?
+            .execute(params![
+                movie_id,
+                m.provider.as_str(),
+                m.source_row,
+                votes,
+                rating,
+                outcome
+            ])?;
+        Ok(())
+    }
+
+    /// The title the earlier record of a film wrote (it becomes the duplicate).
+    fn stored_title(&self, movie_id: MovieId, m: &Movie) -> Result<String, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT title FROM movie_sources WHERE MovieID = ?1 AND provider = ?2")?
+            .query_row(params![movie_id, m.provider.as_str()], |r| r.get(0))?)
+    }
+
+    fn duplicate(
+        &mut self,
+        loser: u64,
+        winner: u64,
+        votes: u64,
+        rating: Option<f64>,
+        title: String,
+    ) -> Result<(), StoreError> {
+        self.duplicates += 1;
+        if self.duplicate_examples.len() < 3 {
+            self.duplicate_examples.push(Example {
+                row: loser,
+                raw_value: Some(title.clone()),
+            });
+        }
+        let rating = rating.map_or_else(|| "none".to_owned(), |r| r.to_string());
+        self.reject(&[Reject {
+            source_row: loser,
+            field: crate::domain::record::Field::Title,
+            reason: Reason::Duplicate,
+            raw_value: Some(title),
+            detail: Some(format!(
+                "same film as row {winner} (kept: {votes} votes, rating {rating})"
+            )),
+        }])
+    }
+
+    /// Finds the movie a record is (see the module docs), creating it when there is none.
+    fn resolve(&mut self, m: &Movie) -> Result<(MovieId, MatchKind), StoreError> {
+        let own = m.own_id();
+        let ids: Vec<&ExternalId> = std::iter::once(&own)
+            .chain(m.ids.iter().filter(|i| **i != own))
+            .collect();
+        let mut found = None;
+        {
+            let mut lookup = self.tx.prepare_cached(
+                "SELECT MovieID FROM movie_ids WHERE namespace = ?1 AND external_id = ?2",
+            )?;
+            for id in &ids {
+                if let Some(movie) = lookup
+                    .query_row(params![id.namespace.as_str(), id.value], |r| {
+                        r.get::<_, MovieId>(0)
+                    })
+                    .optional()?
+                {
+                    found = Some(movie);
+                    break;
+                }
+            }
+        }
+        let (movie_id, kind) = match found {
+            Some(movie) => (movie, MatchKind::Id),
+            None => self.match_by_title(m, &ids)?,
+        };
+        let mut register = self.tx.prepare_cached(
+            "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for id in ids {
+            register.execute(params![
+                id.namespace.as_str(),
+                id.value,
+                movie_id,
+                self.run_id
+            ])?;
+        }
+        Ok((movie_id, kind))
+    }
+
+    fn match_by_title(
+        &mut self,
+        m: &Movie,
+        ids: &[&ExternalId],
+    ) -> Result<(MovieId, MatchKind), StoreError> {
+        let namespaces: Vec<&str> = ids.iter().map(|i| i.namespace.as_str()).collect();
+        let key = m.title.key();
+        let candidates = |years: &[i32]| -> Result<Vec<MovieId>, StoreError> {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT DISTINCT s.MovieID FROM movie_sources AS s
+                 WHERE s.title_key = ?1 AND s.release_year IN (?2, ?3)
+                   AND NOT EXISTS (SELECT 1 FROM movie_ids AS i
+                                   WHERE i.MovieID = s.MovieID
+                                     AND i.namespace IN (SELECT value FROM json_each(?4)))
+                 ORDER BY s.MovieID",
+            )?;
+            let list = serde_json::to_string(&namespaces).unwrap_or_else(|_| "[]".into());
+            let rows = stmt
+                .query_map(params![key, years[0], years[years.len() - 1], list], |r| {
+                    r.get(0)
+                })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let same_year = candidates(&[m.year])?;
+        let (list, kind) = if same_year.is_empty() {
+            (candidates(&[m.year - 1, m.year + 1])?, MatchKind::NearYear)
+        } else {
+            (same_year, MatchKind::Title)
+        };
+        match list.as_slice() {
+            [one] => Ok((*one, kind)),
+            [] => Ok((self.insert_movie(m)?, MatchKind::New)),
+            several => {
+                let candidates = several.to_vec();
+                let loaded_as = self.insert_movie(m)?;
+                self.identity.ambiguous.push(AmbiguousRecord {
+                    provider: m.provider,
+                    source_row: m.source_row,
+                    title: m.title.as_str().to_owned(),
+                    year: m.year,
+                    candidates,
+                    loaded_as,
+                });
+                Ok((loaded_as, MatchKind::Ambiguous))
+            }
+        }
+    }
+
+    /// A new catalog row; `settle` derives its values once the facts are in.
+    fn insert_movie(&mut self, m: &Movie) -> Result<MovieId, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO Movies (Title, ReleaseYear, TitleKey, CreatedRunId, UpdatedRunId)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(params![
+                m.title.as_str(),
+                m.year,
+                m.title.key(),
+                self.run_id
+            ])?;
+        Ok(MovieId(self.tx.last_insert_rowid()))
+    }
+
+    /// Writes the record's facts under its provider unless they are what it said before;
+    /// returns whether anything changed.
+    fn write_facts(&mut self, movie_id: MovieId, m: &Movie) -> Result<bool, StoreError> {
+        let fingerprint = attributes_fingerprint(m);
+        let directors = (!m.directors.is_empty()).then(|| m.directors.join(", "));
+        let date = m.release_date.map(|d| d.to_string());
+        let rating = m.rating.map(|r| r.value());
+        let written = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
+                     release_date, rating, scale, votes, director, overview, runtime, language,
+                     popularity, certification, creative_type, attributes, source_row, run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         ?17, ?18, ?19)
+                 ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
+                     release_year = excluded.release_year, release_date = excluded.release_date,
+                     rating = excluded.rating, scale = excluded.scale, votes = excluded.votes,
+                     director = excluded.director, overview = excluded.overview,
+                     runtime = excluded.runtime, language = excluded.language,
+                     popularity = excluded.popularity, certification = excluded.certification,
+                     creative_type = excluded.creative_type, attributes = excluded.attributes,
+                     source_row = excluded.source_row, run_id = excluded.run_id
+                 WHERE NOT (title IS excluded.title AND release_year IS excluded.release_year
+                     AND release_date IS excluded.release_date AND rating IS excluded.rating
+                     AND votes IS excluded.votes AND director IS excluded.director
+                     AND overview IS excluded.overview AND runtime IS excluded.runtime
+                     AND language IS excluded.language AND popularity IS excluded.popularity
+                     AND certification IS excluded.certification
+                     AND creative_type IS excluded.creative_type
+                     AND attributes IS excluded.attributes)
+                 RETURNING 1",
+            )?
+            .query_row(
+                params![
+                    movie_id,
+                    m.provider.as_str(),
+                    m.title.as_str(),
+                    m.title.key(),
+                    m.year,
+                    date,
+                    rating,
+                    m.provider.scale(),
+                    m.votes,
+                    directors,
+                    m.overview,
+                    m.runtime,
+                    m.language,
+                    m.popularity,
+                    m.certification,
+                    m.creative_type,
+                    fingerprint,
+                    m.source_row,
+                    self.run_id
+                ],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if written {
+            self.write_attributes(movie_id, m)?;
+        }
+        Ok(written)
+    }
+
+    /// Replaces the provider's genres, keywords and people of a movie.
+    fn write_attributes(&mut self, movie_id: MovieId, m: &Movie) -> Result<(), StoreError> {
+        let provider = m.provider.as_str();
+        for table in ["movie_genres", "movie_keywords", "movie_people"] {
+            self.tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE MovieID = ?1 AND provider = ?2"
+                ))?
+                .execute(params![movie_id, provider])?;
+        }
+        let mut genre = self.tx.prepare_cached(
+            "INSERT INTO movie_genres (MovieID, provider, genre_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for g in &m.genres {
+            genre.execute(params![movie_id, provider, g.id()])?;
+        }
+        let mut keyword = self.tx.prepare_cached(
+            "INSERT INTO movie_keywords (MovieID, provider, keyword_id)
+             VALUES (?1, ?2, (SELECT keyword_id FROM keywords WHERE name = ?3))
+             ON CONFLICT DO NOTHING",
+        )?;
+        let mut new_keyword = self
+            .tx
+            .prepare_cached("INSERT INTO keywords (name) VALUES (?1) ON CONFLICT DO NOTHING")?;
+        for k in &m.keywords {
+            new_keyword.execute([k])?;
+            keyword.execute(params![movie_id, provider, k])?;
+        }
+        let mut person = self.tx.prepare_cached(
+            "INSERT INTO movie_people (MovieID, provider, role, position, person_id)
+             VALUES (?1, ?2, ?3, ?4, (SELECT person_id FROM people WHERE name = ?5))",
+        )?;
+        let mut new_person = self
+            .tx
+            .prepare_cached("INSERT INTO people (name) VALUES (?1) ON CONFLICT DO NOTHING")?;
+        for (role, names) in [
+            ("cast", &m.cast),
+            ("director", &m.directors),
+            ("writer", &m.writers),
+        ] {
+            for (position, name) in names.iter().enumerate() {
+                new_person.execute([name])?;
+                person.execute(params![movie_id, provider, role, position, name])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a batch of problems of rejected rows of the run's (single-file) input.
+    pub fn reject(&mut self, rejects: &[Reject]) -> Result<(), StoreError> {
+        self.reject_in("", rejects)
+    }
+
+    /// Stores a batch of problems of rejected rows of one file of the run's input.
+    pub fn reject_in(&mut self, file: &str, rejects: &[Reject]) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in rejects {
+            stmt.execute(params![
+                self.run_id,
+                file,
+                r.source_row,
+                r.field,
+                r.reason,
+                r.raw_value,
+                r.detail
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Derives the `Movies` row of every movie the run touched from all providers' facts (see
+    /// the module docs), and sums up the run. `on_loaded(rating, year)` sees each such movie.
+    pub fn settle(
+        &mut self,
+        policy: &RatingPolicy,
+        mut on_loaded: impl FnMut(Option<f64>, i32),
+    ) -> Result<LoadSummary, StoreError> {
+        let tx = &self.tx;
+        let prio = priority_sql(&Provider::ATTRIBUTE_PRIORITY);
+        let first = |column: &str| {
+            format!(
+                "(SELECT s.{column} FROM movie_sources AS s
+                  WHERE s.MovieID = t.MovieID AND s.{column} IS NOT NULL ORDER BY {prio} LIMIT 1)"
+            )
+        };
+        let on_ten = "CASE WHEN s.scale = 10 THEN s.rating ELSE s.rating * 10.0 / s.scale END";
+        let (rating, votes) = match policy {
+            RatingPolicy::VoteWeighted => (
+                format!(
+                    "(SELECT CASE WHEN COUNT(*) = 1 THEN MAX(r) ELSE ROUND(SUM(r * w) / SUM(w), 2) END
+                      FROM (SELECT {on_ten} AS r, MAX(COALESCE(s.votes, 1), 1) AS w
+                            FROM movie_sources AS s
+                            WHERE s.MovieID = t.MovieID AND s.rating IS NOT NULL))"
+                ),
+                "(SELECT SUM(s.votes) FROM movie_sources AS s
+                  WHERE s.MovieID = t.MovieID AND s.rating IS NOT NULL)"
+                    .to_owned(),
+            ),
+            RatingPolicy::Priority(list) => {
+                let order = priority_sql(list);
+                let among = list
+                    .iter()
+                    .map(|p| format!("'{}'", p.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let pick = |value: &str| {
+                    format!(
+                        "(SELECT {value} FROM movie_sources AS s
+                          WHERE s.MovieID = t.MovieID AND s.rating IS NOT NULL
+                            AND s.provider IN ({among})
+                          ORDER BY {order} LIMIT 1)"
+                    )
+                };
+                (pick(on_ten), pick("s.votes"))
+            }
+        };
+        let title = format!(
+            "(SELECT s.title FROM movie_sources AS s WHERE s.MovieID = t.MovieID ORDER BY {prio} LIMIT 1)"
+        );
+        tx.execute_batch(&format!(
+            "DROP TABLE IF EXISTS temp.etl_derived;
+             CREATE TEMP TABLE etl_derived AS
+             SELECT t.MovieID,
+                    {title} AS title,
+                    {title_key} AS title_key,
+                    {year} AS year,
+                    {date} AS release_date,
+                    {rating} AS rating,
+                    {votes} AS votes,
+                    (SELECT group_concat(g.name, '|' ORDER BY g.genre_id)
+                     FROM genres AS g
+                     WHERE g.genre_id IN (SELECT genre_id FROM movie_genres AS mg
+                                          WHERE mg.MovieID = t.MovieID)) AS genre,
+                    {director} AS director,
+                    {overview} AS overview,
+                    {runtime} AS runtime,
+                    {language} AS language,
+                    {popularity} AS popularity
+             FROM (SELECT DISTINCT MovieID FROM temp.etl_touched) AS t;",
+            title_key = title.replace("s.title ", "s.title_key "),
+            year = title.replace("s.title ", "s.release_year "),
+            date = first("release_date"),
+            director = first("director"),
+            overview = first("overview"),
+            runtime = first("runtime"),
+            language = first("language"),
+            popularity = first("popularity"),
+        ))?;
+        tx.execute(
+            "UPDATE Movies SET Title = d.title, TitleKey = d.title_key, ReleaseYear = d.year,
+                    ReleaseDate = d.release_date, Rating = d.rating, Votes = d.votes,
+                    Genre = d.genre, Director = d.director, Overview = d.overview,
+                    Runtime = d.runtime, OriginalLanguage = d.language, Popularity = d.popularity,
+                    UpdatedRunId = ?1
+             FROM temp.etl_derived AS d
+             WHERE Movies.MovieID = d.MovieID
+               AND NOT (Movies.Title IS d.title AND Movies.ReleaseYear IS d.year
+                        AND Movies.ReleaseDate IS d.release_date AND Movies.Rating IS d.rating
+                        AND Movies.Votes IS d.votes AND Movies.Genre IS d.genre
+                        AND Movies.Director IS d.director AND Movies.Overview IS d.overview
+                        AND Movies.Runtime IS d.runtime AND Movies.OriginalLanguage IS d.language
+                        AND Movies.Popularity IS d.popularity)",
+            [self.run_id],
+        )?;
+        let mut loaded = 0;
+        {
+            let mut stmt = tx.prepare("SELECT rating, year FROM temp.etl_derived")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                on_loaded(row.get(0)?, row.get(1)?);
+                loaded += 1;
+            }
+        }
+        let count = |outcome: i64| -> Result<u64, StoreError> {
+            Ok(tx.query_row(
+                "SELECT COUNT(*) FROM temp.etl_touched WHERE outcome = ?1",
+                [outcome],
+                |r| r.get(0),
+            )?)
+        };
+        let counts = LoadCounts {
+            inserted: count(INSERTED)?,
+            updated: count(UPDATED)?,
+            unchanged: count(UNCHANGED)?,
+        };
+        let supplied_by = self.supplied_by(&prio)?;
+        self.tx
+            .execute_batch("DROP TABLE temp.etl_derived; DROP TABLE temp.etl_touched;")?;
+        Ok(LoadSummary {
+            counts,
+            loaded,
+            duplicates: self.duplicates,
+            duplicate_examples: std::mem::take(&mut self.duplicate_examples),
+            identity: std::mem::take(&mut self.identity),
+            supplied_by,
+        })
+    }
+
+    /// Per catalog field, how many of the run's movies took it from each provider.
+    fn supplied_by(
+        &self,
+        prio: &str,
+    ) -> Result<BTreeMap<String, BTreeMap<String, u64>>, StoreError> {
+        let mut out = BTreeMap::new();
+        for (field, column) in [
+            ("title", "title"),
+            ("release_date", "release_date"),
+            ("director", "director"),
+            ("overview", "overview"),
+            ("runtime", "runtime"),
+        ] {
+            let mut stmt = self.tx.prepare(&format!(
+                "SELECT p, COUNT(*) FROM (
+                     SELECT (SELECT s.provider FROM movie_sources AS s
+                             WHERE s.MovieID = d.MovieID AND s.{column} IS NOT NULL
+                             ORDER BY {prio} LIMIT 1) AS p
+                     FROM temp.etl_derived AS d)
+                 WHERE p IS NOT NULL GROUP BY p"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+            out.insert(field.to_owned(), rows.collect::<rusqlite::Result<_>>()?);
+        }
+        let mut stmt = self.tx.prepare(
+            "SELECT CASE WHEN COUNT(*) > 1 THEN 'several' ELSE MAX(s.provider) END AS p, d.MovieID
+             FROM temp.etl_derived AS d
+             JOIN movie_sources AS s ON s.MovieID = d.MovieID AND s.rating IS NOT NULL
+             GROUP BY d.MovieID",
+        )?;
+        let mut rating: BTreeMap<String, u64> = BTreeMap::new();
+        for p in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            *rating.entry(p?).or_default() += 1;
+        }
+        out.insert("rating".to_owned(), rating);
+        Ok(out)
+    }
+
+    /// Writes the run's final lineage (the input's hash and snapshot are known only once it has
+    /// streamed past), counts and audit report, then commits everything at once.
+    pub fn commit(
+        self,
+        run: &RunStart,
+        report: &AuditReport,
+        finished_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let c = &report.counts;
+        let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        self.tx.execute(
+            "UPDATE etl_runs SET finished_at = ?2, extracted = ?3, loaded = ?4, inserted = ?5,
+                    updated = ?6, unchanged = ?7, rejected = ?8, rejects_by_reason = ?9,
+                    audit_json = ?10, source_sha256 = ?11, snapshot_path = ?12
+             WHERE run_id = ?1",
+            params![
+                self.run_id,
+                timestamp(finished_at),
+                c.extracted,
+                c.loaded,
+                c.inserted,
+                c.updated,
+                c.unchanged,
+                c.rejected,
+                serde_json::to_string(&report.rejects_by_reason()).map_err(json)?,
+                serde_json::to_string(report).map_err(json)?,
+                run.sha256,
+                run.snapshot,
+            ],
+        )?;
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+/// `CASE s.provider WHEN … END`: providers in `order` rank by position, any other last.
+fn priority_sql(order: &[Provider]) -> String {
+    let arms: String = order
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!(" WHEN '{}' THEN {i}", p.as_str()))
+        .collect();
+    format!("CASE s.provider{arms} ELSE {} END", order.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::CatalogQuery;
+    use crate::domain::etl::SourceFormat;
+    use crate::domain::genre::Genre;
+    use crate::domain::movie::{Rating, Title};
+    use crate::domain::source::Namespace;
+
+    fn movie(provider: Provider, row: u64, title: &str, year: i32, rating: f64) -> Movie {
+        let mut m = Movie::new(provider, Title::parse(title).expect("title"), year, row);
+        m.rating = Rating::new(rating);
+        m
+    }
+
+    fn tmdb(row: u64, id: u32, title: &str, year: i32, rating: f64, votes: u64) -> Movie {
+        let mut m = movie(Provider::Tmdb, row, title, year, rating);
+        m.ids = vec![ExternalId::new(Namespace::Tmdb, id.to_string())];
+        m.votes = Some(votes);
+        m
+    }
+
+    fn start() -> RunStart {
+        RunStart {
+            source: "test".into(),
+            format: SourceFormat::Csv,
+            sha256: None,
+            snapshot: None,
+            started_at: chrono::Utc::now(),
+        }
+    }
+
+    fn load_with(store: &mut Store, policy: &RatingPolicy, movies: &[Movie]) -> LoadSummary {
+        let mut load = store.begin_load(&start()).expect("begin");
+        load.put_movies(movies).expect("put");
+        let summary = load.settle(policy, |_, _| {}).expect("settle");
+        load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
+            .expect("commit");
+        summary
+    }
+
+    fn load(store: &mut Store, movies: &[Movie]) -> LoadSummary {
+        load_with(store, &RatingPolicy::VoteWeighted, movies)
+    }
+
+    /// The catalog as (title, year, rating, votes), by MovieID.
+    fn catalog(store: &Store) -> Vec<(String, i32, Option<f64>, Option<u64>)> {
+        let (rows, _) = store
+            .movies_page(&CatalogQuery {
+                limit: 100,
+                ..CatalogQuery::default()
+            })
+            .expect("page");
+        rows.into_iter()
+            .map(|m| (m.title, m.release_year, m.rating, m.votes))
+            .collect()
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("m.db")).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn dedupe_keeps_the_record_with_most_votes_and_rejects_the_others() {
+        let (_dir, mut store) = store();
+        let mut a = movie(Provider::File, 1, "Heat", 1995, 8.2);
+        a.votes = Some(10);
+        let mut b = movie(Provider::File, 2, "HEAT ", 1995, 8.0);
+        b.votes = Some(500);
+        let mut c = movie(Provider::File, 3, "Heat", 1986, 5.0);
+        c.votes = Some(1);
+        let summary = load(&mut store, &[a, b, c]);
+        assert_eq!((summary.duplicates, summary.loaded), (1, 2));
+        assert_eq!(
+            catalog(&store),
+            [
+                ("HEAT".to_owned(), 1995, Some(8.0), Some(500)),
+                ("Heat".to_owned(), 1986, Some(5.0), Some(1))
+            ]
+        );
+        let (rejects, _) = store.etl_rejects(EtlRunId(1), 10, 0).expect("rejects");
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(
+            (rejects[0].source_row, rejects[0].reason),
+            (1, Reason::Duplicate)
+        );
+        assert!(rejects[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("row 2")));
+    }
+
+    #[test]
+    fn dedupe_survivor_does_not_depend_on_input_order() {
+        for order in [[1, 2], [2, 1]] {
+            let (_dir, mut store) = store();
+            let rows: Vec<Movie> = order
+                .iter()
+                .map(|&r| {
+                    let title = if r == 1 { "Crash" } else { "crash" };
+                    movie(Provider::File, r, title, 2004, 7.0)
+                })
+                .collect();
+            load(&mut store, &rows);
+            assert_eq!(
+                catalog(&store),
+                [("Crash".to_owned(), 2004, Some(7.0), None)],
+                "order {order:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reload_counts_unchanged_and_updated_records_and_writes_only_changes() {
+        let (_dir, mut store) = store();
+        let first = [
+            movie(Provider::File, 1, "Alien", 1979, 8.5),
+            movie(Provider::File, 2, "Aliens", 1986, 8.4),
+        ];
+        let summary = load(&mut store, &first);
+        assert_eq!(
+            summary.counts,
+            LoadCounts {
+                inserted: 2,
+                updated: 0,
+                unchanged: 0
+            }
+        );
+        let second = [
+            movie(Provider::File, 1, "Alien", 1979, 8.5),
+            movie(Provider::File, 2, "Aliens", 1986, 8.3),
+            movie(Provider::File, 3, "Alien 3", 1992, 6.4),
+        ];
+        let summary = load(&mut store, &second);
+        assert_eq!(
+            summary.counts,
+            LoadCounts {
+                inserted: 1,
+                updated: 1,
+                unchanged: 1
+            }
+        );
+        let alien = store.movie(MovieId(1)).expect("query").expect("movie");
+        assert_eq!(alien.rating, Some(8.5));
+        let updated_by: i64 = store
+            .conn
+            .query_row(
+                "SELECT UpdatedRunId FROM Movies WHERE MovieID = 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("row");
+        assert_eq!(updated_by, 1, "an unchanged movie keeps its lineage");
+    }
+
+    #[test]
+    fn two_tmdb_films_with_one_title_and_year_stay_two_movies() {
+        let (_dir, mut store) = store();
+        let summary = load(
+            &mut store,
+            &[
+                tmdb(1, 10, "Crash", 2004, 7.0, 100),
+                tmdb(2, 20, "Crash", 2004, 5.0, 10),
+            ],
+        );
+        assert_eq!(summary.counts.inserted, 2);
+        assert_eq!(summary.duplicates, 0);
+        assert_eq!(catalog(&store).len(), 2);
+        // And each keeps its identity on a reload, whatever the order.
+        let summary = load(
+            &mut store,
+            &[
+                tmdb(1, 20, "Crash", 2004, 5.0, 10),
+                tmdb(2, 10, "Crash", 2004, 7.0, 100),
+            ],
+        );
+        assert_eq!(summary.counts.unchanged, 2);
+        assert_eq!(summary.identity.providers[&Provider::Tmdb].matched_by_id, 2);
+    }
+
+    #[test]
+    fn a_second_provider_adds_its_facts_without_changing_the_first() {
+        let (_dir, mut store) = store();
+        let mut vega = movie(Provider::Vega, 1, "Titanic", 1997, 7.4);
+        vega.votes = Some(240_732);
+        vega.genres = vec![Genre::Thriller];
+        vega.directors = vec!["James Cameron".into()];
+        load(&mut store, &[vega.clone()]);
+        let mut t = tmdb(1, 597, "Titanic", 1997, 7.5, 7562);
+        t.genres = vec![Genre::Drama, Genre::Romance];
+        t.overview = Some("A ship.".into());
+        let summary = load(&mut store, &[t.clone()]);
+        assert_eq!(
+            summary.identity.providers[&Provider::Tmdb].matched_by_title,
+            1
+        );
+        assert_eq!(summary.counts.updated, 1);
+        let vega_fact: (f64, i64) = store
+            .conn
+            .query_row(
+                "SELECT rating, votes FROM movie_sources WHERE provider = 'vega'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("vega fact");
+        assert_eq!(vega_fact, (7.4, 240_732), "vega's fact is untouched");
+        let m = store.movie(MovieId(1)).expect("query").expect("movie");
+        let weighted = (7.4 * 240_732.0 + 7.5 * 7562.0) / (240_732.0 + 7562.0);
+        assert_eq!(m.rating, Some((weighted * 100.0_f64).round() / 100.0));
+        assert_eq!(m.votes, Some(240_732 + 7562));
+        assert_eq!(m.genre.as_deref(), Some("Drama|Romance|Thriller"));
+        assert_eq!(m.director.as_deref(), Some("James Cameron"));
+        assert_eq!(summary.supplied_by["rating"]["several"], 1);
+        assert_eq!(summary.supplied_by["director"]["vega"], 1);
+        // Under a priority policy vega's rating is the catalog's.
+        let vega_first = RatingPolicy::Priority(vec![Provider::Vega, Provider::Tmdb]);
+        load_with(&mut store, &vega_first, &[t]);
+        let m = store.movie(MovieId(1)).expect("query").expect("movie");
+        assert_eq!((m.rating, m.votes), (Some(7.4), Some(240_732)));
+    }
+
+    #[test]
+    fn title_matches_one_year_apart_only_when_unique_and_lists_the_ambiguous() {
+        let (_dir, mut store) = store();
+        load(
+            &mut store,
+            &[
+                movie(Provider::Vega, 1, "Heat", 1995, 8.2),
+                movie(Provider::Vega, 2, "Twins", 1988, 6.0),
+                movie(Provider::Vega, 3, "Twins", 1990, 5.0),
+            ],
+        );
+        let summary = load(
+            &mut store,
+            &[
+                tmdb(1, 949, "Heat", 1996, 7.9, 3000),
+                tmdb(2, 9493, "Twins", 1989, 6.1, 900),
+            ],
+        );
+        let counts = &summary.identity.providers[&Provider::Tmdb];
+        assert_eq!((counts.matched_by_near_year, counts.ambiguous), (1, 1));
+        let listed = &summary.identity.ambiguous;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].title, "Twins");
+        assert_eq!(listed[0].candidates, [MovieId(2), MovieId(3)]);
+        assert_eq!(listed[0].loaded_as, MovieId(4));
+        assert_eq!(
+            catalog(&store).len(),
+            4,
+            "the ambiguous record is not merged"
+        );
+    }
+
+    #[test]
+    fn the_genres_table_is_the_vocabulary() {
+        let (_dir, store) = store();
+        let mut stmt = store
+            .conn
+            .prepare("SELECT genre_id, name FROM genres ORDER BY genre_id")
+            .expect("prepare");
+        let rows: Vec<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let vocabulary: Vec<(i64, String)> = Genre::ALL
+            .iter()
+            .map(|g| (g.id(), g.name().to_owned()))
+            .collect();
+        assert_eq!(rows, vocabulary);
+    }
+
+    #[test]
+    fn zero_vote_ratings_never_reach_the_catalog() {
+        let (_dir, mut store) = store();
+        let mut unrated = tmdb(1, 5, "Quiet", 2020, 0.0, 0);
+        unrated.rating = None;
+        load(&mut store, &[unrated]);
+        assert_eq!(catalog(&store)[0].2, None);
+    }
+}
