@@ -36,6 +36,28 @@ pub struct AuditReport {
     /// Genre labels the vocabulary does not know, with how many rows had them.
     #[serde(default)]
     pub unknown_genres: BTreeMap<String, u64>,
+    /// What a ratings dataset's run did with its ratings and tags.
+    #[serde(default)]
+    pub ratings: Option<RatingsCounts>,
+}
+
+/// Rating and tag rows of one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RatingsCounts {
+    /// Rating rows read.
+    pub read: u64,
+    pub inserted: u64,
+    /// Replaced an older rating of the same user and movie.
+    pub updated: u64,
+    /// Equal to the stored rating (or older than it): nothing written.
+    pub unchanged: u64,
+    /// Rows for a user and movie the same file rated before; the latest rating is kept.
+    pub duplicates: u64,
+    pub rejected: u64,
+    /// Users first seen in this run.
+    pub new_users: u64,
+    pub tags_read: u64,
+    pub tags_inserted: u64,
 }
 
 /// Row counts of one run. `rejected` counts rows, not problems: a row may have several.

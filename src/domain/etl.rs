@@ -19,6 +19,9 @@ pub enum Source {
     Replay(EtlRunId),
     /// The responses a movie-API ingest run kept in its raw zone (no network).
     Tmdb(IngestRunId),
+    /// A MovieLens dataset directory (ml-100k, ml-1m, ml-latest, ml-latest-small, ml-25m,
+    /// ml-32m): movies, links, ratings, tags.
+    Movielens(PathBuf),
 }
 
 impl Source {
@@ -36,6 +39,8 @@ impl Source {
             Ok(Source::Embedded)
         } else if let Some(rest) = text.strip_prefix("tmdb:") {
             id(rest, "tmdb:<ingest run id>").map(|n| Source::Tmdb(IngestRunId(n)))
+        } else if let Some(rest) = text.strip_prefix("movielens:") {
+            Ok(Source::Movielens(PathBuf::from(rest)))
         } else if let Some(rest) = text.strip_prefix("replay:") {
             id(rest, "replay:<etl run id>").map(|n| Source::Replay(EtlRunId(n)))
         } else {
@@ -51,6 +56,7 @@ impl fmt::Display for Source {
             Source::File(path) => write!(f, "{}", path.display()),
             Source::Replay(run) => write!(f, "replay:{run}"),
             Source::Tmdb(run) => write!(f, "tmdb:{run}"),
+            Source::Movielens(dir) => write!(f, "movielens:{}", dir.display()),
         }
     }
 }
@@ -65,6 +71,8 @@ pub enum SourceFormat {
     Csv,
     /// Records assembled from a movie-API ingest's raw responses.
     Tmdb,
+    /// A MovieLens dataset directory.
+    Movielens,
     /// Not known: the run failed before its input was recognised.
     Unknown,
 }
@@ -75,14 +83,21 @@ impl SourceFormat {
             SourceFormat::Json => "json",
             SourceFormat::Csv => "csv",
             SourceFormat::Tmdb => "tmdb",
+            SourceFormat::Movielens => "movielens",
             SourceFormat::Unknown => "unknown",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Json, Self::Csv, Self::Tmdb, Self::Unknown]
-            .into_iter()
-            .find(|f| f.as_str() == s)
+        [
+            Self::Json,
+            Self::Csv,
+            Self::Tmdb,
+            Self::Movielens,
+            Self::Unknown,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
     }
 }
 
@@ -178,12 +193,18 @@ pub enum Reason {
     OutOfRange,
     /// The record is not an object.
     NotAnObject,
-    /// Same normalised title and year as another row that was kept.
+    /// The same film as another row of the input, which was kept.
     Duplicate,
+    /// A row with more or fewer fields than the file's layout.
+    WrongFieldCount,
+    /// Bytes that are not text in the file's encoding.
+    InvalidEncoding,
+    /// A rating or tag for a movie the dataset's movie list does not have.
+    UnknownMovie,
 }
 
 impl Reason {
-    const ALL: [Reason; 8] = [
+    const ALL: [Reason; 11] = [
         Reason::Missing,
         Reason::WrongType,
         Reason::InvalidDate,
@@ -192,6 +213,9 @@ impl Reason {
         Reason::OutOfRange,
         Reason::NotAnObject,
         Reason::Duplicate,
+        Reason::WrongFieldCount,
+        Reason::InvalidEncoding,
+        Reason::UnknownMovie,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -204,6 +228,9 @@ impl Reason {
             Reason::OutOfRange => "out_of_range",
             Reason::NotAnObject => "not_an_object",
             Reason::Duplicate => "duplicate",
+            Reason::WrongFieldCount => "wrong_field_count",
+            Reason::InvalidEncoding => "invalid_encoding",
+            Reason::UnknownMovie => "unknown_movie",
         }
     }
 

@@ -151,13 +151,12 @@ impl Movie {
 
     /// The provider's own key: what a re-load of the same source matches on.
     pub fn own_id(&self) -> ExternalId {
+        let own = self.provider.own_namespaces();
         self.ids
             .iter()
-            .find(|id| id.namespace == self.provider.own_namespace())
+            .find(|id| own.contains(&id.namespace))
             .cloned()
-            .unwrap_or_else(|| {
-                ExternalId::natural(self.provider.own_namespace(), &self.title.key(), self.year)
-            })
+            .unwrap_or_else(|| ExternalId::natural(own[0], &self.title.key(), self.year))
     }
 
     /// This provider's rating with its votes, when it has one.

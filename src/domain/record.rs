@@ -1,7 +1,7 @@
 //! The raw record every source is extracted into, before any cleaning: files, the embedded
 //! dataset and the movie-API ingest all produce [`RawRecord`]s for the same transform.
 
-use super::source::Provider;
+use super::source::{ExternalId, Provider};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -42,6 +42,11 @@ pub enum Field {
     Writer,
     /// A release year given without a date (MovieLens titles).
     Year,
+    /// Fields of a rating or tag row (MovieLens).
+    User,
+    Movie,
+    RatedAt,
+    Tag,
 }
 
 impl Field {
@@ -101,14 +106,25 @@ impl Field {
             Field::CreativeType => "creative_type",
             Field::Writer => "writer",
             Field::Year => "year",
+            Field::User => "user",
+            Field::Movie => "movie",
+            Field::RatedAt => "rated_at",
+            Field::Tag => "tag",
         }
     }
 
     /// The field a stored code (see [`Field::as_str`]) stands for.
     pub fn parse(code: &str) -> Option<Field> {
-        std::iter::once(Field::Record)
-            .chain(Field::COLUMNS)
-            .find(|f| f.as_str() == code)
+        [
+            Field::Record,
+            Field::User,
+            Field::Movie,
+            Field::RatedAt,
+            Field::Tag,
+        ]
+        .into_iter()
+        .chain(Field::COLUMNS)
+        .find(|f| f.as_str() == code)
     }
 
     /// Column names accepted for this field, compared after [`column_key`]: the vega names, the
@@ -134,6 +150,7 @@ impl Field {
             Field::CreativeType => &["Creative Type"],
             Field::Writer => &["writer", "writers"],
             Field::Year => &["year", "release_year"],
+            Field::User | Field::Movie | Field::RatedAt | Field::Tag => &[],
         }
     }
 
@@ -257,8 +274,10 @@ impl From<serde_json::Value> for RawValue {
 pub struct RawRecord {
     pub row: u64,
     pub provider: Provider,
-    /// Indexed by `Field as usize`; the `Record` slot stays `Missing`.
-    fields: [RawValue; 19],
+    /// Ids a structured source already knows (MovieLens: its own id, then links): own id first.
+    pub ids: Vec<ExternalId>,
+    /// Indexed by `Field as usize` for the movie fields; the `Record` slot stays `Missing`.
+    fields: [RawValue; 24],
     /// Set when the record as a whole is unusable (e.g. a JSON element that is not an object).
     pub malformed: Option<String>,
 }
@@ -268,6 +287,7 @@ impl RawRecord {
         Self {
             row,
             provider,
+            ids: Vec::new(),
             fields: Default::default(),
             malformed: None,
         }

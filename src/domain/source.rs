@@ -64,14 +64,14 @@ impl Provider {
         }
     }
 
-    /// The namespace of the key that identifies a record of this provider: its own id where it
-    /// has one, otherwise the normalised title and year.
-    pub fn own_namespace(self) -> Namespace {
+    /// The namespaces of the key that identifies a record of this provider: its own id where
+    /// it has one, otherwise the normalised title and year (in the first namespace).
+    pub fn own_namespaces(self) -> &'static [Namespace] {
         match self {
-            Provider::Tmdb => Namespace::Tmdb,
-            Provider::Vega => Namespace::Vega,
-            Provider::Movielens => Namespace::Movielens,
-            Provider::File => Namespace::File,
+            Provider::Tmdb => &[Namespace::Tmdb],
+            Provider::Vega => &[Namespace::Vega],
+            Provider::Movielens => &[Namespace::Movielens, Namespace::Ml100k],
+            Provider::File => &[Namespace::File],
         }
     }
 }

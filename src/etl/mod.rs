@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod extract;
+pub mod movielens;
 pub mod snapshot;
 pub mod transform;
 
@@ -75,6 +76,10 @@ pub enum EtlError {
         field: Field,
         accepted: String,
     },
+    #[error("{dir}: not a MovieLens dataset (expected u.item, movies.dat or movies.csv in it)")]
+    NotMovielens { dir: PathBuf },
+    #[error("{dir}: missing {file}, which this MovieLens layout needs")]
+    MissingFile { dir: PathBuf, file: String },
     #[error("cannot replay run {0}: no such run")]
     UnknownRun(EtlRunId),
     #[error("cannot replay run {0}: it kept no raw snapshot")]
@@ -93,7 +98,7 @@ pub enum EtlError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0} is rebuilt from a movie-API ingest's raw responses, not read as a file")]
+    #[error("{0} is not read as a single file")]
     NotAFile(Source),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -135,7 +140,13 @@ pub fn run(
         snapshot: None,
         started_at: Utc::now(),
     };
-    let result = run_bytes(store, data_dir, source, policy, &mut lineage);
+    let result = match source {
+        Source::Movielens(dir) => {
+            lineage.format = SourceFormat::Movielens;
+            movielens::run(store, data_dir, dir, policy, &mut lineage)
+        }
+        _ => run_bytes(store, data_dir, source, policy, &mut lineage),
+    };
     record_failure(store, &lineage, result)
 }
 
@@ -279,7 +290,7 @@ fn open_source(store: &Store, data_dir: &Path, source: &Source) -> Result<Opened
             })?;
             Ok((decompressed(&path, file), format, Some(path)))
         }
-        Source::Tmdb(_) => Err(EtlError::NotAFile(source.clone())),
+        Source::Tmdb(_) | Source::Movielens(_) => Err(EtlError::NotAFile(source.clone())),
     }
 }
 
@@ -304,7 +315,11 @@ struct Pipeline<'s> {
     audit: AuditBuilder,
     clean: Vec<Movie>,
     rejects: Vec<Reject>,
+    /// The file of a multi-file input the rejects belong to (empty for a single file).
+    file: String,
     progress: ProgressBar,
+    /// Set by a ratings dataset's load.
+    ratings: Option<crate::domain::audit::RatingsCounts>,
 }
 
 impl<'s> Pipeline<'s> {
@@ -322,7 +337,9 @@ impl<'s> Pipeline<'s> {
             audit: AuditBuilder::default(),
             clean: Vec::with_capacity(BATCH),
             rejects: Vec::new(),
+            file: String::new(),
             progress: spinner(),
+            ratings: None,
         })
     }
 
@@ -336,16 +353,39 @@ impl<'s> Pipeline<'s> {
                     self.clean.clear();
                 }
             }
-            Err(problems) => {
-                self.audit.reject_row(&problems);
-                self.rejects.extend(problems);
-                if self.rejects.len() >= BATCH {
-                    self.load.reject(&self.rejects)?;
-                    self.rejects.clear();
-                }
-            }
+            Err(problems) => self.reject_row(problems)?,
         }
         self.progress.inc(1);
+        Ok(())
+    }
+
+    /// Keeps the problems of one rejected row of the current file.
+    fn reject_row(&mut self, problems: Vec<Reject>) -> Result<(), EtlError> {
+        self.audit.reject_row(&problems);
+        self.rejects.extend(problems);
+        if self.rejects.len() >= BATCH {
+            self.flush_rejects()?;
+        }
+        Ok(())
+    }
+
+    fn flush_rejects(&mut self) -> Result<(), EtlError> {
+        self.load.reject_in(&self.file, &self.rejects)?;
+        self.rejects.clear();
+        Ok(())
+    }
+
+    /// Starts on another file of a multi-file input.
+    fn set_file(&mut self, file: &str) -> Result<(), EtlError> {
+        self.flush_rejects()?;
+        self.file = file.to_owned();
+        Ok(())
+    }
+
+    /// Hands the movies still in the batch to the load.
+    fn flush_movies(&mut self) -> Result<(), EtlError> {
+        self.load.put_movies(&self.clean)?;
+        self.clean.clear();
         Ok(())
     }
 
@@ -356,8 +396,8 @@ impl<'s> Pipeline<'s> {
         lineage: &RunStart,
         extracted: u64,
     ) -> Result<EtlOutcome, EtlError> {
-        self.load.put_movies(&self.clean)?;
-        self.load.reject(&self.rejects)?;
+        self.flush_movies()?;
+        self.flush_rejects()?;
         self.progress.set_message("settling the catalog");
         let audit = &mut self.audit;
         let summary = self
@@ -367,6 +407,7 @@ impl<'s> Pipeline<'s> {
         report.run_id = self.load.run_id();
         report.source = lineage.source.clone();
         report.source_sha256 = lineage.sha256.clone().unwrap_or_default();
+        report.ratings = self.ratings.take();
         let report_path = write_report(data_dir, &report)?;
         self.load.commit(lineage, &report, Utc::now())?;
         self.progress.finish_and_clear();

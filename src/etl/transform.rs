@@ -82,11 +82,13 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>>
         return Err(rejects);
     };
     let mut movie = Movie::new(record.provider, title, year, record.row);
-    movie.ids = tmdb_id
-        .map(|id| ExternalId::new(Namespace::Tmdb, id.to_string()))
-        .into_iter()
-        .chain(optional_text(record.get(Field::ImdbId)).and_then(|i| ExternalId::imdb(&i)))
-        .collect();
+    movie.ids = record.ids.clone();
+    movie.ids.extend(
+        tmdb_id
+            .map(|id| ExternalId::new(Namespace::Tmdb, id.to_string()))
+            .into_iter()
+            .chain(optional_text(record.get(Field::ImdbId)).and_then(|i| ExternalId::imdb(&i))),
+    );
     movie.release_date = release_date;
     // A rating backed by zero votes is no rating (TMDB sends 0 with 0 votes for unrated films).
     movie.rating = rating.filter(|_| votes != Some(0));

@@ -339,7 +339,8 @@ impl Load<'_> {
     }
 
     /// Writes the record's facts under its provider unless they are what it said before;
-    /// returns whether anything changed.
+    /// returns whether anything changed. A MovieLens record's rating and votes are its users'
+    /// (see `set_rating_facts`), so its movie record leaves them as they are.
     fn write_facts(&mut self, movie_id: MovieId, m: &Movie) -> Result<bool, StoreError> {
         let fingerprint = attributes_fingerprint(m);
         let directors = (!m.directors.is_empty()).then(|| m.directors.join(", "));
@@ -355,15 +356,18 @@ impl Load<'_> {
                          ?17, ?18, ?19)
                  ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
                      release_year = excluded.release_year, release_date = excluded.release_date,
-                     rating = excluded.rating, scale = excluded.scale, votes = excluded.votes,
+                     rating = CASE WHEN ?20 THEN rating ELSE excluded.rating END,
+                     scale = excluded.scale,
+                     votes = CASE WHEN ?20 THEN votes ELSE excluded.votes END,
                      director = excluded.director, overview = excluded.overview,
                      runtime = excluded.runtime, language = excluded.language,
                      popularity = excluded.popularity, certification = excluded.certification,
                      creative_type = excluded.creative_type, attributes = excluded.attributes,
                      source_row = excluded.source_row, run_id = excluded.run_id
                  WHERE NOT (title IS excluded.title AND release_year IS excluded.release_year
-                     AND release_date IS excluded.release_date AND rating IS excluded.rating
-                     AND votes IS excluded.votes AND director IS excluded.director
+                     AND release_date IS excluded.release_date
+                     AND (?20 OR (rating IS excluded.rating AND votes IS excluded.votes))
+                     AND director IS excluded.director
                      AND overview IS excluded.overview AND runtime IS excluded.runtime
                      AND language IS excluded.language AND popularity IS excluded.popularity
                      AND certification IS excluded.certification
@@ -391,7 +395,8 @@ impl Load<'_> {
                     m.creative_type,
                     fingerprint,
                     m.source_row,
-                    self.run_id
+                    self.run_id,
+                    m.provider == Provider::Movielens
                 ],
                 |_| Ok(()),
             )

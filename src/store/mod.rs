@@ -14,10 +14,12 @@ mod codec;
 mod ingest;
 mod load;
 mod movies;
+mod ratings;
 mod runs;
 
 pub use ingest::Checkpoint;
 pub use load::{Load, LoadSummary};
+pub use ratings::{NewRating, RatingWrite, UserKey};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};

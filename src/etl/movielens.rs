@@ -1,0 +1,941 @@
+//! MovieLens datasets: layout detection, and the readers of each layout's files, turned into the
+//! pipeline's records (movies) and the store's rows (ratings, tags). I/O is streamed: no file is
+//! held in memory, whatever its size.
+//!
+//! | layout       | movies                      | ratings                   | also                 |
+//! |--------------|-----------------------------|---------------------------|----------------------|
+//! | ml-100k      | `u.item` (Latin-1, `\|`)    | `u.data` (tab)            | `u.genre`            |
+//! | ml-1m        | `movies.dat` (Latin-1, `::`)| `ratings.dat` (`::`)      |                      |
+//! | ml-latest, ml-latest-small, ml-25m, ml-32m | `movies.csv` | `ratings.csv` | `links.csv`, `tags.csv` |
+//!
+//! Titles carry the year, and articles moved to the end: `Matrix, The (1999)` is "The Matrix",
+//! 1999; an alternative title in parentheses is dropped (`City of Lost Children, The (Cité des
+//! enfants perdus, La) (1995)` is "The City of Lost Children").
+
+use super::{EtlError, EtlOutcome, Pipeline};
+use crate::domain::audit::RatingsCounts;
+use crate::domain::etl::{Reason, Reject, RunStart};
+use crate::domain::record::{Field, RawRecord, RawValue};
+use crate::domain::source::RatingPolicy;
+use crate::domain::source::{ExternalId, Namespace, Provider};
+use crate::domain::MovieId;
+use crate::store::{NewRating, RatingWrite, Store, UserKey};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// A MovieLens file layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Ml100k,
+    Ml1m,
+    /// ml-latest, ml-latest-small, ml-25m, ml-32m (and ml-20m).
+    Latest,
+}
+
+impl Layout {
+    /// The namespace of the layout's movie ids: ml-100k numbers its movies on its own.
+    pub fn namespace(self) -> Namespace {
+        match self {
+            Layout::Ml100k => Namespace::Ml100k,
+            Layout::Ml1m | Layout::Latest => Namespace::Movielens,
+        }
+    }
+
+    pub fn movies_file(self) -> &'static str {
+        match self {
+            Layout::Ml100k => "u.item",
+            Layout::Ml1m => "movies.dat",
+            Layout::Latest => "movies.csv",
+        }
+    }
+
+    pub fn ratings_file(self) -> &'static str {
+        match self {
+            Layout::Ml100k => "u.data",
+            Layout::Ml1m => "ratings.dat",
+            Layout::Latest => "ratings.csv",
+        }
+    }
+
+    /// Field separator of the ratings file (and of `.dat` movies).
+    fn separator(self) -> &'static [u8] {
+        match self {
+            Layout::Ml100k => b"\t",
+            Layout::Ml1m => b"::",
+            Layout::Latest => b",",
+        }
+    }
+
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            Layout::Ml100k => &["u.item", "u.data", "u.genre"],
+            Layout::Ml1m => &["movies.dat", "ratings.dat"],
+            Layout::Latest => &["movies.csv", "ratings.csv"],
+        }
+    }
+}
+
+/// Which layout `dir` holds, by its movie file; a missing companion file is named.
+pub fn detect(dir: &Path) -> Result<Layout, EtlError> {
+    if !dir.is_dir() {
+        return Err(EtlError::NotFound {
+            path: dir.to_owned(),
+        });
+    }
+    let layout = [Layout::Ml100k, Layout::Ml1m, Layout::Latest]
+        .into_iter()
+        .find(|l| dir.join(l.movies_file()).is_file())
+        .ok_or_else(|| EtlError::NotMovielens {
+            dir: dir.to_owned(),
+        })?;
+    if let Some(missing) = layout.required().iter().find(|f| !dir.join(f).is_file()) {
+        return Err(EtlError::MissingFile {
+            dir: dir.to_owned(),
+            file: (*missing).to_owned(),
+        });
+    }
+    Ok(layout)
+}
+
+/// The dataset's name, which scopes its user ids: the directory's name (`ml-latest-small`).
+pub fn dataset_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .ok()
+        .as_deref()
+        .unwrap_or(dir)
+        .file_name()
+        .map_or_else(
+            || "movielens".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+}
+
+/// `Matrix, The (1999)` → ("The Matrix", Some(1999)). Text without a trailing `(YYYY)` keeps
+/// its whole title and has no year.
+pub fn split_title(raw: &str) -> (String, Option<i32>) {
+    let raw = raw.trim();
+    let (mut title, year) = match raw.strip_suffix(')').and_then(|r| r.rsplit_once('(')) {
+        Some((head, y)) if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => {
+            (head.trim_end(), y.parse().ok())
+        }
+        _ => (raw, None),
+    };
+    // An alternative title in parentheses after the main one.
+    if let Some((main, _aka)) = title.strip_suffix(')').and_then(|t| t.split_once(" (")) {
+        title = main;
+    }
+    const ARTICLES: [&str; 14] = [
+        "The", "A", "An", "Les", "La", "Le", "L'", "Il", "El", "Das", "Der", "Die", "Los", "Las",
+    ];
+    for article in ARTICLES {
+        if let Some(head) = title
+            .strip_suffix(article)
+            .and_then(|h| h.strip_suffix(", "))
+        {
+            let sep = if article.ends_with('\'') { "" } else { " " };
+            return (format!("{article}{sep}{head}"), year);
+        }
+    }
+    (title.to_owned(), year)
+}
+
+/// A reader that hashes what passes through it, for the run's lineage.
+pub struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    pub fn finish(self) -> String {
+        format!("{:x}", self.hasher.finalize())
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Opens a dataset file for streaming.
+pub fn open(dir: &Path, name: &str) -> Result<Hashing<BufReader<std::fs::File>>, EtlError> {
+    let path = dir.join(name);
+    let file = std::fs::File::open(&path).map_err(|source| EtlError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Hashing::new(BufReader::with_capacity(256 * 1024, file)))
+}
+
+/// Calls `on_row(row, fields)` for each line of a delimited file without quoting (ratings,
+/// links, `.dat` and `u.*` files); `row` counts data lines from 1. `\r\n` endings are accepted,
+/// blank lines skipped. Returns the number of data lines.
+pub fn for_each_line(
+    name: &str,
+    reader: impl Read,
+    separator: &[u8],
+    header: bool,
+    mut on_row: impl FnMut(u64, &[&[u8]]) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut line = Vec::with_capacity(256);
+    let mut row = 0;
+    let mut first = header;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| EtlError::Read {
+                path: PathBuf::from(name),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(row);
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if std::mem::take(&mut first) || text.is_empty() {
+            continue;
+        }
+        row += 1;
+        // Up to MAX_FIELDS fields without allocating; a longer row shows as MAX_FIELDS + 1.
+        let mut fields: [&[u8]; MAX_FIELDS + 1] = [&[]; MAX_FIELDS + 1];
+        let mut n = 0;
+        let mut rest = text;
+        while let Some(at) = find(rest, separator) {
+            fields[n.min(MAX_FIELDS)] = &rest[..at];
+            n += 1;
+            rest = &rest[at + separator.len()..];
+        }
+        fields[n.min(MAX_FIELDS)] = rest;
+        on_row(row, &fields[..=n.min(MAX_FIELDS)])?;
+    }
+}
+
+/// The most fields a line of these files has (`u.item`: 5 + 19 genre flags).
+const MAX_FIELDS: usize = 31;
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    match needle {
+        [b] => haystack.iter().position(|c| c == b),
+        _ => haystack.windows(needle.len()).position(|w| w == needle),
+    }
+}
+
+/// One rejected field of one row of a dataset file.
+pub fn reject(
+    row: u64,
+    field: Field,
+    reason: Reason,
+    raw: &[u8],
+    detail: Option<String>,
+) -> Reject {
+    Reject {
+        source_row: row,
+        field,
+        reason,
+        raw_value: Some(String::from_utf8_lossy(raw).into_owned()),
+        detail,
+    }
+}
+
+/// A whole number from a field.
+pub fn integer(row: u64, field: Field, raw: &[u8]) -> Result<i64, Reject> {
+    std::str::from_utf8(raw)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| reject(row, field, Reason::NotANumber, raw, None))
+}
+
+/// A MovieLens rating: 0.5–5 in steps of 0.5 (ml-100k and ml-1m use whole stars).
+pub fn rating(row: u64, raw: &[u8]) -> Result<f64, Reject> {
+    let value: f64 = std::str::from_utf8(raw)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| reject(row, Field::Rating, Reason::NotANumber, raw, None))?;
+    if (0.5..=5.0).contains(&value) && (value * 2.0).fract() == 0.0 {
+        Ok(value)
+    } else {
+        Err(reject(
+            row,
+            Field::Rating,
+            Reason::OutOfRange,
+            raw,
+            Some("a MovieLens rating is 0.5..=5 in steps of 0.5".into()),
+        ))
+    }
+}
+
+/// Checks a row has `expected` fields.
+pub fn field_count(row: u64, fields: &[&[u8]], expected: usize) -> Result<(), Reject> {
+    if fields.len() == expected {
+        return Ok(());
+    }
+    Err(reject(
+        row,
+        Field::Record,
+        Reason::WrongFieldCount,
+        &fields.join(&b'|'),
+        Some(format!(
+            "expected {expected} fields, found {}",
+            fields.len()
+        )),
+    ))
+}
+
+/// ml-100k and ml-1m text is Latin-1: every byte is the character of the same number.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// UTF-8 text of a field, or a reject naming it.
+fn utf8(row: u64, field: Field, raw: &[u8]) -> Result<String, Reject> {
+    std::str::from_utf8(raw).map(str::to_owned).map_err(|e| {
+        reject(
+            row,
+            field,
+            Reason::InvalidEncoding,
+            raw,
+            Some(format!(
+                "not UTF-8 at byte {} of the field",
+                e.valid_up_to()
+            )),
+        )
+    })
+}
+
+/// TMDB and IMDb ids of MovieLens movies, from `links.csv`.
+pub type Links = HashMap<i64, Vec<ExternalId>>;
+
+/// Reads `links.csv` (movieId,imdbId,tmdbId); bad rows are handed to `on_reject`.
+pub fn read_links(
+    reader: impl Read,
+    mut on_reject: impl FnMut(Reject) -> Result<(), EtlError>,
+) -> Result<Links, EtlError> {
+    let mut links = Links::new();
+    for_each_line("links.csv", reader, b",", true, |row, f| {
+        let parsed = field_count(row, f, 3).and_then(|()| {
+            let movie = integer(row, Field::Movie, f[0])?;
+            let imdb = std::str::from_utf8(f[1]).ok().and_then(ExternalId::imdb);
+            let tmdb = match f[2] {
+                [] => None,
+                raw => Some(integer(row, Field::TmdbId, raw)?),
+            };
+            Ok((movie, imdb, tmdb))
+        });
+        match parsed {
+            Ok((movie, imdb, tmdb)) => {
+                let ids = links.entry(movie).or_default();
+                ids.extend(tmdb.map(|t| ExternalId::new(Namespace::Tmdb, t.to_string())));
+                ids.extend(imdb);
+                Ok(())
+            }
+            Err(r) => on_reject(r),
+        }
+    })?;
+    Ok(links)
+}
+
+/// The genre names of ml-100k's flag columns, from `u.genre` (`name|index`).
+pub fn read_genre_names(reader: impl Read) -> Result<Vec<String>, EtlError> {
+    let mut names = Vec::new();
+    for_each_line("u.genre", reader, b"|", false, |_, f| {
+        names.push(latin1(f[0]));
+        Ok(())
+    })?;
+    Ok(names)
+}
+
+/// Streams a layout's movie file as the pipeline's records (provider MovieLens, ids: its own,
+/// then `links`); rows that cannot become records go to `on_reject`.
+pub fn read_movies(
+    layout: Layout,
+    reader: impl Read,
+    genre_names: &[String],
+    links: &Links,
+    mut on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
+    mut on_reject: impl FnMut(Reject) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    let build = |row: u64,
+                 id: &[u8],
+                 title: String,
+                 genres: Vec<String>,
+                 date: Option<String>|
+     -> Result<RawRecord, Reject> {
+        let id = integer(row, Field::Movie, id)?;
+        let (title, year) = split_title(&title);
+        let mut record = RawRecord::new(row, Provider::Movielens)
+            .with(Field::Title, RawValue::Text(title))
+            .with(Field::Genre, RawValue::List(genres));
+        if let Some(year) = year {
+            record.set(Field::Year, RawValue::Number(f64::from(year)));
+        }
+        if let Some(date) = date {
+            record.set(Field::ReleaseDate, RawValue::Text(date));
+        }
+        record
+            .ids
+            .push(ExternalId::new(layout.namespace(), id.to_string()));
+        if let Some(linked) = links.get(&id) {
+            record.ids.extend(linked.iter().cloned());
+        }
+        Ok(record)
+    };
+    let mut emit = |built: Result<RawRecord, Reject>| match built {
+        Ok(record) => on_record(record),
+        Err(r) => on_reject(r),
+    };
+    match layout {
+        Layout::Ml100k => for_each_line("u.item", reader, b"|", false, |row, f| {
+            if let Err(r) = field_count(row, f, 5 + genre_names.len()) {
+                return emit(Err(r));
+            }
+            let genres = genre_names
+                .iter()
+                .zip(&f[5..])
+                .filter(|(_, flag)| **flag == b"1")
+                .map(|(name, _)| name.clone())
+                .collect();
+            let date = (!f[2].is_empty()).then(|| latin1(f[2]));
+            emit(build(row, f[0], latin1(f[1]), genres, date))
+        }),
+        Layout::Ml1m => for_each_line("movies.dat", reader, b"::", false, |row, f| {
+            if let Err(r) = field_count(row, f, 3) {
+                return emit(Err(r));
+            }
+            let genres = latin1(f[2]).split('|').map(str::to_owned).collect();
+            emit(build(row, f[0], latin1(f[1]), genres, None))
+        }),
+        Layout::Latest => {
+            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+            let mut record = csv::ByteRecord::new();
+            let mut row = 0;
+            loop {
+                match csv.read_byte_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => {
+                        return Err(EtlError::Csv {
+                            source_name: "movies.csv".into(),
+                            line: e.position().map_or(0, |p| p.line()),
+                            message: e.to_string(),
+                        })
+                    }
+                }
+                row += 1;
+                let fields: Vec<&[u8]> = record.iter().collect();
+                let parsed = field_count(row, &fields, 3).and_then(|()| {
+                    Ok((
+                        utf8(row, Field::Title, fields[1])?,
+                        utf8(row, Field::Genre, fields[2])?,
+                    ))
+                });
+                emit(parsed.and_then(|(title, genres)| {
+                    let genres = genres.split('|').map(str::to_owned).collect();
+                    build(row, fields[0], title, genres, None)
+                }))?;
+            }
+            Ok(row)
+        }
+    }
+}
+
+/// One parsed rating row: dataset user id, dataset movie id, rating, Unix seconds.
+pub type RatingRow = (i64, i64, f64, i64);
+
+/// Streams a layout's ratings file; `on_rating` sees each good row, `on_reject` each bad one.
+pub fn read_ratings(
+    layout: Layout,
+    reader: impl Read,
+    mut on_rating: impl FnMut(u64, RatingRow) -> Result<(), EtlError>,
+    mut on_reject: impl FnMut(Reject) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    let header = layout == Layout::Latest;
+    for_each_line(
+        layout.ratings_file(),
+        reader,
+        layout.separator(),
+        header,
+        |row, f| {
+            let parsed = field_count(row, f, 4).and_then(|()| {
+                Ok((
+                    integer(row, Field::User, f[0])?,
+                    integer(row, Field::Movie, f[1])?,
+                    rating(row, f[2])?,
+                    integer(row, Field::RatedAt, f[3])?,
+                ))
+            });
+            match parsed {
+                Ok(r) => on_rating(row, r),
+                Err(r) => on_reject(r),
+            }
+        },
+    )
+}
+
+/// One parsed tag row: dataset user id, dataset movie id, tag, Unix seconds.
+pub type TagRow = (i64, i64, String, i64);
+
+/// Streams `tags.csv` (userId,movieId,tag,timestamp; tags may be quoted).
+pub fn read_tags(
+    reader: impl Read,
+    mut on_tag: impl FnMut(u64, TagRow) -> Result<(), EtlError>,
+    mut on_reject: impl FnMut(Reject) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let mut row = 0;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => return Ok(row),
+            Ok(true) => {}
+            Err(e) => {
+                return Err(EtlError::Csv {
+                    source_name: "tags.csv".into(),
+                    line: e.position().map_or(0, |p| p.line()),
+                    message: e.to_string(),
+                })
+            }
+        }
+        row += 1;
+        let f: Vec<&[u8]> = record.iter().collect();
+        let parsed = field_count(row, &f, 4).and_then(|()| {
+            let tag = utf8(row, Field::Tag, f[2])?.trim().to_owned();
+            if tag.is_empty() {
+                return Err(reject(row, Field::Tag, Reason::Missing, f[2], None));
+            }
+            Ok((
+                integer(row, Field::User, f[0])?,
+                integer(row, Field::Movie, f[1])?,
+                tag,
+                integer(row, Field::RatedAt, f[3])?,
+            ))
+        });
+        match parsed {
+            Ok(t) => on_tag(row, t)?,
+            Err(r) => on_reject(r)?,
+        }
+    }
+}
+
+/// Loads a MovieLens directory as one run: links, movies (through the transform, like any
+/// source), then ratings and tags, all in the run's one transaction. The lineage hash covers
+/// every file read; there is no raw snapshot (the dataset is a pinned, checksummed download:
+/// `movierec dataset fetch`).
+pub(super) fn run(
+    store: &mut Store,
+    data_dir: &Path,
+    dir: &Path,
+    policy: &RatingPolicy,
+    lineage: &mut RunStart,
+) -> Result<EtlOutcome, EtlError> {
+    let layout = detect(dir)?;
+    let dataset = dataset_name(dir);
+    let mut hashes: Vec<(String, String)> = Vec::new();
+    let mut pipeline = Pipeline::start(store, lineage, policy)?;
+
+    let links = if layout == Layout::Latest && dir.join("links.csv").is_file() {
+        pipeline.set_file("links.csv")?;
+        let mut reader = open(dir, "links.csv")?;
+        let links = read_links(&mut reader, |r| pipeline.reject_row(vec![r]))?;
+        hashes.push(("links.csv".into(), reader.finish()));
+        links
+    } else {
+        Links::new()
+    };
+    let genre_names = if layout == Layout::Ml100k {
+        let mut reader = open(dir, "u.genre")?;
+        let names = read_genre_names(&mut reader)?;
+        hashes.push(("u.genre".into(), reader.finish()));
+        names
+    } else {
+        Vec::new()
+    };
+
+    let movies_file = layout.movies_file();
+    pipeline.set_file(movies_file)?;
+    let mut reader = open(dir, movies_file)?;
+    let extracted = {
+        let cell = std::cell::RefCell::new(&mut pipeline);
+        read_movies(
+            layout,
+            &mut reader,
+            &genre_names,
+            &links,
+            |record| cell.borrow_mut().push(record),
+            |r| cell.borrow_mut().reject_row(vec![r]),
+        )?
+    };
+    hashes.push((movies_file.into(), reader.finish()));
+    if extracted == 0 {
+        return Err(EtlError::Empty {
+            source_name: dir.join(movies_file).display().to_string(),
+        });
+    }
+    pipeline.flush_movies()?;
+
+    let ids = pipeline.load.movie_ids_in(layout.namespace())?;
+    let movies: HashMap<i64, MovieId> = ids
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+        .collect();
+    let mut ratings = Ratings::new(dataset, movies);
+    let ratings_file = layout.ratings_file();
+    pipeline.set_file(ratings_file)?;
+    pipeline.progress.set_message("ratings");
+    let mut reader = open(dir, ratings_file)?;
+    {
+        let cell = std::cell::RefCell::new((&mut pipeline, &mut ratings));
+        read_ratings(
+            layout,
+            &mut reader,
+            |row, r| {
+                let (p, ratings) = &mut *cell.borrow_mut();
+                ratings.add(p, row, r)
+            },
+            |r| {
+                let (p, ratings) = &mut *cell.borrow_mut();
+                ratings.counts.rejected += 1;
+                p.reject_row(vec![r])
+            },
+        )?;
+    }
+    ratings.flush(&mut pipeline)?;
+    hashes.push((ratings_file.into(), reader.finish()));
+    if ratings.counts.read == 0 {
+        return Err(EtlError::Empty {
+            source_name: dir.join(ratings_file).display().to_string(),
+        });
+    }
+
+    if layout == Layout::Latest && dir.join("tags.csv").is_file() {
+        pipeline.set_file("tags.csv")?;
+        let mut reader = open(dir, "tags.csv")?;
+        let cell = std::cell::RefCell::new((&mut pipeline, &mut ratings));
+        read_tags(
+            &mut reader,
+            |row, t| {
+                let (p, ratings) = &mut *cell.borrow_mut();
+                ratings.tag(p, row, t)
+            },
+            |r| cell.borrow_mut().0.reject_row(vec![r]),
+        )?;
+        hashes.push(("tags.csv".into(), reader.finish()));
+    }
+    pipeline.load.set_rating_facts(&ratings.facts)?;
+    pipeline.ratings = Some(ratings.counts);
+
+    let manifest: String = hashes
+        .iter()
+        .map(|(name, sha)| format!("{sha}  {name}\n"))
+        .collect();
+    lineage.sha256 = Some(format!("{:x}", Sha256::digest(manifest.as_bytes())));
+    pipeline.finish(data_dir, lineage, extracted)
+}
+
+/// The ratings half of a MovieLens load. Rows are gathered per user while the file stays on
+/// one user (MovieLens files are sorted by user), so a duplicate within a user's block is
+/// resolved in memory and the block goes to the store sorted by movie.
+struct Ratings {
+    dataset: String,
+    movies: HashMap<i64, MovieId>,
+    users: HashMap<i64, UserKey>,
+    block_user: Option<i64>,
+    /// movie → (rating, rated_at, row)
+    block: HashMap<MovieId, (f64, i64, u64)>,
+    /// Per movie: sum and count of the ratings this run leaves in the store.
+    facts: HashMap<MovieId, (f64, u64)>,
+    counts: RatingsCounts,
+}
+
+impl Ratings {
+    fn new(dataset: String, movies: HashMap<i64, MovieId>) -> Self {
+        Self {
+            dataset,
+            movies,
+            users: HashMap::new(),
+            block_user: None,
+            block: HashMap::new(),
+            facts: HashMap::new(),
+            counts: RatingsCounts::default(),
+        }
+    }
+
+    fn movie(&self, row: u64, id: i64) -> Result<MovieId, Reject> {
+        self.movies.get(&id).copied().ok_or_else(|| Reject {
+            source_row: row,
+            field: Field::Movie,
+            reason: Reason::UnknownMovie,
+            raw_value: Some(id.to_string()),
+            detail: Some("not in the dataset's movie list (or rejected from it)".into()),
+        })
+    }
+
+    fn user(&mut self, p: &mut Pipeline<'_>, id: i64) -> Result<UserKey, EtlError> {
+        if let Some(key) = self.users.get(&id) {
+            return Ok(*key);
+        }
+        let (key, new) = p.load.user(&self.dataset, id)?;
+        self.counts.new_users += u64::from(new);
+        self.users.insert(id, key);
+        Ok(key)
+    }
+
+    fn add(&mut self, p: &mut Pipeline<'_>, row: u64, r: RatingRow) -> Result<(), EtlError> {
+        let (user, movie, rating, rated_at) = r;
+        self.counts.read += 1;
+        let movie = match self.movie(row, movie) {
+            Ok(m) => m,
+            Err(reject) => {
+                self.counts.rejected += 1;
+                return p.reject_row(vec![reject]);
+            }
+        };
+        if self.block_user != Some(user) {
+            self.flush(p)?;
+            self.block_user = Some(user);
+        }
+        match self.block.entry(movie) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                self.counts.duplicates += 1;
+                let (_, at, seen) = *e.get();
+                if (rated_at, row) > (at, seen) {
+                    e.insert((rating, rated_at, row));
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((rating, rated_at, row));
+            }
+        }
+        if self.counts.read % 65_536 == 0 {
+            p.progress.set_position(self.counts.read);
+        }
+        Ok(())
+    }
+
+    /// Stores the current user's block.
+    fn flush(&mut self, p: &mut Pipeline<'_>) -> Result<(), EtlError> {
+        let Some(user) = self.block_user else {
+            return Ok(());
+        };
+        let key = self.user(p, user)?;
+        let mut block: Vec<_> = self.block.drain().collect();
+        block.sort_unstable_by_key(|(movie, _)| *movie);
+        for (movie, (rating, rated_at, _)) in block {
+            let written = p.load.put_rating(
+                key,
+                &NewRating {
+                    movie,
+                    rating,
+                    rated_at,
+                },
+            )?;
+            let fact = self.facts.entry(movie).or_default();
+            match written {
+                RatingWrite::Inserted => {
+                    self.counts.inserted += 1;
+                    *fact = (fact.0 + rating, fact.1 + 1);
+                }
+                RatingWrite::Updated => {
+                    self.counts.updated += 1;
+                    *fact = (fact.0 + rating, fact.1 + 1);
+                }
+                RatingWrite::Unchanged(stored) => {
+                    self.counts.unchanged += 1;
+                    *fact = (fact.0 + stored, fact.1 + 1);
+                }
+                RatingWrite::Duplicate(replaced) => {
+                    self.counts.duplicates += 1;
+                    if let Some(old) = replaced {
+                        fact.0 += rating - old;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tag(&mut self, p: &mut Pipeline<'_>, row: u64, t: TagRow) -> Result<(), EtlError> {
+        let (user, movie, tag, tagged_at) = t;
+        self.counts.tags_read += 1;
+        let movie = match self.movie(row, movie) {
+            Ok(m) => m,
+            Err(reject) => return p.reject_row(vec![reject]),
+        };
+        let key = self.user(p, user)?;
+        if p.load.put_tag(key, movie, &tag, tagged_at)? {
+            self.counts.tags_inserted += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_lose_their_year_and_get_their_article_back() {
+        assert_eq!(
+            split_title("Matrix, The (1999)"),
+            ("The Matrix".into(), Some(1999))
+        );
+        assert_eq!(
+            split_title("City of Lost Children, The (Cité des enfants perdus, La) (1995)"),
+            ("The City of Lost Children".into(), Some(1995))
+        );
+        assert_eq!(
+            split_title("Toy Story (1995)"),
+            ("Toy Story".into(), Some(1995))
+        );
+        assert_eq!(split_title("Babylon 5"), ("Babylon 5".into(), None));
+        assert_eq!(
+            split_title("Homme, L' (2000)"),
+            ("L'Homme".into(), Some(2000))
+        );
+        assert_eq!(
+            split_title("Seven (a.k.a. Se7en) (1995)"),
+            ("Seven".into(), Some(1995))
+        );
+    }
+
+    #[test]
+    fn lines_split_on_any_separator_and_skip_the_header_and_blanks() {
+        let mut rows = Vec::new();
+        for_each_line(
+            "x",
+            &b"a::b\r\n1::2::3\n\n4::5\n"[..],
+            b"::",
+            true,
+            |row, f| {
+                rows.push((row, f.iter().map(|x| x.to_vec()).collect::<Vec<_>>()));
+                Ok(())
+            },
+        )
+        .expect("lines");
+        assert_eq!(
+            rows,
+            [
+                (1, vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]),
+                (2, vec![b"4".to_vec(), b"5".to_vec()])
+            ]
+        );
+    }
+
+    #[test]
+    fn ratings_reject_bad_rows_with_field_and_reason_and_keep_the_rest() {
+        let input = b"userId,movieId,rating,timestamp\n1,10,4.5,100\n1,11,6,100\n1,x,3,100\n2,10,3\n2,10,0.25,1\n";
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        read_ratings(
+            Layout::Latest,
+            &input[..],
+            |row, r| {
+                good.push((row, r));
+                Ok(())
+            },
+            |r| {
+                bad.push((r.source_row, r.field, r.reason));
+                Ok(())
+            },
+        )
+        .expect("read");
+        assert_eq!(good, [(1, (1, 10, 4.5, 100))]);
+        assert_eq!(
+            bad,
+            [
+                (2, Field::Rating, Reason::OutOfRange),
+                (3, Field::Movie, Reason::NotANumber),
+                (4, Field::Record, Reason::WrongFieldCount),
+                (5, Field::Rating, Reason::OutOfRange),
+            ]
+        );
+    }
+
+    #[test]
+    fn latest_movies_become_records_with_links_and_bad_encoding_is_a_reject() {
+        let mut links = Links::new();
+        links.insert(
+            2571,
+            vec![
+                ExternalId::new(Namespace::Tmdb, "603"),
+                ExternalId::new(Namespace::Imdb, "tt0133093"),
+            ],
+        );
+        let input = b"movieId,title,genres\n2571,\"Matrix, The (1999)\",Action|Sci-Fi|Thriller\n7,Caf\xe9 (2001),Drama\n";
+        let (mut records, mut rejects) = (Vec::new(), Vec::new());
+        read_movies(
+            Layout::Latest,
+            &input[..],
+            &[],
+            &links,
+            |r| {
+                records.push(r);
+                Ok(())
+            },
+            |r| {
+                rejects.push(r);
+                Ok(())
+            },
+        )
+        .expect("read");
+        assert_eq!(records.len(), 1);
+        let m = &records[0];
+        assert_eq!(m.get(Field::Title), &RawValue::Text("The Matrix".into()));
+        assert_eq!(m.get(Field::Year), &RawValue::Number(1999.0));
+        assert_eq!(m.ids[0], ExternalId::new(Namespace::Movielens, "2571"));
+        assert_eq!(m.ids.len(), 3);
+        assert_eq!(
+            (rejects[0].source_row, rejects[0].field, rejects[0].reason),
+            (2, Field::Title, Reason::InvalidEncoding)
+        );
+    }
+
+    #[test]
+    fn ml100k_items_are_latin1_with_genre_flags() {
+        let names: Vec<String> = ["unknown", "Action", "Comedy"].map(String::from).into();
+        let input = b"1|Mis\xe9rables, Les (1995)|01-Jan-1995||http://x|0|1|1\n2|Short|x\n";
+        let (mut records, mut rejects) = (Vec::new(), Vec::new());
+        read_movies(
+            Layout::Ml100k,
+            &input[..],
+            &names,
+            &Links::new(),
+            |r| {
+                records.push(r);
+                Ok(())
+            },
+            |r| {
+                rejects.push(r);
+                Ok(())
+            },
+        )
+        .expect("read");
+        let m = &records[0];
+        assert_eq!(
+            m.get(Field::Title),
+            &RawValue::Text("Les Misérables".into())
+        );
+        assert_eq!(
+            m.get(Field::ReleaseDate),
+            &RawValue::Text("01-Jan-1995".into())
+        );
+        assert_eq!(
+            m.get(Field::Genre),
+            &RawValue::List(vec!["Action".into(), "Comedy".into()])
+        );
+        assert_eq!(m.ids, [ExternalId::new(Namespace::Ml100k, "1")]);
+        assert_eq!(rejects[0].reason, Reason::WrongFieldCount);
+    }
+}
