@@ -139,10 +139,12 @@ CREATE TABLE users (
     UNIQUE (dataset, external_id)
 );
 
--- One rating per user and movie: the latest one given (MovieLens scale 0.5–5).
+-- One rating per user and movie: the latest one given (MovieLens scale 0.5–5). No foreign-key
+-- clauses on this table or tags: at tens of millions of rows their checks cost a third of the
+-- load, and the loader only writes ids it resolved in the same transaction.
 CREATE TABLE ratings (
-    user_id  INTEGER NOT NULL REFERENCES users (user_id),
-    MovieID  INTEGER NOT NULL REFERENCES Movies (MovieID),
+    user_id  INTEGER NOT NULL,                     -- users.user_id
+    MovieID  INTEGER NOT NULL,                     -- Movies.MovieID
     rating   REAL NOT NULL CHECK (rating BETWEEN 0 AND 5),
     rated_at INTEGER NOT NULL,                     -- Unix seconds
     run_id   INTEGER NOT NULL REFERENCES etl_runs (run_id),
@@ -150,8 +152,8 @@ CREATE TABLE ratings (
 ) WITHOUT ROWID;
 
 CREATE TABLE tags (
-    user_id   INTEGER NOT NULL REFERENCES users (user_id),
-    MovieID   INTEGER NOT NULL REFERENCES Movies (MovieID),
+    user_id   INTEGER NOT NULL,                    -- users.user_id
+    MovieID   INTEGER NOT NULL,                    -- Movies.MovieID
     tag       TEXT NOT NULL,
     tagged_at INTEGER NOT NULL,
     run_id    INTEGER NOT NULL REFERENCES etl_runs (run_id),

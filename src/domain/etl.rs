@@ -248,7 +248,9 @@ impl fmt::Display for Reason {
 /// One problem with one field of one row, as stored in `etl_rejects`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Reject {
-    /// 1-based position of the record in its source.
+    /// The file of a multi-file input (a MovieLens directory) the row is in; empty otherwise.
+    pub file: String,
+    /// 1-based position of the record in its source (in its file: data rows, header excluded).
     pub source_row: u64,
     pub field: Field,
     pub reason: Reason,

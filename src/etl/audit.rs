@@ -215,6 +215,7 @@ mod tests {
 
     fn reject(row: u64, field: Field, reason: Reason) -> Reject {
         Reject {
+            file: String::new(),
             source_row: row,
             field,
             reason,

@@ -370,7 +370,10 @@ impl<'s> Pipeline<'s> {
     }
 
     fn flush_rejects(&mut self) -> Result<(), EtlError> {
-        self.load.reject_in(&self.file, &self.rejects)?;
+        for r in &mut self.rejects {
+            r.file.clone_from(&self.file);
+        }
+        self.load.reject(&self.rejects)?;
         self.rejects.clear();
         Ok(())
     }

@@ -19,7 +19,7 @@ use crate::domain::record::{Field, RawRecord, RawValue};
 use crate::domain::source::RatingPolicy;
 use crate::domain::source::{ExternalId, Namespace, Provider};
 use crate::domain::MovieId;
-use crate::store::{NewRating, RatingWrite, Store, UserKey};
+use crate::store::{NewRating, Store, StoredRating, UserKey};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -242,6 +242,7 @@ pub fn reject(
     detail: Option<String>,
 ) -> Reject {
     Reject {
+        file: String::new(),
         source_row: row,
         field,
         reason,
@@ -587,10 +588,10 @@ pub(super) fn run(
     pipeline.flush_movies()?;
 
     let ids = pipeline.load.movie_ids_in(layout.namespace())?;
-    let movies: HashMap<i64, MovieId> = ids
-        .into_iter()
-        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
-        .collect();
+    let movies = MovieIndex::new(
+        ids.into_iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v))),
+    );
     let mut ratings = Ratings::new(dataset, movies);
     let ratings_file = layout.ratings_file();
     pipeline.set_file(ratings_file)?;
@@ -607,6 +608,7 @@ pub(super) fn run(
             },
             |r| {
                 let (p, ratings) = &mut *cell.borrow_mut();
+                ratings.counts.read += 1;
                 ratings.counts.rejected += 1;
                 p.reject_row(vec![r])
             },
@@ -634,7 +636,7 @@ pub(super) fn run(
         )?;
         hashes.push(("tags.csv".into(), reader.finish()));
     }
-    pipeline.load.set_rating_facts(&ratings.facts)?;
+    pipeline.load.set_rating_facts(&ratings.facts())?;
     pipeline.ratings = Some(ratings.counts);
 
     let manifest: String = hashes
@@ -645,36 +647,103 @@ pub(super) fn run(
     pipeline.finish(data_dir, lineage, extracted)
 }
 
+/// What a rating row does to the stored rating of the same user and movie.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RatingWrite {
+    /// Replaces an older rating of an earlier run.
+    Updated,
+    /// The stored rating is this one, or later: nothing to write.
+    Unchanged,
+    /// This run stored one already (a user whose rows are not contiguous); the later is kept.
+    /// Carries the value it replaces, if it replaces it.
+    Duplicate(Option<f64>),
+}
+
+/// The latest rating wins: a later `rated_at`, or at the same time the later row (within a run)
+/// or a different value (a corrected dataset).
+fn decide(stored: &StoredRating, new: &NewRating) -> RatingWrite {
+    let newer = new.rated_at > stored.rated_at
+        || (new.rated_at == stored.rated_at && (stored.this_run || new.rating != stored.rating));
+    match (stored.this_run, newer) {
+        (true, true) => RatingWrite::Duplicate(Some(stored.rating)),
+        (true, false) => RatingWrite::Duplicate(None),
+        (false, true) => RatingWrite::Updated,
+        (false, false) => RatingWrite::Unchanged,
+    }
+}
+
+/// Dataset movie id → MovieID: a direct index for the dense ids MovieLens uses, a map for any
+/// beyond it.
+struct MovieIndex {
+    dense: Vec<Option<MovieId>>,
+    sparse: HashMap<i64, MovieId>,
+}
+
+impl MovieIndex {
+    const DENSE: i64 = 1 << 22;
+
+    fn new(ids: impl IntoIterator<Item = (i64, MovieId)>) -> Self {
+        let mut index = Self {
+            dense: Vec::new(),
+            sparse: HashMap::new(),
+        };
+        for (id, movie) in ids {
+            match usize::try_from(id) {
+                Ok(i) if id < Self::DENSE => {
+                    if index.dense.len() <= i {
+                        index.dense.resize(i + 1, None);
+                    }
+                    index.dense[i] = Some(movie);
+                }
+                _ => {
+                    index.sparse.insert(id, movie);
+                }
+            }
+        }
+        index
+    }
+
+    fn get(&self, id: i64) -> Option<MovieId> {
+        match usize::try_from(id) {
+            Ok(i) if id < Self::DENSE => self.dense.get(i).copied().flatten(),
+            _ => self.sparse.get(&id).copied(),
+        }
+    }
+}
+
 /// The ratings half of a MovieLens load. Rows are gathered per user while the file stays on
 /// one user (MovieLens files are sorted by user), so a duplicate within a user's block is
-/// resolved in memory and the block goes to the store sorted by movie.
+/// resolved in memory, and the block goes to the store sorted by movie: many rows per
+/// statement for a user first seen in this run, one checked row at a time for the others.
 struct Ratings {
     dataset: String,
-    movies: HashMap<i64, MovieId>,
-    users: HashMap<i64, UserKey>,
+    movies: MovieIndex,
+    /// Dataset user id → internal id, and whether the user has nothing stored yet.
+    users: HashMap<i64, (UserKey, bool)>,
     block_user: Option<i64>,
-    /// movie → (rating, rated_at, row)
-    block: HashMap<MovieId, (f64, i64, u64)>,
-    /// Per movie: sum and count of the ratings this run leaves in the store.
-    facts: HashMap<MovieId, (f64, u64)>,
+    /// (movie, rated_at, row, rating) of the current user.
+    block: Vec<(MovieId, i64, u64, f64)>,
+    /// Per MovieID: sum and count of the ratings this run leaves in the store.
+    facts: Vec<(f64, u64)>,
     counts: RatingsCounts,
 }
 
 impl Ratings {
-    fn new(dataset: String, movies: HashMap<i64, MovieId>) -> Self {
+    fn new(dataset: String, movies: MovieIndex) -> Self {
         Self {
             dataset,
             movies,
             users: HashMap::new(),
             block_user: None,
-            block: HashMap::new(),
-            facts: HashMap::new(),
+            block: Vec::new(),
+            facts: Vec::new(),
             counts: RatingsCounts::default(),
         }
     }
 
     fn movie(&self, row: u64, id: i64) -> Result<MovieId, Reject> {
-        self.movies.get(&id).copied().ok_or_else(|| Reject {
+        self.movies.get(id).ok_or_else(|| Reject {
+            file: String::new(),
             source_row: row,
             field: Field::Movie,
             reason: Reason::UnknownMovie,
@@ -683,14 +752,32 @@ impl Ratings {
         })
     }
 
-    fn user(&mut self, p: &mut Pipeline<'_>, id: i64) -> Result<UserKey, EtlError> {
-        if let Some(key) = self.users.get(&id) {
-            return Ok(*key);
+    fn user(&mut self, p: &mut Pipeline<'_>, id: i64) -> Result<(UserKey, bool), EtlError> {
+        if let Some(known) = self.users.get(&id) {
+            return Ok(*known);
         }
         let (key, new) = p.load.user(&self.dataset, id)?;
         self.counts.new_users += u64::from(new);
-        self.users.insert(id, key);
-        Ok(key)
+        self.users.insert(id, (key, new));
+        Ok((key, new))
+    }
+
+    fn fact(&mut self, movie: MovieId) -> &mut (f64, u64) {
+        let i = usize::try_from(movie.0).unwrap_or(0);
+        if self.facts.len() <= i {
+            self.facts.resize(i + 1, (0.0, 0));
+        }
+        &mut self.facts[i]
+    }
+
+    /// Per movie with ratings in this run: (MovieID, sum, count).
+    fn facts(&self) -> HashMap<MovieId, (f64, u64)> {
+        self.facts
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(i, f)| (MovieId(i as i64), *f))
+            .collect()
     }
 
     fn add(&mut self, p: &mut Pipeline<'_>, row: u64, r: RatingRow) -> Result<(), EtlError> {
@@ -707,62 +794,81 @@ impl Ratings {
             self.flush(p)?;
             self.block_user = Some(user);
         }
-        match self.block.entry(movie) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                self.counts.duplicates += 1;
-                let (_, at, seen) = *e.get();
-                if (rated_at, row) > (at, seen) {
-                    e.insert((rating, rated_at, row));
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert((rating, rated_at, row));
-            }
-        }
+        self.block.push((movie, rated_at, row, rating));
         if self.counts.read % 65_536 == 0 {
             p.progress.set_position(self.counts.read);
         }
         Ok(())
     }
 
-    /// Stores the current user's block.
+    /// Stores the current user's block: per movie the latest rating (then the later row).
     fn flush(&mut self, p: &mut Pipeline<'_>) -> Result<(), EtlError> {
-        let Some(user) = self.block_user else {
+        let Some(user) = self.block_user.take() else {
             return Ok(());
         };
-        let key = self.user(p, user)?;
-        let mut block: Vec<_> = self.block.drain().collect();
-        block.sort_unstable_by_key(|(movie, _)| *movie);
-        for (movie, (rating, rated_at, _)) in block {
-            let written = p.load.put_rating(
-                key,
-                &NewRating {
-                    movie,
-                    rating,
-                    rated_at,
-                },
-            )?;
-            let fact = self.facts.entry(movie).or_default();
-            match written {
-                RatingWrite::Inserted => {
-                    self.counts.inserted += 1;
-                    *fact = (fact.0 + rating, fact.1 + 1);
-                }
-                RatingWrite::Updated => {
-                    self.counts.updated += 1;
-                    *fact = (fact.0 + rating, fact.1 + 1);
-                }
-                RatingWrite::Unchanged(stored) => {
-                    self.counts.unchanged += 1;
-                    *fact = (fact.0 + stored, fact.1 + 1);
-                }
+        let mut block = std::mem::take(&mut self.block);
+        block.sort_unstable_by_key(|&(movie, at, row, _)| (movie, at, row));
+        let mut latest: Vec<NewRating> = Vec::with_capacity(block.len());
+        for (i, &(movie, rated_at, _, rating)) in block.iter().enumerate() {
+            if block.get(i + 1).is_some_and(|next| next.0 == movie) {
+                self.counts.duplicates += 1;
+                continue;
+            }
+            latest.push(NewRating {
+                movie,
+                rating,
+                rated_at,
+            });
+        }
+        block.clear();
+        self.block = block;
+        let (key, fresh) = self.user(p, user)?;
+        if fresh {
+            p.load.insert_new_ratings(key, &latest)?;
+            self.counts.inserted += latest.len() as u64;
+            for r in &latest {
+                let fact = self.fact(r.movie);
+                *fact = (fact.0 + r.rating, fact.1 + 1);
+            }
+            // Rows of this user later in the file may meet these.
+            self.users.insert(user, (key, false));
+            return Ok(());
+        }
+        let stored = p.load.stored_ratings(key)?;
+        let mut stored = stored.iter().peekable();
+        let mut new = Vec::new();
+        for r in latest {
+            while stored.next_if(|s| s.movie < r.movie).is_some() {}
+            let Some(s) = stored.next_if(|s| s.movie == r.movie) else {
+                new.push(r);
+                continue;
+            };
+            let write = decide(s, &r);
+            if matches!(
+                write,
+                RatingWrite::Updated | RatingWrite::Duplicate(Some(_))
+            ) {
+                p.load.update_rating(key, &r)?;
+            }
+            match write {
+                RatingWrite::Updated => self.counts.updated += 1,
+                RatingWrite::Unchanged => self.counts.unchanged += 1,
+                RatingWrite::Duplicate(_) => self.counts.duplicates += 1,
+            }
+            let fact = self.fact(r.movie);
+            match write {
+                RatingWrite::Updated => *fact = (fact.0 + r.rating, fact.1 + 1),
+                RatingWrite::Unchanged => *fact = (fact.0 + s.rating, fact.1 + 1),
                 RatingWrite::Duplicate(replaced) => {
-                    self.counts.duplicates += 1;
-                    if let Some(old) = replaced {
-                        fact.0 += rating - old;
-                    }
+                    fact.0 += replaced.map_or(0.0, |old| r.rating - old);
                 }
             }
+        }
+        p.load.insert_new_ratings(key, &new)?;
+        self.counts.inserted += new.len() as u64;
+        for r in &new {
+            let fact = self.fact(r.movie);
+            *fact = (fact.0 + r.rating, fact.1 + 1);
         }
         Ok(())
     }
@@ -774,7 +880,7 @@ impl Ratings {
             Ok(m) => m,
             Err(reject) => return p.reject_row(vec![reject]),
         };
-        let key = self.user(p, user)?;
+        let (key, _) = self.user(p, user)?;
         if p.load.put_tag(key, movie, &tag, tagged_at)? {
             self.counts.tags_inserted += 1;
         }

@@ -21,6 +21,7 @@ type Stage<T> = Result<T, (Reason, Option<String>)>;
 pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>> {
     if let Some(what) = &record.malformed {
         return Err(vec![Reject {
+            file: String::new(),
             source_row: record.row,
             field: Field::Record,
             reason: Reason::NotAnObject,
@@ -124,6 +125,7 @@ fn parse_release(record: &RawRecord, rules: Rules) -> Result<Release, Reject> {
         )
     };
     outcome.map_err(|(reason, detail)| Reject {
+        file: String::new(),
         source_row: record.row,
         field,
         reason,
@@ -142,6 +144,7 @@ fn check<T>(
     outcome
         .map_err(|(reason, detail)| {
             rejects.push(Reject {
+                file: String::new(),
                 source_row: record.row,
                 field,
                 reason,

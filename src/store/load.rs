@@ -222,6 +222,7 @@ impl Load<'_> {
         }
         let rating = rating.map_or_else(|| "none".to_owned(), |r| r.to_string());
         self.reject(&[Reject {
+            file: String::new(),
             source_row: loser,
             field: crate::domain::record::Field::Title,
             reason: Reason::Duplicate,
@@ -456,13 +457,8 @@ impl Load<'_> {
         Ok(())
     }
 
-    /// Stores a batch of problems of rejected rows of the run's (single-file) input.
+    /// Stores a batch of problems of rejected rows.
     pub fn reject(&mut self, rejects: &[Reject]) -> Result<(), StoreError> {
-        self.reject_in("", rejects)
-    }
-
-    /// Stores a batch of problems of rejected rows of one file of the run's input.
-    pub fn reject_in(&mut self, file: &str, rejects: &[Reject]) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -470,7 +466,7 @@ impl Load<'_> {
         for r in rejects {
             stmt.execute(params![
                 self.run_id,
-                file,
+                r.file,
                 r.source_row,
                 r.field,
                 r.reason,

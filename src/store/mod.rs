@@ -19,7 +19,7 @@ mod runs;
 
 pub use ingest::Checkpoint;
 pub use load::{Load, LoadSummary};
-pub use ratings::{NewRating, RatingWrite, UserKey};
+pub use ratings::{NewRating, StoredRating, UserKey};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};

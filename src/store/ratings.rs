@@ -1,9 +1,9 @@
 //! Ratings, users and tags of a ratings dataset (MovieLens), written inside an ETL run's
 //! [`Load`]: one prepared statement per row, in the run's one transaction.
 //!
-//! A rating is keyed by (user, movie): the latest one given wins (a later `rated_at`, or at the
-//! same time the later row). A row equal to the stored one writes nothing, so a re-load of the
-//! same file is a no-op.
+//! A rating is keyed by (user, movie). Which one wins is the loader's rule; the store reads a
+//! user's ratings in one range scan and writes only what changes, so a re-load of the same file
+//! is a no-op.
 
 use super::{Load, StoreError};
 use crate::domain::source::Namespace;
@@ -25,18 +25,14 @@ pub struct NewRating {
     pub rated_at: i64,
 }
 
-/// What storing one rating did.
+/// A rating already in the store.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RatingWrite {
-    Inserted,
-    /// Replaced an older rating of an earlier run.
-    Updated,
-    /// The stored rating is this one, or later: nothing written. Carries the stored value.
-    Unchanged(f64),
-    /// This run already stored a rating for the same user and movie (a user whose rows are
-    /// not contiguous in the file): the later one is kept. Carries the value it replaced, if it
-    /// replaced one.
-    Duplicate(Option<f64>),
+pub struct StoredRating {
+    pub movie: MovieId,
+    pub rating: f64,
+    pub rated_at: i64,
+    /// Written by the run in progress (a user whose rows are not contiguous in the file).
+    pub this_run: bool,
 }
 
 impl Load<'_> {
@@ -68,43 +64,70 @@ impl Load<'_> {
         Ok((UserKey(self.tx.last_insert_rowid()), true))
     }
 
-    /// Stores one rating (see the module docs for which one wins).
-    pub fn put_rating(&mut self, user: UserKey, r: &NewRating) -> Result<RatingWrite, StoreError> {
-        let inserted = self
-            .tx
+    /// Inserts ratings of a user who has none stored yet (one first seen in this run): no row
+    /// can conflict, so they go in many rows per statement.
+    pub fn insert_new_ratings(
+        &mut self,
+        user: UserKey,
+        ratings: &[NewRating],
+    ) -> Result<(), StoreError> {
+        const ROWS: usize = 64;
+        let mut chunks = ratings.chunks_exact(ROWS);
+        if chunks.len() > 0 {
+            let values = vec!["(?, ?, ?, ?, ?)"; ROWS].join(", ");
+            let mut stmt = self.tx.prepare_cached(&format!(
+                "INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id) VALUES {values}"
+            ))?;
+            let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(ROWS * 5);
+            for chunk in chunks.by_ref() {
+                args.clear();
+                for r in chunk {
+                    args.extend([
+                        user.0.into(),
+                        r.movie.0.into(),
+                        r.rating.into(),
+                        r.rated_at.into(),
+                        self.run_id.0.into(),
+                    ]);
+                }
+                stmt.execute(rusqlite::params_from_iter(&args))?;
+            }
+        }
+        let mut one = self.tx.prepare_cached(
+            "INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for r in chunks.remainder() {
+            one.execute(params![user.0, r.movie, r.rating, r.rated_at, self.run_id])?;
+        }
+        Ok(())
+    }
+
+    /// A user's stored ratings by movie: (movie, rating, rated_at, whether this run wrote it).
+    pub fn stored_ratings(&self, user: UserKey) -> Result<Vec<StoredRating>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT MovieID, rating, rated_at, run_id = ?2 FROM ratings WHERE user_id = ?1
+             ORDER BY MovieID",
+        )?;
+        let rows = stmt.query_map(params![user.0, self.run_id], |r| {
+            Ok(StoredRating {
+                movie: r.get(0)?,
+                rating: r.get(1)?,
+                rated_at: r.get(2)?,
+                this_run: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replaces a stored rating.
+    pub fn update_rating(&mut self, user: UserKey, r: &NewRating) -> Result<(), StoreError> {
+        self.tx
             .prepare_cached(
-                "INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                "UPDATE ratings SET rating = ?3, rated_at = ?4, run_id = ?5
+                 WHERE user_id = ?1 AND MovieID = ?2",
             )?
             .execute(params![user.0, r.movie, r.rating, r.rated_at, self.run_id])?;
-        if inserted == 1 {
-            return Ok(RatingWrite::Inserted);
-        }
-        let (rating, rated_at, run_id): (f64, i64, i64) = self
-            .tx
-            .prepare_cached(
-                "SELECT rating, rated_at, run_id FROM ratings WHERE user_id = ?1 AND MovieID = ?2",
-            )?
-            .query_row(params![user.0, r.movie], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?;
-        let this_run = run_id == self.run_id.0;
-        let newer =
-            r.rated_at > rated_at || (r.rated_at == rated_at && (this_run || r.rating != rating));
-        if newer {
-            self.tx
-                .prepare_cached(
-                    "UPDATE ratings SET rating = ?3, rated_at = ?4, run_id = ?5
-                     WHERE user_id = ?1 AND MovieID = ?2",
-                )?
-                .execute(params![user.0, r.movie, r.rating, r.rated_at, self.run_id])?;
-        }
-        Ok(match (this_run, newer) {
-            (true, true) => RatingWrite::Duplicate(Some(rating)),
-            (true, false) => RatingWrite::Duplicate(None),
-            (false, true) => RatingWrite::Updated,
-            (false, false) => RatingWrite::Unchanged(rating),
-        })
+        Ok(())
     }
 
     /// Stores one tag; a tag already given by the user to the movie is kept as it was.

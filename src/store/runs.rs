@@ -157,13 +157,14 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source_row, field, reason, raw_value, detail FROM etl_rejects
-             WHERE run_id = ?1 ORDER BY source_row, field LIMIT ?2 OFFSET ?3",
+            "SELECT source_row, field, reason, raw_value, detail, file FROM etl_rejects
+             WHERE run_id = ?1 ORDER BY file, source_row, field LIMIT ?2 OFFSET ?3",
         )?;
         let rows = stmt.query_map(
             params![run_id, limit, i64::try_from(offset).unwrap_or(i64::MAX)],
             |r| {
                 Ok(Reject {
+                    file: r.get(5)?,
                     source_row: r.get(0)?,
                     field: r.get(1)?,
                     reason: r.get(2)?,
