@@ -64,7 +64,7 @@ fn db(dir: &Path) -> Connection {
 }
 
 /// (title, year, rating, votes, director) of every catalog movie, sorted.
-type Row = (String, i64, f64, Option<i64>, Option<String>);
+type Row = (String, i64, Option<f64>, Option<i64>, Option<String>);
 
 fn catalog(dir: &Path) -> Vec<Row> {
     let conn = db(dir);
@@ -91,7 +91,8 @@ fn expected(movies: &[StubMovie], details: bool, missing: &[i64]) -> Vec<Row> {
             Some((
                 m.title.clone(),
                 i64::from(chrono::Datelike::year(&date)),
-                m.vote_average,
+                // A rating backed by zero votes is no rating.
+                (m.vote_count > 0).then_some(m.vote_average),
                 Some(m.vote_count as i64),
                 director,
             ))
