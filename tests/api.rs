@@ -494,6 +494,7 @@ async fn openapi_document_matches_the_router() {
         "/api/movies",
         "/api/movies/{id}",
         "/api/movies/{id}/similar",
+        "/api/genres",
         "/api/catalog/points",
         "/api/etl/runs",
         "/api/etl/runs/{run_id}",
@@ -637,4 +638,70 @@ async fn a_newer_etl_run_is_picked_up_without_restart() {
     let similar = s.json(&format!("/api/movies/{id}/similar?n=3")).await;
     assert_eq!(similar["movie"]["title"], "Brand New Film");
     assert_eq!(similar["recommendations"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn a_movie_carries_its_attributes_and_each_providers_rating() {
+    let s = Server::start().await;
+    let found = s
+        .json("/api/movies?q=titanic&year_from=1997&year_to=1997")
+        .await;
+    let id = found["items"][0]["id"].as_i64().expect("Titanic (1997)");
+    let m = s.json(&format!("/api/movies/{id}")).await;
+    assert_eq!(m["title"], "Titanic");
+    assert_eq!(m["directors"], serde_json::json!(["James Cameron"]));
+    let genres: Vec<&str> = m["genres"]
+        .as_array()
+        .expect("genres")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!genres.is_empty(), "{m}");
+    assert_eq!(m["genre"].as_str(), Some(genres.join("|").as_str()));
+    let vega = &m["sources"][0];
+    assert_eq!(vega["provider"], "vega");
+    assert_eq!(
+        (vega["rating"].as_f64(), vega["scale"].as_f64()),
+        (Some(7.4), Some(10.0))
+    );
+    assert_eq!(m["ids"], serde_json::json!(["vega:titanic (1997)"]));
+    assert!(m["runtime"].as_u64().is_some_and(|r| r > 120), "{m}");
+}
+
+#[tokio::test]
+async fn the_catalog_filters_by_genre_from_one_vocabulary() {
+    let s = Server::start().await;
+    let genres = s.json("/api/genres").await;
+    let list = genres.as_array().expect("genres");
+    assert_eq!(list.len(), 20);
+    let thriller = list
+        .iter()
+        .find(|g| g["name"] == "Thriller")
+        .expect("Thriller");
+    let page = s.json("/api/movies?genre=thriller&limit=500").await;
+    assert_eq!(page["total"], thriller["movies"]);
+    let items = page["items"].as_array().expect("items");
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|m| m["genre"]
+        .as_str()
+        .is_some_and(|g| g.split('|').any(|x| x == "Thriller"))));
+    assert!(
+        !items
+            .iter()
+            .any(|m| m["genre"].as_str().is_some_and(|g| g.contains("Suspense"))),
+        "vega's Thriller/Suspense is Thriller"
+    );
+    let body = s
+        .problem(
+            "/api/movies?genre=Space%20Opera",
+            StatusCode::BAD_REQUEST,
+            Some("genre"),
+        )
+        .await;
+    assert!(
+        body["allowed"]
+            .as_str()
+            .is_some_and(|a| a.contains("Science Fiction")),
+        "{body}"
+    );
 }

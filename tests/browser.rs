@@ -373,6 +373,37 @@ async fn dashboard_end_to_end() {
     );
     screenshot(&client, "catalog").await;
 
+    // A movie's detail carries its attributes and each provider's rating; the genre filter
+    // narrows the table to one genre of the vocabulary.
+    client
+        .goto(&format!("{base}/catalog?q=titanic&genre=Thriller"))
+        .await
+        .expect("open /catalog by genre");
+    eventually(
+        &client,
+        "thriller titles",
+        "const rows = [...document.querySelectorAll('#movies tbody tr')]; return rows.length > 0 && rows.every((r) => r.cells[5].textContent.split('|').includes('Thriller'))",
+    )
+    .await;
+    assert_eq!(
+        js(&client, "return document.getElementById('genre').value").await,
+        "Thriller"
+    );
+    let titanic_link = client
+        .find(Locator::XPath("//table[@id='movies']//a[text()='Titanic']"))
+        .await
+        .expect("Titanic in the thrillers");
+    titanic_link.click().await.expect("open Titanic");
+    let facts = eventually(
+        &client,
+        "Titanic's facts",
+        "const d = document.getElementById('detail'); return d && !d.hidden && d.querySelector('dl') ? d.querySelector('dl').textContent : null",
+    )
+    .await;
+    let facts = facts.as_str().expect("text");
+    assert!(facts.contains("James Cameron"), "{facts}");
+    assert!(facts.contains("vega: 7.4 / 10"), "{facts}");
+
     // Phone width: nothing overflows sideways on the recommend page.
     client.set_window_size(390, 844).await.expect("resize");
     client.goto(url.as_str()).await.expect("open / narrow");

@@ -1,5 +1,6 @@
 //! Questions asked of the catalog: a filtered, sorted page of movies.
 
+use super::genre::Genre;
 use super::movie::title_key;
 
 /// Columns a catalog page can be sorted by.
@@ -21,6 +22,8 @@ pub struct CatalogQuery {
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
     pub min_rating: Option<f64>,
+    /// Only movies of this genre.
+    pub genre: Option<Genre>,
     pub sort: SortKey,
     pub descending: bool,
     pub limit: u32,

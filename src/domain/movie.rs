@@ -183,6 +183,51 @@ pub struct CatalogMovie {
     pub director: Option<String>,
 }
 
+/// A movie with everything the catalog knows of it: the API's movie resource.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MovieDetail {
+    pub id: MovieId,
+    pub title: String,
+    pub release_year: i32,
+    /// 0–10, derived from the providers' ratings; `null` when none rates it.
+    pub rating: Option<f64>,
+    pub votes: Option<u64>,
+    /// Genres of the vocabulary, `|`-separated (as in the catalog list).
+    pub genre: Option<String>,
+    pub director: Option<String>,
+    /// ISO 8601, when a provider gives the day.
+    pub release_date: Option<String>,
+    /// Genres of the vocabulary, from every provider.
+    pub genres: Vec<String>,
+    pub directors: Vec<String>,
+    pub writers: Vec<String>,
+    /// Top billing first, at most ten.
+    pub cast: Vec<String>,
+    pub keywords: Vec<String>,
+    /// MovieLens users' tags, most used first, at most ten.
+    pub tags: Vec<String>,
+    pub overview: Option<String>,
+    /// Minutes.
+    pub runtime: Option<u32>,
+    /// ISO 639-1.
+    pub original_language: Option<String>,
+    pub popularity: Option<f64>,
+    /// What each provider says, with its own scale.
+    pub sources: Vec<SourceFacts>,
+    /// Every external id of the movie, `namespace:id`: e.g. `tmdb:603`, `imdb:tt0133093`.
+    pub ids: Vec<String>,
+}
+
+/// One provider's rating of a movie.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SourceFacts {
+    pub provider: Provider,
+    /// On the provider's scale (0 to `scale`); `null` when it has none.
+    pub rating: Option<f64>,
+    pub scale: f64,
+    pub votes: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

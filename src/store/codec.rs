@@ -6,6 +6,7 @@ use crate::domain::ingest::{
     IngestMode, IngestRunStatus, ItemState, ResponseKind, ResponseOutcome, WindowState,
 };
 use crate::domain::record::Field;
+use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp};
 use chrono::{NaiveDate, SecondsFormat};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -47,6 +48,7 @@ macro_rules! code_sql {
 }
 
 code_sql!(
+    Provider,
     EtlRunStatus,
     SourceFormat,
     Reason,

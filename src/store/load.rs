@@ -17,6 +17,7 @@
 //! value in [`Provider::ATTRIBUTE_PRIORITY`], the rating by the run's [`RatingPolicy`].
 
 use super::codec::timestamp;
+use super::priority_sql;
 use super::{Store, StoreError};
 use crate::domain::audit::{AmbiguousRecord, AuditReport, Example, IdentityReport, MatchKind};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
@@ -485,7 +486,7 @@ impl Load<'_> {
         mut on_loaded: impl FnMut(Option<f64>, i32),
     ) -> Result<LoadSummary, StoreError> {
         let tx = &self.tx;
-        let prio = priority_sql(&Provider::ATTRIBUTE_PRIORITY);
+        let prio = priority_sql("s.provider", &Provider::ATTRIBUTE_PRIORITY);
         let first = |column: &str| {
             format!(
                 "(SELECT s.{column} FROM movie_sources AS s
@@ -506,7 +507,7 @@ impl Load<'_> {
                     .to_owned(),
             ),
             RatingPolicy::Priority(list) => {
-                let order = priority_sql(list);
+                let order = priority_sql("s.provider", list);
                 let among = list
                     .iter()
                     .map(|p| format!("'{}'", p.as_str()))
@@ -676,16 +677,6 @@ impl Load<'_> {
         self.tx.commit()?;
         Ok(())
     }
-}
-
-/// `CASE s.provider WHEN … END`: providers in `order` rank by position, any other last.
-fn priority_sql(order: &[Provider]) -> String {
-    let arms: String = order
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!(" WHEN '{}' THEN {i}", p.as_str()))
-        .collect();
-    format!("CASE s.provider{arms} ELSE {} END", order.len())
 }
 
 #[cfg(test)]

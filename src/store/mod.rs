@@ -35,6 +35,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_identity.sql"),
 ];
 
+/// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.
+fn priority_sql(column: &str, order: &[crate::domain::source::Provider]) -> String {
+    let arms: String = order
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!(" WHEN '{}' THEN {i}", p.as_str()))
+        .collect();
+    format!("CASE {column}{arms} ELSE {} END", order.len())
+}
+
 /// How long a writer waits for another writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -1,10 +1,12 @@
 //! Catalog SQL: the read queries of every reader. The load that writes the catalog is in
 //! `load.rs`.
 
-use super::{Store, StoreError};
+use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
-use crate::domain::movie::CatalogMovie;
+use crate::domain::genre::Genre;
+use crate::domain::movie::{CatalogMovie, MovieDetail, SourceFacts};
+use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, MovieId};
 use rusqlite::{OptionalExtension, Row};
 
@@ -39,6 +41,116 @@ impl Store {
                 catalog_movie,
             )
             .optional()?)
+    }
+
+    /// One movie with its attributes, tags and per-provider facts.
+    pub fn movie_detail(&self, id: MovieId) -> Result<Option<MovieDetail>, StoreError> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director, ReleaseDate,
+                        Overview, Runtime, OriginalLanguage, Popularity
+                 FROM Movies WHERE MovieID = ?1",
+                [id],
+                |r| {
+                    Ok(MovieDetail {
+                        id: r.get(0)?,
+                        title: r.get(1)?,
+                        release_year: r.get(2)?,
+                        rating: r.get(3)?,
+                        votes: r.get(4)?,
+                        genre: r.get(5)?,
+                        director: r.get(6)?,
+                        release_date: r.get(7)?,
+                        overview: r.get(8)?,
+                        runtime: r.get(9)?,
+                        original_language: r.get(10)?,
+                        popularity: r.get(11)?,
+                        genres: Vec::new(),
+                        directors: Vec::new(),
+                        writers: Vec::new(),
+                        cast: Vec::new(),
+                        keywords: Vec::new(),
+                        tags: Vec::new(),
+                        sources: Vec::new(),
+                        ids: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut m) = found else {
+            return Ok(None);
+        };
+        let names = |sql: &str| -> Result<Vec<String>, StoreError> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([id], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        m.genres = names(
+            "SELECT name FROM genres WHERE genre_id IN
+                 (SELECT genre_id FROM movie_genres WHERE MovieID = ?1)
+             ORDER BY genre_id",
+        )?;
+        // People of one role come from the first provider (by attribute priority) that has any.
+        let people = |role: &str, limit: u32| {
+            names(&format!(
+                "SELECT p.name FROM movie_people AS mp JOIN people AS p USING (person_id)
+                 WHERE mp.MovieID = ?1 AND mp.role = '{role}'
+                   AND mp.provider = (SELECT provider FROM movie_people
+                                      WHERE MovieID = ?1 AND role = '{role}'
+                                      ORDER BY {prio} LIMIT 1)
+                 ORDER BY mp.position LIMIT {limit}",
+                prio = priority_sql("provider", &Provider::ATTRIBUTE_PRIORITY)
+            ))
+        };
+        m.directors = people("director", 10)?;
+        m.writers = people("writer", 10)?;
+        m.cast = people("cast", 10)?;
+        m.keywords = names(
+            "SELECT DISTINCT k.name FROM movie_keywords AS mk JOIN keywords AS k USING (keyword_id)
+             WHERE mk.MovieID = ?1 ORDER BY k.name LIMIT 30",
+        )?;
+        m.tags = names(
+            "SELECT tag FROM tags WHERE MovieID = ?1
+             GROUP BY lower(tag) ORDER BY COUNT(*) DESC, lower(tag) LIMIT 10",
+        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT provider, rating, scale, votes
+             FROM movie_sources WHERE MovieID = ?1 ORDER BY {}",
+            priority_sql("provider", &Provider::ATTRIBUTE_PRIORITY)
+        ))?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(SourceFacts {
+                provider: r.get(0)?,
+                rating: r.get(1)?,
+                scale: r.get(2)?,
+                votes: r.get(3)?,
+            })
+        })?;
+        m.sources = rows.collect::<rusqlite::Result<_>>()?;
+        m.ids = names(
+            "SELECT namespace || ':' || external_id FROM movie_ids WHERE MovieID = ?1
+             ORDER BY namespace, external_id",
+        )?;
+        Ok(Some(m))
+    }
+
+    /// Every genre of the vocabulary with how many movies have it.
+    pub fn genre_counts(&self) -> Result<Vec<(Genre, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT g.genre_id, (SELECT COUNT(DISTINCT MovieID) FROM movie_genres AS mg
+                                 WHERE mg.genre_id = g.genre_id)
+             FROM genres AS g ORDER BY g.genre_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, n) = row?;
+            if let Some(g) = Genre::ALL.into_iter().find(|g| g.id() == id) {
+                out.push((g, n));
+            }
+        }
+        Ok(out)
     }
 
     /// Movies whose normalised title equals `key` (see [`crate::domain::movie::title_key`]),
@@ -79,6 +191,10 @@ impl Store {
         if let Some(r) = q.min_rating {
             clauses.push("Rating >= ?");
             args.push(r.into());
+        }
+        if let Some(g) = q.genre {
+            clauses.push("MovieID IN (SELECT MovieID FROM movie_genres WHERE genre_id = ?)");
+            args.push(g.id().into());
         }
         let filter = if clauses.is_empty() {
             String::new()

@@ -78,6 +78,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::metrics))
         .routes(routes!(movies::list))
         .routes(routes!(movies::get))
+        .routes(routes!(movies::genres))
         .routes(routes!(movies::similar))
         .routes(routes!(movies::points))
         .routes(routes!(etl_runs::list))

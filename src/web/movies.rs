@@ -4,7 +4,8 @@ use super::error::{ApiError, Problem};
 use super::params::{in_range, optional_in_range, path_id, ApiQuery};
 use super::state::AppState;
 use crate::domain::catalog::{CatalogQuery, SortKey};
-use crate::domain::movie::{title_key, CatalogMovie};
+use crate::domain::genre::Genre;
+use crate::domain::movie::{title_key, CatalogMovie, MovieDetail};
 use crate::domain::MovieId;
 use crate::recommend::{Filters, RecommendError, Similar};
 use axum::extract::{Path, State};
@@ -74,6 +75,8 @@ pub struct ListParams {
     /// Minimum rating, 0–10.
     #[param(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
+    /// Only movies of this genre (a name from `/api/genres`, any case).
+    genre: Option<String>,
     /// Sort order (default `id`).
     #[param(inline)]
     sort: Option<Sort>,
@@ -95,6 +98,18 @@ fn checked_filters(
         year_from: optional_in_range("year_from", year_from, 0..=9999)?,
         year_to: optional_in_range("year_to", year_to, 0..=9999)?,
         min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
+    })
+}
+
+/// A genre of the vocabulary by name, or a 400 listing them.
+fn checked_genre(name: &str) -> Result<Genre, ApiError> {
+    Genre::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = Genre::ALL.iter().map(|g| g.name()).collect();
+        ApiError::bad_parameter(
+            "genre",
+            format!("{name:?} is not a genre"),
+            known.join(", "),
+        )
     })
 }
 
@@ -125,6 +140,7 @@ pub async fn list(
         year_from: filters.year_from,
         year_to: filters.year_to,
         min_rating: filters.min_rating,
+        genre: p.genre.as_deref().map(checked_genre).transpose()?,
         sort,
         descending,
         limit: in_range("limit", p.limit, 50, 1..=MAX_LIMIT)?,
@@ -142,24 +158,50 @@ pub async fn list(
 
 /// One movie.
 ///
-/// The catalog row of one movie by its MovieID.
+/// One movie by its MovieID, with everything the catalog knows of it: genres, directors,
+/// writers, top cast, keywords, MovieLens tags, overview, runtime, and each provider's rating on
+/// its own scale with the ids it knows the movie by.
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", operation_id = "getMovie",
     params(("id" = i64, Path, description = "MovieID")),
-    responses((status = 200, description = "The movie", body = CatalogMovie),
+    responses((status = 200, description = "The movie", body = MovieDetail),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No movie has this id", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<CatalogMovie>, ApiError> {
+) -> Result<Json<MovieDetail>, ApiError> {
     let id = MovieId(path_id("id", &id)?);
     state
-        .engine
-        .load()
-        .movie(id)
-        .cloned()
+        .db(move |store| store.movie_detail(id))
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))
+}
+
+/// A genre of the vocabulary and how many movies have it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GenreCount {
+    pub name: String,
+    pub movies: u64,
+}
+
+/// The genres.
+///
+/// The one genre vocabulary every source's labels map onto, in its order, with how many catalog
+/// movies have each genre.
+#[utoipa::path(get, path = "/api/genres", tag = "movies", operation_id = "listGenres",
+    responses((status = 200, description = "Every genre of the vocabulary", body = Vec<GenreCount>)))]
+pub async fn genres(State(state): State<AppState>) -> Result<Json<Vec<GenreCount>>, ApiError> {
+    let counts = state.db(|store| store.genre_counts()).await?;
+    Ok(Json(
+        counts
+            .into_iter()
+            .map(|(g, movies)| GenreCount {
+                name: g.name().to_owned(),
+                movies,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -4,6 +4,7 @@
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::domain::genre::Genre;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -98,6 +99,7 @@ fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
                 movies => engine.movies().len(),
                 fitted_at => engine.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 run_id => engine.run_id.map(|r| r.0),
+                genres => Genre::ALL.iter().map(|g| g.name()).collect::<Vec<_>>(),
             })
         })
         .map(Html)

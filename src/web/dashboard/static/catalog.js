@@ -6,20 +6,23 @@
   const params = mr.params();
   const state = {
     q: params.get("q") || "",
+    genre: params.get("genre") || "",
     sort: params.get("sort") || "id",
     offset: Math.max(0, Number(params.get("offset")) || 0),
     movie: params.get("movie") || "",
   };
   $("q").value = state.q;
+  $("genre").value = state.genre;
   $("sort").value = state.sort;
 
   function save() {
-    mr.setParams({ q: state.q, sort: state.sort === "id" ? "" : state.sort, offset: state.offset || "", movie: state.movie });
+    mr.setParams({ q: state.q, genre: state.genre, sort: state.sort === "id" ? "" : state.sort, offset: state.offset || "", movie: state.movie });
   }
 
   function movieHref(id) {
     const p = new URLSearchParams({ movie: id });
     if (state.q) p.set("q", state.q);
+    if (state.genre) p.set("genre", state.genre);
     if (state.sort !== "id") p.set("sort", state.sort);
     return `/catalog?${p}`;
   }
@@ -28,6 +31,7 @@
     save();
     const query = new URLSearchParams({ limit: LIMIT, offset: state.offset, sort: state.sort });
     if (state.q) query.set("q", state.q);
+    if (state.genre) query.set("genre", state.genre);
     try {
       const page = await mr.getJson(`/api/movies?${query}`);
       mr.showError(null);
@@ -58,32 +62,45 @@
       return;
     }
     try {
-      const body = await mr.getJson(`/api/movies/${encodeURIComponent(state.movie)}/similar?n=10`);
-      const m = body.movie;
+      const id = encodeURIComponent(state.movie);
+      const m = await mr.getJson(`/api/movies/${id}`);
+      // An unrated movie is outside the content model: it has no neighbours, only its facts.
+      const similar = await mr.getJson(`/api/movies/${id}/similar?n=10`).catch(() => null);
       const facts = mr.el("dl", null);
+      const sourceRating = (s) =>
+        `${s.provider}: ${s.rating == null ? "no rating" : `${mr.fmt(s.rating, 1)} / ${s.scale}`}${s.votes == null ? "" : ` (${s.votes} votes)`}`;
       for (const [label, value] of [
-        ["Released", m.release_year],
+        ["Released", m.release_date || m.release_year],
         ["Rating", mr.fmt(m.rating, 1)],
         ["Votes", m.votes],
-        ["Genre", m.genre],
-        ["Director", m.director],
+        ["Genres", m.genres.join(", ")],
+        ["Directed by", m.directors.join(", ")],
+        ["Written by", m.writers.join(", ")],
+        ["Starring", m.cast.slice(0, 5).join(", ")],
+        ["Runtime", m.runtime == null ? null : `${m.runtime} min`],
+        ["Language", m.original_language],
+        ["Tags", m.tags.join(", ")],
+        ["Ratings by source", m.sources.map(sourceRating).join("; ")],
       ]) {
         if (value != null && value !== "") facts.append(mr.el("dt", null, label), mr.el("dd", null, String(value)));
       }
-      const neighbours = mr.el(
-        "ol",
-        null,
-        ...body.recommendations.map((r) =>
-          mr.el("li", null, mr.link(movieHref(r.id), r.title), ` (${r.release_year}, ${mr.fmt(r.rating, 1)}) · score ${mr.fmt(r.score, 4)}`),
-        ),
-      );
-      box.replaceChildren(
-        mr.el("h2", null, `${m.title} (${m.release_year})`),
-        facts,
-        mr.el("h3", null, "Its nearest neighbours"),
-        neighbours,
-        mr.el("p", null, mr.link(`/?id=${m.id}`, "Explore recommendations for this movie")),
-      );
+      const parts = [mr.el("h2", null, `${m.title} (${m.release_year})`)];
+      if (m.overview) parts.push(mr.el("p", null, m.overview));
+      parts.push(facts);
+      if (similar) {
+        parts.push(
+          mr.el("h3", null, "Its nearest neighbours"),
+          mr.el(
+            "ol",
+            null,
+            ...similar.recommendations.map((r) =>
+              mr.el("li", null, mr.link(movieHref(r.id), r.title), ` (${r.release_year}, ${mr.fmt(r.rating, 1)}) · score ${mr.fmt(r.score, 4)}`),
+            ),
+          ),
+          mr.el("p", null, mr.link(`/?id=${m.id}`, "Explore recommendations for this movie")),
+        );
+      }
+      box.replaceChildren(...parts);
       box.hidden = false;
     } catch (error) {
       mr.showError(error);
@@ -98,6 +115,11 @@
       loadPage();
     }, 200),
   );
+  $("genre").addEventListener("change", () => {
+    state.genre = $("genre").value;
+    state.offset = 0;
+    loadPage();
+  });
   $("sort").addEventListener("change", () => {
     state.sort = $("sort").value;
     state.offset = 0;

@@ -42,7 +42,7 @@
     const page = await mr.getJson(`/api/etl/runs/${state.run}/rejects?limit=${LIMIT}&offset=${state.offset}`);
     mr.fillTable(
       document.querySelector("#rejects tbody"),
-      page.items.map((r) => [String(r.source_row), r.field, r.reason, r.raw_value == null ? "null" : r.raw_value, r.detail || ""]),
+      page.items.map((r) => [r.file, String(r.source_row), r.field, r.reason, r.raw_value == null ? "null" : r.raw_value, r.detail || ""]),
     );
     const last = Math.min(page.offset + page.items.length, page.total);
     $("page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "No rejected rows";
@@ -70,10 +70,28 @@
           ["Inserted / updated / unchanged", `${c.inserted} / ${c.updated} / ${c.unchanged}`]);
         if (audit.rating) facts.push(["Rating min / mean / max", `${audit.rating.min} / ${mr.fmt(audit.rating.mean, 2)} / ${audit.rating.max}`]);
         if (audit.release_year) facts.push(["Release years", `${audit.release_year.min}–${audit.release_year.max}`]);
+        if (audit.ratings) {
+          const r = audit.ratings;
+          facts.push(["Ratings read / inserted / updated / unchanged", `${r.read} / ${r.inserted} / ${r.updated} / ${r.unchanged}`],
+            ["Ratings duplicated / rejected; new users", `${r.duplicates} / ${r.rejected}; ${r.new_users}`],
+            ["Tags read / inserted", `${r.tags_read} / ${r.tags_inserted}`]);
+        }
         facts.push(["Source sha256", audit.source_sha256]);
       } else if (run.error) {
         facts.push(["Error", run.error]);
       }
+      const identity = audit && audit.identity ? audit.identity : { providers: {}, ambiguous: [] };
+      mr.fillTable(
+        document.querySelector("#identity tbody"),
+        Object.entries(identity.providers).map(([provider, c]) =>
+          [provider, c.matched_by_id, c.matched_by_title, c.matched_by_near_year, c.new, c.ambiguous].map(String)),
+      );
+      mr.fillTable(
+        document.querySelector("#ambiguous tbody"),
+        identity.ambiguous.map((a) =>
+          [String(a.source_row), a.title, String(a.year), a.candidates.join(", "), String(a.loaded_as)]),
+      );
+      $("ambiguous").hidden = identity.ambiguous.length === 0;
       $("audit").replaceChildren(...facts.flatMap(([k, v]) => [mr.el("dt", null, k), mr.el("dd", null, String(v))]));
       await loadRejects();
       mr.showError(null);
