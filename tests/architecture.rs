@@ -9,7 +9,7 @@
 //! |---|---|
 //! | 1 | `domain` |
 //! | 2 | `store`, `model` |
-//! | 3 | `etl`, `ingest`, `recommend` |
+//! | 3 | `etl`, `ingest`, `recommend`, `export`, `dataset` |
 //! | 4 | `web`, `cli` |
 //! | 5 | `app` |
 
@@ -23,6 +23,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("etl", 3),
     ("ingest", 3),
     ("recommend", 3),
+    ("export", 3),
+    ("dataset", 3),
     ("web", 4),
     ("cli", 4),
     ("app", 5),

@@ -77,6 +77,8 @@ pub fn main() -> ExitCode {
         Command::Recommend(args) => cli::recommend::run(args, db),
         Command::Movies(args) => cli::movies::run(args, db),
         Command::Runs(args) => cli::runs::run(args, db),
+        Command::Export(args) => cli::export::run(args, db),
+        Command::Dataset(args) => cli::dataset::run(args, &data_dir),
     };
     match result {
         Ok(code) => code,

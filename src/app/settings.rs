@@ -62,6 +62,10 @@ pub enum Command {
     Movies(cli::movies::Args),
     /// ETL run history (lineage): when, from what, with which counts and status.
     Runs(cli::runs::Args),
+    /// Write a table (movies, ratings, genres, …) as Parquet or CSV, for analysts' tools.
+    Export(cli::export::Args),
+    /// MovieLens datasets on demand: `dataset list`, `dataset fetch NAME`.
+    Dataset(cli::dataset::Args),
 }
 
 impl Settings {

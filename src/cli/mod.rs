@@ -3,7 +3,9 @@
 //! errors and progress to stderr. `serve` and `up` live in [`crate::app`], which composes the web
 //! layer.
 
+pub mod dataset;
 pub mod etl;
+pub mod export;
 pub mod ingest;
 pub mod movies;
 pub mod output;

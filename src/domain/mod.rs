@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod etl;
+pub mod export;
 pub mod genre;
 pub mod ingest;
 pub mod movie;

@@ -11,6 +11,7 @@
 //! generic-async contortions, and no caller changes.
 
 mod codec;
+mod export;
 mod ingest;
 mod load;
 mod movies;

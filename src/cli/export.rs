@@ -1,0 +1,36 @@
+//! `movierec export`: one table of the database as a Parquet or CSV file.
+
+use crate::domain::export::{ExportFormat, ExportTable};
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// movies, ratings, users, tags, genres, movie_genres, movie_sources, movie_ids, people,
+    /// movie_people, keywords or movie_keywords.
+    #[arg(long, value_parser = ExportTable::parse)]
+    table: ExportTable,
+
+    /// parquet (Snappy-compressed) or csv.
+    #[arg(long, default_value = "parquet", value_parser = ExportFormat::parse)]
+    format: ExportFormat,
+
+    /// Where to write [default: `<table>.<format>` in the current directory]; `-` is stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
+    let store = Store::open_read_only(db)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("{}.{}", args.table.name(), args.format.extension()))
+    });
+    if out == Path::new("-") {
+        crate::export::write(&store, args.table, args.format, std::io::stdout())?;
+    } else {
+        let rows = crate::export::to_file(&store, args.table, args.format, &out)?;
+        eprintln!("{rows} rows of {} written to {}", args.table, out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
