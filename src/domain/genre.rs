@@ -28,9 +28,22 @@
 //! "Foreign"; vega's other creative types) map to nothing. An unknown label maps to nothing and
 //! is counted in the run's audit.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
+/// A genre of the vocabulary; in JSON and query strings, its name (`Science Fiction`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Genre {
     Action,
     Adventure,
@@ -41,14 +54,17 @@ pub enum Genre {
     Drama,
     Family,
     Fantasy,
+    #[serde(rename = "Film Noir")]
     FilmNoir,
     History,
     Horror,
     Music,
     Mystery,
     Romance,
+    #[serde(rename = "Science Fiction")]
     ScienceFiction,
     Thriller,
+    #[serde(rename = "TV Movie")]
     TvMovie,
     War,
     Western,
@@ -202,6 +218,9 @@ mod tests {
         for (i, g) in Genre::ALL.into_iter().enumerate() {
             assert_eq!(g.id(), i as i64 + 1);
             assert_eq!(Genre::from_name(g.name()), Some(g));
+            let json = serde_json::to_string(&g).expect("json");
+            assert_eq!(json, format!("\"{}\"", g.name()), "serialised as its name");
+            assert_eq!(serde_json::from_str::<Genre>(&json).expect("parse"), g);
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod derive;
 pub mod etl;
 pub mod export;
 pub mod genre;

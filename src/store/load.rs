@@ -17,10 +17,11 @@
 //! value in [`Provider::ATTRIBUTE_PRIORITY`], the rating by the run's [`RatingPolicy`].
 
 use super::codec::timestamp;
-use super::priority_sql;
 use super::{Store, StoreError};
 use crate::domain::audit::{AmbiguousRecord, AuditReport, Example, IdentityReport, MatchKind};
+use crate::domain::derive::{derive, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
+use crate::domain::genre::Genre;
 use crate::domain::movie::Movie;
 use crate::domain::source::{ExternalId, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
@@ -133,18 +134,23 @@ impl Load<'_> {
 
     fn put_movie(&mut self, m: &Movie) -> Result<(), StoreError> {
         let (movie_id, kind) = self.resolve(m)?;
+        // A movie created for this record has no facts, attributes or earlier record yet.
+        let fresh = matches!(kind, MatchKind::New | MatchKind::Ambiguous);
         let votes = m.votes.unwrap_or(0);
         let rating = m.rating.map(|r| r.value());
-        let previous: Option<(i64, u64, Option<f64>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT source_row, votes, rating FROM temp.etl_touched
-                 WHERE MovieID = ?1 AND provider = ?2",
-            )?
-            .query_row(params![movie_id, m.provider.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
+        let previous: Option<(i64, u64, Option<f64>)> = if fresh {
+            None
+        } else {
+            self.tx
+                .prepare_cached(
+                    "SELECT source_row, votes, rating FROM temp.etl_touched
+                     WHERE MovieID = ?1 AND provider = ?2",
+                )?
+                .query_row(params![movie_id, m.provider.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?
+        };
         if let Some((row, p_votes, p_rating)) = previous {
             // The same film twice in one input: keep the better record, reject the other.
             let row = row as u64;
@@ -173,7 +179,7 @@ impl Load<'_> {
         } else {
             self.identity.count(m.provider, kind);
         }
-        let changed = self.write_facts(movie_id, m)?;
+        let changed = self.write_facts(movie_id, m, fresh)?;
         let outcome = match (kind, previous) {
             (MatchKind::New | MatchKind::Ambiguous, None) => INSERTED,
             _ if changed => UPDATED,
@@ -240,32 +246,29 @@ impl Load<'_> {
         let ids: Vec<&ExternalId> = std::iter::once(&own)
             .chain(m.ids.iter().filter(|i| **i != own))
             .collect();
-        let mut found = None;
-        {
+        // Each id's movie, if it has one; the first found (own id first) decides.
+        let found: Vec<Option<MovieId>> = {
             let mut lookup = self.tx.prepare_cached(
                 "SELECT MovieID FROM movie_ids WHERE namespace = ?1 AND external_id = ?2",
             )?;
-            for id in &ids {
-                if let Some(movie) = lookup
-                    .query_row(params![id.namespace.as_str(), id.value], |r| {
-                        r.get::<_, MovieId>(0)
-                    })
-                    .optional()?
-                {
-                    found = Some(movie);
-                    break;
-                }
-            }
-        }
-        let (movie_id, kind) = match found {
-            Some(movie) => (movie, MatchKind::Id),
+            ids.iter()
+                .map(|id| {
+                    lookup
+                        .query_row(params![id.namespace.as_str(), id.value], |r| r.get(0))
+                        .optional()
+                })
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let (movie_id, kind) = match found.iter().flatten().next() {
+            Some(movie) => (*movie, MatchKind::Id),
             None => self.match_by_title(m, &ids)?,
         };
+        // An id already mapped (to this movie or, rarely, to another) stays as it is.
         let mut register = self.tx.prepare_cached(
             "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT DO NOTHING",
         )?;
-        for id in ids {
+        for (id, _) in ids.iter().zip(&found).filter(|(_, f)| f.is_none()) {
             register.execute(params![
                 id.namespace.as_str(),
                 id.value,
@@ -283,25 +286,31 @@ impl Load<'_> {
     ) -> Result<(MovieId, MatchKind), StoreError> {
         let namespaces: Vec<&str> = ids.iter().map(|i| i.namespace.as_str()).collect();
         let key = m.title.key();
-        let candidates = |years: &[i32]| -> Result<Vec<MovieId>, StoreError> {
+        // Every movie of this title within a year, with how far its nearest year is.
+        let nearby: Vec<(MovieId, i32)> = {
             let mut stmt = self.tx.prepare_cached(
-                "SELECT DISTINCT s.MovieID FROM movie_sources AS s
-                 WHERE s.title_key = ?1 AND s.release_year IN (?2, ?3)
+                "SELECT s.MovieID, MIN(ABS(s.release_year - ?2)) FROM movie_sources AS s
+                 WHERE s.title_key = ?1 AND s.release_year BETWEEN ?2 - 1 AND ?2 + 1
                    AND NOT EXISTS (SELECT 1 FROM movie_ids AS i
                                    WHERE i.MovieID = s.MovieID
-                                     AND i.namespace IN (SELECT value FROM json_each(?4)))
-                 ORDER BY s.MovieID",
+                                     AND i.namespace IN (SELECT value FROM json_each(?3)))
+                 GROUP BY s.MovieID ORDER BY s.MovieID",
             )?;
             let list = serde_json::to_string(&namespaces).unwrap_or_else(|_| "[]".into());
-            let rows = stmt
-                .query_map(params![key, years[0], years[years.len() - 1], list], |r| {
-                    r.get(0)
-                })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let rows =
+                stmt.query_map(params![key, m.year, list], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
         };
-        let same_year = candidates(&[m.year])?;
+        let within = |apart: i32| -> Vec<MovieId> {
+            nearby
+                .iter()
+                .filter(|(_, d)| *d == apart)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let same_year = within(0);
         let (list, kind) = if same_year.is_empty() {
-            (candidates(&[m.year - 1, m.year + 1])?, MatchKind::NearYear)
+            (within(1), MatchKind::NearYear)
         } else {
             (same_year, MatchKind::Title)
         };
@@ -343,7 +352,12 @@ impl Load<'_> {
     /// Writes the record's facts under its provider unless they are what it said before;
     /// returns whether anything changed. A MovieLens record's rating and votes are its users'
     /// (see `set_rating_facts`), so its movie record leaves them as they are.
-    fn write_facts(&mut self, movie_id: MovieId, m: &Movie) -> Result<bool, StoreError> {
+    fn write_facts(
+        &mut self,
+        movie_id: MovieId,
+        m: &Movie,
+        fresh: bool,
+    ) -> Result<bool, StoreError> {
         let fingerprint = attributes_fingerprint(m);
         let directors = (!m.directors.is_empty()).then(|| m.directors.join(", "));
         let date = m.release_date.map(|d| d.to_string());
@@ -405,15 +419,25 @@ impl Load<'_> {
             .optional()?
             .is_some();
         if written {
-            self.write_attributes(movie_id, m)?;
+            self.write_attributes(movie_id, m, fresh)?;
         }
         Ok(written)
     }
 
-    /// Replaces the provider's genres, keywords and people of a movie.
-    fn write_attributes(&mut self, movie_id: MovieId, m: &Movie) -> Result<(), StoreError> {
+    /// Replaces the provider's genres, keywords and people of a movie (a fresh movie has none).
+    fn write_attributes(
+        &mut self,
+        movie_id: MovieId,
+        m: &Movie,
+        fresh: bool,
+    ) -> Result<(), StoreError> {
         let provider = m.provider.as_str();
-        for table in ["movie_genres", "movie_keywords", "movie_people"] {
+        let tables: &[&str] = if fresh {
+            &[]
+        } else {
+            &["movie_genres", "movie_keywords", "movie_people"]
+        };
+        for table in tables {
             self.tx
                 .prepare_cached(&format!(
                     "DELETE FROM {table} WHERE MovieID = ?1 AND provider = ?2"
@@ -479,107 +503,118 @@ impl Load<'_> {
     }
 
     /// Derives the `Movies` row of every movie the run touched from all providers' facts (see
-    /// the module docs), and sums up the run. `on_loaded(rating, year)` sees each such movie.
+    /// [`crate::domain::derive`]) in one ordered scan, writes the rows that change, and sums up
+    /// the run. `on_loaded(rating, year)` sees each such movie.
     pub fn settle(
         &mut self,
         policy: &RatingPolicy,
         mut on_loaded: impl FnMut(Option<f64>, i32),
     ) -> Result<LoadSummary, StoreError> {
         let tx = &self.tx;
-        let prio = priority_sql("s.provider", &Provider::ATTRIBUTE_PRIORITY);
-        let first = |column: &str| {
-            format!(
-                "(SELECT s.{column} FROM movie_sources AS s
-                  WHERE s.MovieID = t.MovieID AND s.{column} IS NOT NULL ORDER BY {prio} LIMIT 1)"
-            )
-        };
-        let on_ten = "CASE WHEN s.scale = 10 THEN s.rating ELSE s.rating * 10.0 / s.scale END";
-        let (rating, votes) = match policy {
-            RatingPolicy::VoteWeighted => (
-                format!(
-                    "(SELECT CASE WHEN COUNT(*) = 1 THEN MAX(r) ELSE ROUND(SUM(r * w) / SUM(w), 2) END
-                      FROM (SELECT {on_ten} AS r, MAX(COALESCE(s.votes, 1), 1) AS w
-                            FROM movie_sources AS s
-                            WHERE s.MovieID = t.MovieID AND s.rating IS NOT NULL))"
-                ),
-                "(SELECT SUM(s.votes) FROM movie_sources AS s
-                  WHERE s.MovieID = t.MovieID AND s.rating IS NOT NULL)"
-                    .to_owned(),
-            ),
-            RatingPolicy::Priority(list) => {
-                let order = priority_sql("s.provider", list);
-                let among = list
-                    .iter()
-                    .map(|p| format!("'{}'", p.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let pick = |value: &str| {
-                    format!(
-                        "(SELECT {value} FROM movie_sources AS s
-                          WHERE s.MovieID = t.MovieID AND s.rating IS NOT NULL
-                            AND s.provider IN ({among})
-                          ORDER BY {order} LIMIT 1)"
-                    )
-                };
-                (pick(on_ten), pick("s.votes"))
-            }
-        };
-        let title = format!(
-            "(SELECT s.title FROM movie_sources AS s WHERE s.MovieID = t.MovieID ORDER BY {prio} LIMIT 1)"
-        );
-        tx.execute_batch(&format!(
-            "DROP TABLE IF EXISTS temp.etl_derived;
-             CREATE TEMP TABLE etl_derived AS
-             SELECT t.MovieID,
-                    {title} AS title,
-                    {title_key} AS title_key,
-                    {year} AS year,
-                    {date} AS release_date,
-                    {rating} AS rating,
-                    {votes} AS votes,
-                    (SELECT group_concat(g.name, '|' ORDER BY g.genre_id)
-                     FROM genres AS g
-                     WHERE g.genre_id IN (SELECT genre_id FROM movie_genres AS mg
-                                          WHERE mg.MovieID = t.MovieID)) AS genre,
-                    {director} AS director,
-                    {overview} AS overview,
-                    {runtime} AS runtime,
-                    {language} AS language,
-                    {popularity} AS popularity
-             FROM (SELECT DISTINCT MovieID FROM temp.etl_touched) AS t;",
-            title_key = title.replace("s.title ", "s.title_key "),
-            year = title.replace("s.title ", "s.release_year "),
-            date = first("release_date"),
-            director = first("director"),
-            overview = first("overview"),
-            runtime = first("runtime"),
-            language = first("language"),
-            popularity = first("popularity"),
-        ))?;
-        tx.execute(
-            "UPDATE Movies SET Title = d.title, TitleKey = d.title_key, ReleaseYear = d.year,
-                    ReleaseDate = d.release_date, Rating = d.rating, Votes = d.votes,
-                    Genre = d.genre, Director = d.director, Overview = d.overview,
-                    Runtime = d.runtime, OriginalLanguage = d.language, Popularity = d.popularity,
-                    UpdatedRunId = ?1
-             FROM temp.etl_derived AS d
-             WHERE Movies.MovieID = d.MovieID
-               AND NOT (Movies.Title IS d.title AND Movies.ReleaseYear IS d.year
-                        AND Movies.ReleaseDate IS d.release_date AND Movies.Rating IS d.rating
-                        AND Movies.Votes IS d.votes AND Movies.Genre IS d.genre
-                        AND Movies.Director IS d.director AND Movies.Overview IS d.overview
-                        AND Movies.Runtime IS d.runtime AND Movies.OriginalLanguage IS d.language
-                        AND Movies.Popularity IS d.popularity)",
-            [self.run_id],
+        let mut genres = tx.prepare(
+            "SELECT DISTINCT MovieID, genre_id FROM movie_genres
+             WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched)
+             ORDER BY MovieID, genre_id",
         )?;
+        let mut genres = genres.query([])?;
+        let mut next_genre: Option<(MovieId, i64)> = match genres.next()? {
+            Some(r) => Some((r.get(0)?, r.get(1)?)),
+            None => None,
+        };
+        let mut facts = tx.prepare(
+            "SELECT MovieID, provider, title, title_key, release_year, release_date, rating, scale,
+                    votes, director, overview, runtime, language, popularity
+             FROM movie_sources WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched)
+             ORDER BY MovieID",
+        )?;
+        let mut rows = facts.query([])?;
+        let mut update = tx.prepare(
+            "UPDATE Movies SET Title = ?2, TitleKey = ?3, ReleaseYear = ?4, ReleaseDate = ?5,
+                    Rating = ?6, Votes = ?7, Genre = ?8, Director = ?9, Overview = ?10,
+                    Runtime = ?11, OriginalLanguage = ?12, Popularity = ?13, UpdatedRunId = ?14
+             WHERE MovieID = ?1
+               AND NOT (Title IS ?2 AND TitleKey IS ?3 AND ReleaseYear IS ?4 AND ReleaseDate IS ?5
+                        AND Rating IS ?6 AND Votes IS ?7 AND Genre IS ?8 AND Director IS ?9
+                        AND Overview IS ?10 AND Runtime IS ?11 AND OriginalLanguage IS ?12
+                        AND Popularity IS ?13)",
+        )?;
+        let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut loaded = 0;
-        {
-            let mut stmt = tx.prepare("SELECT rating, year FROM temp.etl_derived")?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                on_loaded(row.get(0)?, row.get(1)?);
-                loaded += 1;
+        let mut current: Option<MovieId> = None;
+        let mut group: Vec<ProviderFacts> = Vec::new();
+        let mut finish = |movie: MovieId,
+                          group: &mut Vec<ProviderFacts>,
+                          next_genre: &mut Option<(MovieId, i64)>,
+                          genres: &mut rusqlite::Rows<'_>|
+         -> Result<(), StoreError> {
+            let mut of_movie = Vec::new();
+            while let Some((m, g)) = *next_genre {
+                if m > movie {
+                    break;
+                }
+                if m == movie {
+                    of_movie.extend(Genre::ALL.into_iter().find(|x| x.id() == g));
+                }
+                *next_genre = match genres.next()? {
+                    Some(r) => Some((r.get(0)?, r.get(1)?)),
+                    None => None,
+                };
             }
+            let d = derive(group, &of_movie, policy);
+            group.clear();
+            update.execute(params![
+                movie,
+                d.title,
+                d.title_key,
+                d.release_year,
+                d.release_date,
+                d.rating,
+                d.votes,
+                d.genre,
+                d.director,
+                d.overview,
+                d.runtime,
+                d.language,
+                d.popularity,
+                self.run_id
+            ])?;
+            for (field, provider) in &d.supplied_by {
+                *supplied_by
+                    .entry((*field).to_owned())
+                    .or_default()
+                    .entry((*provider).to_owned())
+                    .or_default() += 1;
+            }
+            on_loaded(d.rating, d.release_year);
+            loaded += 1;
+            Ok(())
+        };
+        while let Some(r) = rows.next()? {
+            let movie: MovieId = r.get(0)?;
+            if current.is_some_and(|c| c != movie) {
+                if let Some(done) = current {
+                    finish(done, &mut group, &mut next_genre, &mut genres)?;
+                }
+            }
+            current = Some(movie);
+            group.push(ProviderFacts {
+                provider: r.get(1)?,
+                title: r.get(2)?,
+                title_key: r.get(3)?,
+                release_year: r.get(4)?,
+                release_date: r.get(5)?,
+                rating: r.get(6)?,
+                scale: r.get(7)?,
+                votes: r.get(8)?,
+                director: r.get(9)?,
+                overview: r.get(10)?,
+                runtime: r.get(11)?,
+                language: r.get(12)?,
+                popularity: r.get(13)?,
+            });
+        }
+        if let Some(done) = current {
+            finish(done, &mut group, &mut next_genre, &mut genres)?;
         }
         let count = |outcome: i64| -> Result<u64, StoreError> {
             Ok(tx.query_row(
@@ -593,9 +628,7 @@ impl Load<'_> {
             updated: count(UPDATED)?,
             unchanged: count(UNCHANGED)?,
         };
-        let supplied_by = self.supplied_by(&prio)?;
-        self.tx
-            .execute_batch("DROP TABLE temp.etl_derived; DROP TABLE temp.etl_touched;")?;
+        tx.execute_batch("DROP TABLE temp.etl_touched;")?;
         Ok(LoadSummary {
             counts,
             loaded,
@@ -604,44 +637,6 @@ impl Load<'_> {
             identity: std::mem::take(&mut self.identity),
             supplied_by,
         })
-    }
-
-    /// Per catalog field, how many of the run's movies took it from each provider.
-    fn supplied_by(
-        &self,
-        prio: &str,
-    ) -> Result<BTreeMap<String, BTreeMap<String, u64>>, StoreError> {
-        let mut out = BTreeMap::new();
-        for (field, column) in [
-            ("title", "title"),
-            ("release_date", "release_date"),
-            ("director", "director"),
-            ("overview", "overview"),
-            ("runtime", "runtime"),
-        ] {
-            let mut stmt = self.tx.prepare(&format!(
-                "SELECT p, COUNT(*) FROM (
-                     SELECT (SELECT s.provider FROM movie_sources AS s
-                             WHERE s.MovieID = d.MovieID AND s.{column} IS NOT NULL
-                             ORDER BY {prio} LIMIT 1) AS p
-                     FROM temp.etl_derived AS d)
-                 WHERE p IS NOT NULL GROUP BY p"
-            ))?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-            out.insert(field.to_owned(), rows.collect::<rusqlite::Result<_>>()?);
-        }
-        let mut stmt = self.tx.prepare(
-            "SELECT CASE WHEN COUNT(*) > 1 THEN 'several' ELSE MAX(s.provider) END AS p, d.MovieID
-             FROM temp.etl_derived AS d
-             JOIN movie_sources AS s ON s.MovieID = d.MovieID AND s.rating IS NOT NULL
-             GROUP BY d.MovieID",
-        )?;
-        let mut rating: BTreeMap<String, u64> = BTreeMap::new();
-        for p in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            *rating.entry(p?).or_default() += 1;
-        }
-        out.insert("rating".to_owned(), rating);
-        Ok(out)
     }
 
     /// Writes the run's final lineage (the input's hash and snapshot are known only once it has

@@ -75,8 +75,9 @@ pub struct ListParams {
     /// Minimum rating, 0–10.
     #[param(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
-    /// Only movies of this genre (a name from `/api/genres`, any case).
-    genre: Option<String>,
+    /// Only movies of this genre (a name of the vocabulary, as `/api/genres` lists them).
+    #[param(inline)]
+    genre: Option<Genre>,
     /// Sort order (default `id`).
     #[param(inline)]
     sort: Option<Sort>,
@@ -98,18 +99,6 @@ fn checked_filters(
         year_from: optional_in_range("year_from", year_from, 0..=9999)?,
         year_to: optional_in_range("year_to", year_to, 0..=9999)?,
         min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
-    })
-}
-
-/// A genre of the vocabulary by name, or a 400 listing them.
-fn checked_genre(name: &str) -> Result<Genre, ApiError> {
-    Genre::from_name(name).ok_or_else(|| {
-        let known: Vec<&str> = Genre::ALL.iter().map(|g| g.name()).collect();
-        ApiError::bad_parameter(
-            "genre",
-            format!("{name:?} is not a genre"),
-            known.join(", "),
-        )
     })
 }
 
@@ -140,7 +129,7 @@ pub async fn list(
         year_from: filters.year_from,
         year_to: filters.year_to,
         min_rating: filters.min_rating,
-        genre: p.genre.as_deref().map(checked_genre).transpose()?,
+        genre: p.genre,
         sort,
         descending,
         limit: in_range("limit", p.limit, 50, 1..=MAX_LIMIT)?,
