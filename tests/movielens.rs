@@ -265,6 +265,44 @@ fn ml_100k_is_latin1_with_genre_flags_and_whole_star_ratings() {
     );
 }
 
+#[test]
+fn ml_1m_is_double_colon_separated_latin1() {
+    let f = Fixture::new(|dir| {
+        write(
+            dir,
+            "movies.dat",
+            b"1::Toy Story (1995)::Animation|Children's|Comedy\n\
+              2::Cit\xe9 des enfants perdus, La (1995)::Adventure|Sci-Fi\n\
+              3::Broken::Drama::Extra\n",
+        );
+        write(
+            dir,
+            "ratings.dat",
+            b"1::1::5::978300760\n1::2::3::978302109\n2::2::4::978301968\n2::2::x::978301968\n",
+        );
+    });
+    let report = f.load().expect("load").report;
+    assert_eq!(report.counts.loaded, 2);
+    let ratings = report.ratings.expect("ratings");
+    assert_eq!((ratings.inserted, ratings.rejected), (3, 1));
+    let store = Store::open_read_only(&f.db()).expect("db");
+    let cite = store
+        .movies_titled("la cité des enfants perdus")
+        .expect("query")
+        .pop()
+        .expect("decoded from Latin-1, article moved to the front");
+    assert_eq!(cite.genre.as_deref(), Some("Adventure|Science Fiction"));
+    assert_eq!(cite.rating, Some(7.0), "mean of 3 and 4 stars, on 0–10");
+    let toy = store
+        .movies_titled("toy story")
+        .expect("q")
+        .pop()
+        .expect("Toy Story");
+    assert_eq!(toy.genre.as_deref(), Some("Animation|Comedy|Family"));
+    let namespace: String = f.query("SELECT namespace FROM movie_ids WHERE MovieID = 1");
+    assert_eq!(namespace, "movielens", "ml-1m shares ml-latest's movie ids");
+}
+
 /// vega + the TMDB 5000 export + ml-latest-small: one catalog row per film, vega's facts
 /// untouched, every rerun a no-op. Needs `../shared/data`.
 #[test]

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Whole-process loads of the shared MovieLens datasets into an empty database (movies, links,
+# ratings, tags), and their idempotent reruns, with hyperfine; then the identity report of vega +
+# the TMDB 5000 export + ml-latest-small loaded together.
+#   bench/movielens_load.sh            # needs hyperfine and ../shared/data
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${DATA:-../shared/data}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cargo build --release --quiet
+bin=$PWD/target/release/movierec
+for ds in ml-latest-small ml-100k; do
+  hyperfine --warmup 1 --runs 10 \
+    --prepare "rm -rf $work/$ds.db $work/$ds.db-wal $work/$ds.db-shm $work/$ds-data" \
+    -n "movierec etl movielens:$ds (empty db)" "$bin --db $work/$ds.db etl --source movielens:$data/$ds --json"
+  "$bin" --db "$work/$ds.db" etl --source "movielens:$data/$ds" --json >/dev/null
+  hyperfine --warmup 1 --runs 10 -n "movierec etl movielens:$ds (rerun, no-op)" \
+    "$bin --db $work/$ds.db etl --source movielens:$data/$ds --json"
+done
+echo "== identity: vega, then the TMDB 5000 export, then ml-latest-small, into one catalog"
+db=$work/all.db
+for source in embedded "$data/tmdb-5000/tmdb_5000_movies.csv" "movielens:$data/ml-latest-small"; do
+  "$bin" --db "$db" etl --source "$source" --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+c = r["counts"]
+print(f"{r[\"source\"]}: extracted {c[\"extracted\"]}, loaded {c[\"loaded\"]}, inserted {c[\"inserted\"]}, updated {c[\"updated\"]}, rejected {c[\"rejected\"]}")
+for p, i in r["identity"]["providers"].items():
+    print(f"  {p}: matched by id {i[\"matched_by_id\"]}, by title {i[\"matched_by_title\"]}, one year apart {i[\"matched_by_near_year\"]}, new {i[\"new\"]}, ambiguous {i[\"ambiguous\"]}")
+for a in r["identity"]["ambiguous"]:
+    print(f"    ambiguous: row {a[\"source_row\"]} {a[\"title\"]} ({a[\"year\"]}): candidates {a[\"candidates\"]}, loaded as {a[\"loaded_as\"]}")
+'
+done
+python3 - "$db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = lambda sql: db.execute(sql).fetchone()[0]
+print(f"catalog: {q('SELECT COUNT(*) FROM Movies')} movies, {q('SELECT COUNT(*) FROM ratings')} ratings, {q('SELECT COUNT(*) FROM tags')} tags")
+print(f"movies described by 3 providers: {q('SELECT COUNT(*) FROM (SELECT MovieID FROM movie_sources GROUP BY MovieID HAVING COUNT(*) = 3)')}, by 2: {q('SELECT COUNT(*) FROM (SELECT MovieID FROM movie_sources GROUP BY MovieID HAVING COUNT(*) = 2)')}")
+print(f"TMDB ids on more than one movie: {q(\"SELECT COUNT(*) FROM (SELECT external_id FROM movie_ids WHERE namespace = 'tmdb' GROUP BY external_id HAVING COUNT(DISTINCT MovieID) > 1)\")}")
+PY
