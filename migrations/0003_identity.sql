@@ -65,7 +65,7 @@ CREATE TABLE movie_sources (
     source_row    INTEGER NOT NULL,                -- the record it came from in run_id's input
     run_id        INTEGER NOT NULL REFERENCES etl_runs (run_id),  -- the run that last changed it
     PRIMARY KEY (MovieID, provider)
-) WITHOUT ROWID;
+);                                                 -- a rowid table: its rows hold long overviews
 CREATE INDEX movie_sources_by_title ON movie_sources (title_key, release_year);
 
 -- The genre vocabulary (src/domain/genre.rs documents how each source's labels map onto it).
