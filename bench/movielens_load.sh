@@ -21,16 +21,20 @@ done
 echo "== identity: vega, then the TMDB 5000 export, then ml-latest-small, into one catalog"
 db=$work/all.db
 for source in embedded "$data/tmdb-5000/tmdb_5000_movies.csv" "movielens:$data/ml-latest-small"; do
-  "$bin" --db "$db" etl --source "$source" --json | python3 -c '
+  "$bin" --db "$db" etl --source "$source" --json >"$work/report.json"
+  python3 - "$work/report.json" <<'PY'
 import json, sys
-r = json.load(sys.stdin)
+r = json.load(open(sys.argv[1]))
 c = r["counts"]
-print(f"{r[\"source\"]}: extracted {c[\"extracted\"]}, loaded {c[\"loaded\"]}, inserted {c[\"inserted\"]}, updated {c[\"updated\"]}, rejected {c[\"rejected\"]}")
+print("{}: extracted {}, loaded {}, inserted {}, updated {}, rejected {}".format(
+    r["source"], c["extracted"], c["loaded"], c["inserted"], c["updated"], c["rejected"]))
 for p, i in r["identity"]["providers"].items():
-    print(f"  {p}: matched by id {i[\"matched_by_id\"]}, by title {i[\"matched_by_title\"]}, one year apart {i[\"matched_by_near_year\"]}, new {i[\"new\"]}, ambiguous {i[\"ambiguous\"]}")
+    print("  {}: matched by id {}, by title {}, one year apart {}, new {}, ambiguous {}".format(
+        p, i["matched_by_id"], i["matched_by_title"], i["matched_by_near_year"], i["new"], i["ambiguous"]))
 for a in r["identity"]["ambiguous"]:
-    print(f"    ambiguous: row {a[\"source_row\"]} {a[\"title\"]} ({a[\"year\"]}): candidates {a[\"candidates\"]}, loaded as {a[\"loaded_as\"]}")
-'
+    print("    ambiguous: row {} {} ({}): candidates {}, loaded as {}".format(
+        a["source_row"], a["title"], a["year"], a["candidates"], a["loaded_as"]))
+PY
 done
 python3 - "$db" <<'PY'
 import sqlite3, sys
@@ -38,5 +42,6 @@ db = sqlite3.connect(sys.argv[1])
 q = lambda sql: db.execute(sql).fetchone()[0]
 print(f"catalog: {q('SELECT COUNT(*) FROM Movies')} movies, {q('SELECT COUNT(*) FROM ratings')} ratings, {q('SELECT COUNT(*) FROM tags')} tags")
 print(f"movies described by 3 providers: {q('SELECT COUNT(*) FROM (SELECT MovieID FROM movie_sources GROUP BY MovieID HAVING COUNT(*) = 3)')}, by 2: {q('SELECT COUNT(*) FROM (SELECT MovieID FROM movie_sources GROUP BY MovieID HAVING COUNT(*) = 2)')}")
-print(f"TMDB ids on more than one movie: {q(\"SELECT COUNT(*) FROM (SELECT external_id FROM movie_ids WHERE namespace = 'tmdb' GROUP BY external_id HAVING COUNT(DISTINCT MovieID) > 1)\")}")
+shared = "SELECT COUNT(*) FROM (SELECT external_id FROM movie_ids WHERE namespace = 'tmdb' GROUP BY external_id HAVING COUNT(DISTINCT MovieID) > 1)"
+print(f"TMDB ids on more than one movie: {q(shared)}")
 PY

@@ -259,6 +259,12 @@ fn ml_100k_is_latin1_with_genre_flags_and_whole_star_ratings() {
     );
     let namespace: String = f.query("SELECT namespace FROM movie_ids WHERE MovieID = 1");
     assert_eq!(namespace, "ml100k", "ml-100k numbers its movies on its own");
+    // u.data is not sorted by user: a reload still finds every rating stored.
+    let again = f.load().expect("reload").report.ratings.expect("ratings");
+    assert_eq!(
+        (again.inserted, again.unchanged, again.duplicates),
+        (0, 2, 0)
+    );
     assert_eq!(
         store.movie(MovieId(2)).expect("q").map(|m| m.rating),
         Some(Some(10.0))

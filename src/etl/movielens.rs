@@ -711,18 +711,22 @@ impl MovieIndex {
     }
 }
 
-/// The ratings half of a MovieLens load. Rows are gathered per user while the file stays on
-/// one user (MovieLens files are sorted by user), so a duplicate within a user's block is
-/// resolved in memory, and the block goes to the store sorted by movie: many rows per
-/// statement for a user first seen in this run, one checked row at a time for the others.
+/// Rating rows held before they are sorted by user and stored: bounds memory (32 MB) whatever
+/// the file's size.
+const RATINGS_BUFFER: usize = 1 << 20;
+
+/// The ratings half of a MovieLens load. Rows are buffered (up to [`RATINGS_BUFFER`]), sorted
+/// by user and movie, and stored a user at a time: a duplicate within the buffer is resolved in
+/// memory, a user new to the database goes in many rows per statement, a known user's stored
+/// ratings are read in one range scan and only changes written. MovieLens files are sorted by
+/// user, so a user's rows rarely span two buffers; ml-100k's `u.data` is not, and fits in one.
 struct Ratings {
     dataset: String,
     movies: MovieIndex,
     /// Dataset user id → internal id, and whether the user has nothing stored yet.
     users: HashMap<i64, (UserKey, bool)>,
-    block_user: Option<i64>,
-    /// (movie, rated_at, row, rating) of the current user.
-    block: Vec<(MovieId, i64, u64, f64)>,
+    /// (user, movie, rated_at, row, rating) not stored yet.
+    buffer: Vec<(i64, MovieId, i64, u64, f64)>,
     /// Per MovieID: sum and count of the ratings this run leaves in the store.
     facts: Vec<(f64, u64)>,
     counts: RatingsCounts,
@@ -734,8 +738,7 @@ impl Ratings {
             dataset,
             movies,
             users: HashMap::new(),
-            block_user: None,
-            block: Vec::new(),
+            buffer: Vec::new(),
             facts: Vec::new(),
             counts: RatingsCounts::default(),
         }
@@ -790,27 +793,24 @@ impl Ratings {
                 return p.reject_row(vec![reject]);
             }
         };
-        if self.block_user != Some(user) {
+        self.buffer.push((user, movie, rated_at, row, rating));
+        if self.buffer.len() >= RATINGS_BUFFER {
             self.flush(p)?;
-            self.block_user = Some(user);
         }
-        self.block.push((movie, rated_at, row, rating));
         if self.counts.read % 65_536 == 0 {
             p.progress.set_position(self.counts.read);
         }
         Ok(())
     }
 
-    /// Stores the current user's block: per movie the latest rating (then the later row).
+    /// Stores the buffer a user at a time: per movie the latest rating (then the later row).
     fn flush(&mut self, p: &mut Pipeline<'_>) -> Result<(), EtlError> {
-        let Some(user) = self.block_user.take() else {
-            return Ok(());
-        };
-        let mut block = std::mem::take(&mut self.block);
-        block.sort_unstable_by_key(|&(movie, at, row, _)| (movie, at, row));
-        let mut latest: Vec<NewRating> = Vec::with_capacity(block.len());
-        for (i, &(movie, rated_at, _, rating)) in block.iter().enumerate() {
-            if block.get(i + 1).is_some_and(|next| next.0 == movie) {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.sort_unstable_by_key(|&(user, movie, at, row, _)| (user, movie, at, row));
+        let mut latest: Vec<NewRating> = Vec::new();
+        for (i, &(user, movie, rated_at, _, rating)) in buffer.iter().enumerate() {
+            let next = buffer.get(i + 1);
+            if next.is_some_and(|n| (n.0, n.1) == (user, movie)) {
                 self.counts.duplicates += 1;
                 continue;
             }
@@ -819,14 +819,28 @@ impl Ratings {
                 rating,
                 rated_at,
             });
+            if next.is_none_or(|n| n.0 != user) {
+                self.store_user(p, user, &latest)?;
+                latest.clear();
+            }
         }
-        block.clear();
-        self.block = block;
+        buffer.clear();
+        self.buffer = buffer;
+        Ok(())
+    }
+
+    /// Stores one user's ratings (sorted by movie, one per movie).
+    fn store_user(
+        &mut self,
+        p: &mut Pipeline<'_>,
+        user: i64,
+        latest: &[NewRating],
+    ) -> Result<(), EtlError> {
         let (key, fresh) = self.user(p, user)?;
         if fresh {
-            p.load.insert_new_ratings(key, &latest)?;
+            p.load.insert_new_ratings(key, latest)?;
             self.counts.inserted += latest.len() as u64;
-            for r in &latest {
+            for r in latest {
                 let fact = self.fact(r.movie);
                 *fact = (fact.0 + r.rating, fact.1 + 1);
             }
@@ -840,15 +854,15 @@ impl Ratings {
         for r in latest {
             while stored.next_if(|s| s.movie < r.movie).is_some() {}
             let Some(s) = stored.next_if(|s| s.movie == r.movie) else {
-                new.push(r);
+                new.push(*r);
                 continue;
             };
-            let write = decide(s, &r);
+            let write = decide(s, r);
             if matches!(
                 write,
                 RatingWrite::Updated | RatingWrite::Duplicate(Some(_))
             ) {
-                p.load.update_rating(key, &r)?;
+                p.load.update_rating(key, r)?;
             }
             match write {
                 RatingWrite::Updated => self.counts.updated += 1,
