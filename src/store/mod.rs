@@ -283,6 +283,55 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_catalog_becomes_provider_facts_keyed_by_its_natural_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            Migrations::new(MIGRATIONS[..2].iter().map(|sql| M::up(sql)).collect())
+                .to_latest(&mut conn)
+                .expect("version 2");
+            conn.execute_batch(
+                "INSERT INTO etl_runs (run_id, source, source_format, started_at, finished_at, status)
+                 VALUES (1, 'embedded', 'json', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'succeeded'),
+                        (2, 'mine.csv', 'csv', '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z', 'succeeded');
+                 INSERT INTO Movies (MovieID, Title, ReleaseYear, Rating, TitleKey, ReleaseDate, Votes,
+                                     Genre, Director, CreatedRunId, UpdatedRunId)
+                 VALUES (1, 'Heat', 1995, 8.2, 'heat', '1995-12-15', 500, 'Action', 'Michael Mann', 1, 1),
+                        (2, 'Mine', 2001, 5.0, 'mine', '2001-01-01', NULL, NULL, NULL, 2, 2);",
+            )
+            .expect("version 2 rows");
+        }
+        let store = Store::open(&path).expect("migrate");
+        let facts: Vec<(i64, String, f64, String)> = store
+            .conn
+            .prepare(
+                "SELECT s.MovieID, s.provider, s.rating, i.namespace || ':' || i.external_id
+                 FROM movie_sources AS s JOIN movie_ids AS i USING (MovieID) ORDER BY s.MovieID",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect()
+            })
+            .expect("facts");
+        assert_eq!(
+            facts,
+            [
+                (1, "vega".into(), 8.2, "vega:heat (1995)".into()),
+                (2, "file".into(), 5.0, "file:mine (2001)".into())
+            ]
+        );
+        let heat = store
+            .movie(crate::domain::MovieId(1))
+            .expect("q")
+            .expect("kept");
+        assert_eq!(
+            (heat.rating, heat.genre.as_deref()),
+            (Some(8.2), Some("Action"))
+        );
+    }
+
+    #[test]
     fn missing_directory_is_a_clear_error() {
         let err = Store::open(Path::new("/nonexistent-dir/x/movies.db"))
             .err()
