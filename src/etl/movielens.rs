@@ -419,37 +419,18 @@ pub fn read_movies(
             let genres = latin1(f[2]).split('|').map(str::to_owned).collect();
             emit(build(row, f[0], latin1(f[1]), genres, None))
         }),
-        Layout::Latest => {
-            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-            let mut record = csv::ByteRecord::new();
-            let mut row = 0;
-            loop {
-                match csv.read_byte_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => {
-                        return Err(EtlError::Csv {
-                            source_name: "movies.csv".into(),
-                            line: e.position().map_or(0, |p| p.line()),
-                            message: e.to_string(),
-                        })
-                    }
-                }
-                row += 1;
-                let fields: Vec<&[u8]> = record.iter().collect();
-                let parsed = field_count(row, &fields, 3).and_then(|()| {
-                    Ok((
-                        utf8(row, Field::Title, fields[1])?,
-                        utf8(row, Field::Genre, fields[2])?,
-                    ))
-                });
-                emit(parsed.and_then(|(title, genres)| {
-                    let genres = genres.split('|').map(str::to_owned).collect();
-                    build(row, fields[0], title, genres, None)
-                }))?;
-            }
-            Ok(row)
-        }
+        Layout::Latest => for_each_csv_record("movies.csv", reader, |row, fields| {
+            let parsed = field_count(row, fields, 3).and_then(|()| {
+                Ok((
+                    utf8(row, Field::Title, fields[1])?,
+                    utf8(row, Field::Genre, fields[2])?,
+                ))
+            });
+            emit(parsed.and_then(|(title, genres)| {
+                let genres = genres.split('|').map(str::to_owned).collect();
+                build(row, fields[0], title, genres, None)
+            }))
+        }),
     }
 }
 
@@ -495,24 +476,8 @@ pub fn read_tags(
     mut on_tag: impl FnMut(u64, TagRow) -> Result<(), EtlError>,
     mut on_reject: impl FnMut(Reject) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let mut record = csv::ByteRecord::new();
-    let mut row = 0;
-    loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => return Ok(row),
-            Ok(true) => {}
-            Err(e) => {
-                return Err(EtlError::Csv {
-                    source_name: "tags.csv".into(),
-                    line: e.position().map_or(0, |p| p.line()),
-                    message: e.to_string(),
-                })
-            }
-        }
-        row += 1;
-        let f: Vec<&[u8]> = record.iter().collect();
-        let parsed = field_count(row, &f, 4).and_then(|()| {
+    for_each_csv_record("tags.csv", reader, |row, f| {
+        let parsed = field_count(row, f, 4).and_then(|()| {
             let tag = utf8(row, Field::Tag, f[2])?.trim().to_owned();
             if tag.is_empty() {
                 return Err(reject(row, Field::Tag, Reason::Missing, f[2], None));
@@ -525,9 +490,37 @@ pub fn read_tags(
             ))
         });
         match parsed {
-            Ok(t) => on_tag(row, t)?,
-            Err(r) => on_reject(r)?,
+            Ok(t) => on_tag(row, t),
+            Err(r) => on_reject(r),
         }
+    })
+}
+
+/// Calls `on_row(row, fields)` for each record of a CSV file with a header and quoting
+/// (`movies.csv`, `tags.csv`); `row` counts records from 1. Returns the number of records.
+fn for_each_csv_record(
+    name: &str,
+    reader: impl Read,
+    mut on_row: impl FnMut(u64, &[&[u8]]) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let mut row = 0;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => return Ok(row),
+            Ok(true) => {}
+            Err(e) => {
+                return Err(EtlError::Csv {
+                    source_name: name.to_owned(),
+                    line: e.position().map_or(0, |p| p.line()),
+                    message: e.to_string(),
+                })
+            }
+        }
+        row += 1;
+        let fields: Vec<&[u8]> = record.iter().collect();
+        on_row(row, &fields)?;
     }
 }
 
