@@ -29,47 +29,19 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>>
             detail: None,
         }]);
     }
-    let mut rejects = Vec::new();
-    let r = record;
-    let title = check(
-        &mut rejects,
-        r,
-        Field::Title,
-        parse_title(r.get(Field::Title)),
-    );
-    let release = parse_release(r, rules)
-        .map_err(|problem| rejects.push(problem))
+    let mut stage = Stages {
+        record,
+        rejects: Vec::new(),
+    };
+    let title = stage.run(Field::Title, parse_title);
+    let release = parse_release(record, rules)
+        .map_err(|problem| stage.rejects.push(problem))
         .ok();
-    let rating = check(
-        &mut rejects,
-        r,
-        Field::Rating,
-        parse_rating(r.get(Field::Rating)),
-    );
-    let votes = check(
-        &mut rejects,
-        r,
-        Field::Votes,
-        parse_votes(r.get(Field::Votes)),
-    );
-    let runtime = check(
-        &mut rejects,
-        r,
-        Field::Runtime,
-        parse_runtime(r.get(Field::Runtime)),
-    );
-    let popularity = check(
-        &mut rejects,
-        r,
-        Field::Popularity,
-        parse_popularity(r.get(Field::Popularity)),
-    );
-    let tmdb_id = check(
-        &mut rejects,
-        r,
-        Field::TmdbId,
-        parse_tmdb_id(r.get(Field::TmdbId)),
-    );
+    let rating = stage.run(Field::Rating, parse_rating);
+    let votes = stage.run(Field::Votes, parse_votes);
+    let runtime = stage.run(Field::Runtime, parse_runtime);
+    let popularity = stage.run(Field::Popularity, parse_popularity);
+    let tmdb_id = stage.run(Field::TmdbId, parse_tmdb_id);
     let (
         Some(title),
         Some((year, release_date)),
@@ -80,7 +52,7 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>>
         Some(tmdb_id),
     ) = (title, release, rating, votes, runtime, popularity, tmdb_id)
     else {
-        return Err(rejects);
+        return Err(stage.rejects);
     };
     let mut movie = Movie::new(record.provider, title, year, record.row);
     movie.ids = record.ids.clone();
@@ -134,25 +106,28 @@ fn parse_release(record: &RawRecord, rules: Rules) -> Result<Release, Reject> {
     })
 }
 
-/// Keeps a stage's value, or records its problem against `field` and yields `None`.
-fn check<T>(
-    rejects: &mut Vec<Reject>,
-    record: &RawRecord,
-    field: Field,
-    outcome: Stage<T>,
-) -> Option<T> {
-    outcome
-        .map_err(|(reason, detail)| {
-            rejects.push(Reject {
-                file: String::new(),
-                source_row: record.row,
-                field,
-                reason,
-                raw_value: record.get(field).display(),
-                detail,
+/// Runs a record's field stages, keeping every problem against its field.
+struct Stages<'r> {
+    record: &'r RawRecord,
+    rejects: Vec<Reject>,
+}
+
+impl Stages<'_> {
+    /// The stage's value for `field`, or `None` with its problem recorded.
+    fn run<T>(&mut self, field: Field, parse: impl FnOnce(&RawValue) -> Stage<T>) -> Option<T> {
+        parse(self.record.get(field))
+            .map_err(|(reason, detail)| {
+                self.rejects.push(Reject {
+                    file: String::new(),
+                    source_row: self.record.row,
+                    field,
+                    reason,
+                    raw_value: self.record.get(field).display(),
+                    detail,
+                })
             })
-        })
-        .ok()
+            .ok()
+    }
 }
 
 /// Title stage. Numbers are titles too (`300`, `1776`, `2012` are real films), booleans are not.
