@@ -249,6 +249,7 @@ impl fmt::Display for Reason {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Reject {
     /// The file of a multi-file input (a MovieLens directory) the row is in; empty otherwise.
+    /// Filled in by the store, which knows which file is being loaded.
     pub file: String,
     /// 1-based position of the record in its source (in its file: data rows, header excluded).
     pub source_row: u64,

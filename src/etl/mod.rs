@@ -315,8 +315,6 @@ struct Pipeline<'s> {
     audit: AuditBuilder,
     clean: Vec<Movie>,
     rejects: Vec<Reject>,
-    /// The file of a multi-file input the rejects belong to (empty for a single file).
-    file: String,
     progress: ProgressBar,
     /// Set by a ratings dataset's load.
     ratings: Option<crate::domain::audit::RatingsCounts>,
@@ -337,7 +335,6 @@ impl<'s> Pipeline<'s> {
             audit: AuditBuilder::default(),
             clean: Vec::with_capacity(BATCH),
             rejects: Vec::new(),
-            file: String::new(),
             progress: spinner(),
             ratings: None,
         })
@@ -370,18 +367,17 @@ impl<'s> Pipeline<'s> {
     }
 
     fn flush_rejects(&mut self) -> Result<(), EtlError> {
-        for r in &mut self.rejects {
-            r.file.clone_from(&self.file);
-        }
         self.load.reject(&self.rejects)?;
         self.rejects.clear();
         Ok(())
     }
 
-    /// Starts on another file of a multi-file input.
+    /// Starts on another file of a multi-file input: what came from the last one is stored
+    /// under its name first.
     fn set_file(&mut self, file: &str) -> Result<(), EtlError> {
+        self.flush_movies()?;
         self.flush_rejects()?;
-        self.file = file.to_owned();
+        self.load.set_file(file);
         Ok(())
     }
 

@@ -36,6 +36,8 @@ pub struct Load<'s> {
     identity: IdentityReport,
     duplicates: u64,
     duplicate_examples: Vec<Example>,
+    /// The file of a multi-file input being loaded (empty for a single file): rejects name it.
+    file: String,
 }
 
 /// What settling the run's movies did.
@@ -96,6 +98,7 @@ impl Store {
             identity: IdentityReport::default(),
             duplicates: 0,
             duplicate_examples: Vec::new(),
+            file: String::new(),
         })
     }
 }
@@ -482,7 +485,12 @@ impl Load<'_> {
         Ok(())
     }
 
-    /// Stores a batch of problems of rejected rows.
+    /// Names the file of a multi-file input that the next records and rejects come from.
+    pub fn set_file(&mut self, file: &str) {
+        file.clone_into(&mut self.file);
+    }
+
+    /// Stores a batch of problems of rejected rows of the current file.
     pub fn reject(&mut self, rejects: &[Reject]) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value, detail)
@@ -491,7 +499,7 @@ impl Load<'_> {
         for r in rejects {
             stmt.execute(params![
                 self.run_id,
-                r.file,
+                self.file,
                 r.source_row,
                 r.field,
                 r.reason,
