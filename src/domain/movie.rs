@@ -85,13 +85,6 @@ impl ReleaseDate {
     }
 }
 
-/// One provider's rating of a movie, on that provider's scale, with the votes behind it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SourceRating {
-    pub value: f64,
-    pub votes: Option<u64>,
-}
-
 /// One clean movie record, as produced by the transform and consumed by the loader: what one
 /// provider says of one film. It has no [`MovieId`] yet: the store matches it to the movie it
 /// is (by external id, then by title and year) or assigns a new one.
@@ -157,14 +150,6 @@ impl Movie {
             .find(|id| own.contains(&id.namespace))
             .cloned()
             .unwrap_or_else(|| ExternalId::natural(own[0], &self.title.key(), self.year))
-    }
-
-    /// This provider's rating with its votes, when it has one.
-    pub fn source_rating(&self) -> Option<SourceRating> {
-        self.rating.map(|r| SourceRating {
-            value: r.value(),
-            votes: self.votes,
-        })
     }
 }
 

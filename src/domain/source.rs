@@ -100,15 +100,6 @@ pub enum Namespace {
 }
 
 impl Namespace {
-    const ALL: [Namespace; 6] = [
-        Namespace::Tmdb,
-        Namespace::Imdb,
-        Namespace::Movielens,
-        Namespace::Ml100k,
-        Namespace::Vega,
-        Namespace::File,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Namespace::Tmdb => "tmdb",
@@ -118,10 +109,6 @@ impl Namespace {
             Namespace::Vega => "vega",
             Namespace::File => "file",
         }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|n| n.as_str() == code)
     }
 }
 
