@@ -49,6 +49,7 @@ CREATE TABLE movie_sources (
     provider      TEXT NOT NULL CHECK (provider IN ('tmdb', 'vega', 'movielens', 'file')),
     title         TEXT NOT NULL,
     title_key     TEXT NOT NULL,
+    match_key     TEXT NOT NULL,                   -- the title as matching compares it (see load.rs)
     release_year  INTEGER NOT NULL,
     release_date  TEXT,
     rating        REAL,                            -- on the provider's scale; NULL: none (or 0 votes)
@@ -66,7 +67,7 @@ CREATE TABLE movie_sources (
     run_id        INTEGER NOT NULL REFERENCES etl_runs (run_id),  -- the run that last changed it
     PRIMARY KEY (MovieID, provider)
 );                                                 -- a rowid table: its rows hold long overviews
-CREATE INDEX movie_sources_by_title ON movie_sources (title_key, release_year);
+CREATE INDEX movie_sources_by_title ON movie_sources (match_key, release_year);
 
 -- The genre vocabulary (src/domain/genre.rs documents how each source's labels map onto it).
 CREATE TABLE genres (
@@ -179,11 +180,11 @@ CREATE INDEX etl_rejects_by_reason ON etl_rejects (run_id, reason);
 
 -- The movies of earlier versions become facts of the provider that loaded them: the embedded
 -- dataset is vega, anything else a plain file; their key is the natural one.
-INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year, release_date, rating,
-                           scale, votes, director, source_row, run_id)
+INSERT INTO movie_sources (MovieID, provider, title, title_key, match_key, release_year,
+                           release_date, rating, scale, votes, director, source_row, run_id)
 SELECT m.MovieID,
        CASE WHEN r.source = 'embedded' THEN 'vega' ELSE 'file' END,
-       m.Title, m.TitleKey, m.ReleaseYear, m.ReleaseDate, m.Rating, 10, m.Votes, m.Director,
+       m.Title, m.TitleKey, m.TitleKey, m.ReleaseYear, m.ReleaseDate, m.Rating, 10, m.Votes, m.Director,
        0, m.UpdatedRunId
 FROM Movies AS m JOIN etl_runs AS r ON r.run_id = m.CreatedRunId;
 INSERT INTO movie_ids (namespace, external_id, MovieID, run_id)

@@ -46,6 +46,28 @@ impl Title {
     }
 }
 
+/// The key two sources' titles are matched on: lower case, accents removed (NFKD without
+/// combining marks), `&` read as `and`, punctuation as space, spaces collapsed, a leading
+/// "the", "a" or "an" dropped. "The Naked Gun" and "Naked Gun", "Dumb & Dumber" and "Dumb and
+/// Dumber", "Amélie" and "Amelie" share one.
+pub fn match_key(title: &str) -> String {
+    let folded: String = title
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    let spaced = folded.replace('&', " and ");
+    let words: Vec<&str> = spaced
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let words = match words.as_slice() {
+        ["the" | "a" | "an", rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    words.join(" ")
+}
+
 /// Lookup key of free text typed by a user, computed exactly like [`Title::key`].
 pub fn title_key(raw: &str) -> String {
     Title::parse(raw).map(|t| t.key()).unwrap_or_default()
@@ -246,6 +268,27 @@ mod tests {
         assert!(ReleaseDate::new(d(2027), 2027).is_some());
         assert!(ReleaseDate::new(d(1873), 2027).is_none());
         assert!(ReleaseDate::new(d(2028), 2027).is_none());
+    }
+
+    #[test]
+    fn titles_of_one_film_from_two_sources_share_a_match_key() {
+        for (a, b) in [
+            ("Dumb & Dumber", "Dumb and Dumber"),
+            (
+                "The Naked Gun 33 1/3: The Final Insult",
+                "Naked Gun 33 1/3 - The Final Insult",
+            ),
+            ("Amélie", "Amelie"),
+            ("Se7en", "SE7EN"),
+        ] {
+            assert_eq!(match_key(a), match_key(b), "{a} / {b}");
+        }
+        assert_ne!(match_key("Heat"), match_key("Heath"));
+        assert_eq!(
+            match_key("The"),
+            "the",
+            "a title that is only an article keeps it"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! or for a source without ids its normalised title and year — then shared ones such as IMDb's);
 //! (2) the same normalised title and release year; (3) the same title one year apart. A
 //! candidate that already has an id in a namespace the record has ids in is a different film
-//! (two TMDB films of one title and year stay two movies), so it never matches by title. Steps
+//! (two TMDB films of one title and year stay two movies), so it never matches by title. Titles
+//! compare by [`match_key`]: case, accents, punctuation, `&`/`and` and a leading article aside. Steps
 //! 2 and 3 match only a single candidate: several are *ambiguous*, and the record becomes a new
 //! movie listed in the run's identity report rather than a guess.
 //!
@@ -22,7 +23,7 @@ use crate::domain::audit::{AmbiguousRecord, AuditReport, Example, IdentityReport
 use crate::domain::derive::{derive, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
-use crate::domain::movie::Movie;
+use crate::domain::movie::{match_key, Movie};
 use crate::domain::source::{ExternalId, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
@@ -288,12 +289,12 @@ impl Load<'_> {
         ids: &[&ExternalId],
     ) -> Result<(MovieId, MatchKind), StoreError> {
         let namespaces: Vec<&str> = ids.iter().map(|i| i.namespace.as_str()).collect();
-        let key = m.title.key();
+        let key = match_key(m.title.as_str());
         // Every movie of this title within a year, with how far its nearest year is.
         let nearby: Vec<(MovieId, i32)> = {
             let mut stmt = self.tx.prepare_cached(
                 "SELECT s.MovieID, MIN(ABS(s.release_year - ?2)) FROM movie_sources AS s
-                 WHERE s.title_key = ?1 AND s.release_year BETWEEN ?2 - 1 AND ?2 + 1
+                 WHERE s.match_key = ?1 AND s.release_year BETWEEN ?2 - 1 AND ?2 + 1
                    AND NOT EXISTS (SELECT 1 FROM movie_ids AS i
                                    WHERE i.MovieID = s.MovieID
                                      AND i.namespace IN (SELECT value FROM json_each(?3)))
@@ -370,10 +371,12 @@ impl Load<'_> {
             .prepare_cached(
                 "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
                      release_date, rating, scale, votes, director, overview, runtime, language,
-                     popularity, certification, creative_type, attributes, source_row, run_id)
+                     popularity, certification, creative_type, attributes, source_row, run_id,
+                     match_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19)
+                         ?17, ?18, ?19, ?21)
                  ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
+                     match_key = excluded.match_key,
                      release_year = excluded.release_year, release_date = excluded.release_date,
                      rating = CASE WHEN ?20 THEN rating ELSE excluded.rating END,
                      scale = excluded.scale,
@@ -415,7 +418,8 @@ impl Load<'_> {
                     fingerprint,
                     m.source_row,
                     self.run_id,
-                    m.provider == Provider::Movielens
+                    m.provider == Provider::Movielens,
+                    match_key(m.title.as_str())
                 ],
                 |_| Ok(()),
             )
