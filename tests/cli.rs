@@ -680,7 +680,11 @@ fn etl_help_mentions_every_source_kind() {
         .expect("spawn");
     let help = stdout(&out);
     assert!(
-        help.contains("embedded") && help.contains(".csv") && help.contains("--replay"),
+        help.contains("embedded")
+            && help.contains(".csv")
+            && help.contains("tmdb:")
+            && help.contains("movielens:")
+            && help.contains("--replay"),
         "{help}"
     );
 }

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// `embedded` (the built-in vega dataset), a .json / .csv file (optionally .gz), or
-    /// `tmdb:<ingest run id>` (the responses a `movierec ingest tmdb` run kept, offline).
+    /// `embedded` (the built-in vega dataset), a .json / .csv file (optionally .gz),
+    /// `tmdb:<ingest run id>` (the responses a `movierec ingest tmdb` run kept, offline), or
+    /// `movielens:<dir>` (a MovieLens dataset: ml-100k, ml-1m, ml-latest(-small), ml-25m, ml-32m).
     #[arg(long, default_value = "embedded", conflicts_with = "replay", value_parser = Source::parse)]
     source: Source,
 
