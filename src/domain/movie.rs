@@ -193,15 +193,9 @@ pub struct CatalogMovie {
 /// A movie with everything the catalog knows of it: the API's movie resource.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MovieDetail {
-    pub id: MovieId,
-    pub title: String,
-    pub release_year: i32,
-    /// 0–10, derived from the providers' ratings; `null` when none rates it.
-    pub rating: Option<f64>,
-    pub votes: Option<u64>,
-    /// Genres of the vocabulary, `|`-separated (as in the catalog list).
-    pub genre: Option<String>,
-    pub director: Option<String>,
+    /// The catalog row, its fields at the top level of the JSON object.
+    #[serde(flatten)]
+    pub movie: CatalogMovie,
     /// ISO 8601, when a provider gives the day.
     pub release_date: Option<String>,
     /// Genres of the vocabulary, from every provider.

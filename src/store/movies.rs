@@ -48,19 +48,14 @@ impl Store {
         let found = self
             .conn
             .query_row(
-                "SELECT MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director, ReleaseDate,
-                        Overview, Runtime, OriginalLanguage, Popularity
-                 FROM Movies WHERE MovieID = ?1",
+                &format!(
+                    "SELECT {COLUMNS}, ReleaseDate, Overview, Runtime, OriginalLanguage, Popularity
+                     FROM Movies WHERE MovieID = ?1"
+                ),
                 [id],
                 |r| {
                     Ok(MovieDetail {
-                        id: r.get(0)?,
-                        title: r.get(1)?,
-                        release_year: r.get(2)?,
-                        rating: r.get(3)?,
-                        votes: r.get(4)?,
-                        genre: r.get(5)?,
-                        director: r.get(6)?,
+                        movie: catalog_movie(r)?,
                         release_date: r.get(7)?,
                         overview: r.get(8)?,
                         runtime: r.get(9)?,

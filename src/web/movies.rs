@@ -148,8 +148,8 @@ pub async fn list(
 /// One movie.
 ///
 /// One movie by its MovieID, with everything the catalog knows of it: genres, directors,
-/// writers, top cast, keywords, MovieLens tags, overview, runtime, and each provider's rating on
-/// its own scale with the ids it knows the movie by.
+/// writers, top cast, keywords, MovieLens tags, overview, runtime, each provider's rating on its
+/// own scale, and the movie's external ids.
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", operation_id = "getMovie",
     params(("id" = i64, Path, description = "MovieID")),
     responses((status = 200, description = "The movie", body = MovieDetail),
