@@ -15,6 +15,7 @@ pub mod cli;
 pub mod dataset;
 pub mod domain;
 pub mod etl;
+pub mod eval;
 pub mod export;
 pub mod ingest;
 pub mod model;

@@ -10,8 +10,9 @@
 //! | 1 | `domain` |
 //! | 2 | `store`, `model` |
 //! | 3 | `etl`, `ingest`, `recommend`, `export`, `dataset` |
-//! | 4 | `web`, `cli` |
-//! | 5 | `app` |
+//! | 4 | `eval` |
+//! | 5 | `web`, `cli` |
+//! | 6 | `app` |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,9 +26,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("recommend", 3),
     ("export", 3),
     ("dataset", 3),
-    ("web", 4),
-    ("cli", 4),
-    ("app", 5),
+    ("eval", 4),
+    ("web", 5),
+    ("cli", 5),
+    ("app", 6),
 ];
 
 /// The only top-level module allowed to name the database driver.
@@ -332,7 +334,7 @@ fn src_imports_only_downward_with_no_cycles_and_the_driver_only_in_the_store() {
 fn the_checker_catches_upward_sideways_cyclic_and_driver_violations() {
     let violations = check(Path::new("tests/fixtures/architecture/violating/src"));
     let expect = [
-        "store/mod.rs: `store` (layer 2) imports `web` (layer 4): upwards",
+        "store/mod.rs: `store` (layer 2) imports `web` (layer 5): upwards",
         "etl/mod.rs: `etl` (layer 3) imports `ingest` (layer 3): sideways",
         "ingest/mod.rs: names the database driver `rusqlite` outside the store",
         "import cycle: web::metrics ↔ web::state",

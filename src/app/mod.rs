@@ -79,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Runs(args) => cli::runs::run(args, db),
         Command::Export(args) => cli::export::run(args, db),
         Command::Dataset(args) => cli::dataset::run(args, &data_dir),
+        Command::Eval(args) => cli::eval::run(args),
     };
     match result {
         Ok(code) => code,

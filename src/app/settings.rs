@@ -66,6 +66,8 @@ pub enum Command {
     Export(cli::export::Args),
     /// MovieLens datasets on demand: `dataset list`, `dataset fetch NAME`.
     Dataset(cli::dataset::Args),
+    /// Evaluate the models offline on MovieLens files (rating or top-N protocol).
+    Eval(cli::eval::Args),
 }
 
 impl Settings {

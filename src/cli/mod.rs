@@ -5,6 +5,7 @@
 
 pub mod dataset;
 pub mod etl;
+pub mod eval;
 pub mod export;
 pub mod ingest;
 pub mod movies;

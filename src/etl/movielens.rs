@@ -437,34 +437,30 @@ pub fn read_movies(
 /// One parsed rating row: dataset user id, dataset movie id, rating, Unix seconds.
 pub type RatingRow = (i64, i64, f64, i64);
 
-/// Streams a layout's ratings file; `on_rating` sees each good row, `on_reject` each bad one.
+/// Streams a ratings file in `layout`'s format (`name` for messages: `u.data`, `u1.base`, …);
+/// `on_rating` sees each good row, `on_reject` each bad one.
 pub fn read_ratings(
     layout: Layout,
+    name: &str,
     reader: impl Read,
     mut on_rating: impl FnMut(u64, RatingRow) -> Result<(), EtlError>,
     mut on_reject: impl FnMut(Reject) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
     let header = layout == Layout::Latest;
-    for_each_line(
-        layout.ratings_file(),
-        reader,
-        layout.separator(),
-        header,
-        |row, f| {
-            let parsed = field_count(row, f, 4).and_then(|()| {
-                Ok((
-                    integer(row, Field::User, f[0])?,
-                    integer(row, Field::Movie, f[1])?,
-                    rating(row, f[2])?,
-                    integer(row, Field::RatedAt, f[3])?,
-                ))
-            });
-            match parsed {
-                Ok(r) => on_rating(row, r),
-                Err(r) => on_reject(r),
-            }
-        },
-    )
+    for_each_line(name, reader, layout.separator(), header, |row, f| {
+        let parsed = field_count(row, f, 4).and_then(|()| {
+            Ok((
+                integer(row, Field::User, f[0])?,
+                integer(row, Field::Movie, f[1])?,
+                rating(row, f[2])?,
+                integer(row, Field::RatedAt, f[3])?,
+            ))
+        });
+        match parsed {
+            Ok(r) => on_rating(row, r),
+            Err(r) => on_reject(r),
+        }
+    })
 }
 
 /// One parsed tag row: dataset user id, dataset movie id, tag, Unix seconds.
@@ -594,6 +590,7 @@ pub(super) fn run(
         let cell = std::cell::RefCell::new((&mut pipeline, &mut ratings));
         read_ratings(
             layout,
+            ratings_file,
             &mut reader,
             |row, r| {
                 let (p, ratings) = &mut *cell.borrow_mut();
@@ -953,6 +950,7 @@ mod tests {
         let (mut good, mut bad) = (Vec::new(), Vec::new());
         read_ratings(
             Layout::Latest,
+            "ratings.csv",
             &input[..],
             |row, r| {
                 good.push((row, r));

@@ -1,0 +1,126 @@
+//! `movierec eval`: offline evaluation of the recommendation models on MovieLens files — the
+//! rating protocol (ml-100k folds u1–u5: RMSE, MAE) or the top-N protocol (a seeded per-user
+//! holdout: precision, recall, NDCG, MAP, coverage) — as a table or `--json`.
+
+use crate::eval::{self, Input, RatingAlgorithm, RatingReport};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// Rating prediction on fixed folds (ml-100k u1–u5): RMSE and MAE.
+    Rating,
+    /// Top-N ranking on a per-user holdout of liked movies (ml-latest-small).
+    Topn,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[arg(long, value_enum)]
+    protocol: Protocol,
+
+    /// The MovieLens directory (`../shared/data/ml-100k`, `ml-latest-small`): its movies, and its
+    /// ratings unless --train/--test are given.
+    #[arg(long)]
+    dataset: PathBuf,
+
+    /// Training ratings (`userId,movieId,rating,timestamp` with a header), replacing the
+    /// protocol's own split; needs --test.
+    #[arg(long, requires = "test")]
+    train: Option<PathBuf>,
+
+    /// Test ratings, same layout; needs --train.
+    #[arg(long, requires = "train")]
+    test: Option<PathBuf>,
+
+    /// Comma-separated models [default: all of the protocol's].
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<String>,
+
+    /// Seed of every random choice (splits, initial factors).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let input = Input {
+        dataset: args.dataset.clone(),
+        files: args.train.clone().zip(args.test.clone()),
+        seed: args.seed,
+    };
+    match args.protocol {
+        Protocol::Rating => {
+            let algorithms = chosen(&args.models, RatingAlgorithm::ALL, RatingAlgorithm::parse)?;
+            let report = eval::rating(&input, &algorithms)?;
+            if args.json {
+                super::print_json(&report)?;
+            } else {
+                print_rating(&report);
+            }
+        }
+        Protocol::Topn => anyhow::bail!("the top-N protocol is not available yet"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chosen<A: Copy>(
+    names: &[String],
+    all: &[A],
+    parse: fn(&str) -> Result<A, eval::EvalError>,
+) -> Result<Vec<A>, eval::EvalError> {
+    if names.is_empty() {
+        return Ok(all.to_vec());
+    }
+    names.iter().map(|n| parse(n.trim())).collect()
+}
+
+fn print_rating(report: &RatingReport) {
+    let mut t = super::output::table(&[
+        "model",
+        "RMSE",
+        "MAE",
+        "fit s",
+        "predict s",
+        "tune s",
+        "params (fold 1)",
+    ]);
+    for r in &report.rows {
+        t.add_row(vec![
+            r.algorithm.name().to_owned(),
+            format!("{:.4}", r.rmse),
+            format!("{:.4}", r.mae),
+            format!("{:.2}", r.fit_seconds),
+            format!("{:.2}", r.predict_seconds),
+            format!("{:.2}", r.tune_seconds),
+            r.folds
+                .first()
+                .map(|f| f.params.clone())
+                .unwrap_or_default(),
+        ]);
+    }
+    println!(
+        "rating protocol on {} — {} fold(s), mean over folds; seconds summed over folds",
+        report.dataset.display(),
+        report.folds
+    );
+    println!("{t}");
+    let unknown: usize = report
+        .splits
+        .iter()
+        .map(|s| s.unknown_users + s.unknown_movies)
+        .sum();
+    if unknown > 0 || report.rejected_rows > 0 {
+        println!(
+            "test rows with a user or movie absent from training: {unknown}; unreadable rows skipped: {}",
+            report.rejected_rows
+        );
+    }
+    for e in &report.rejected_examples {
+        println!("  {e}");
+    }
+    println!("total {:.1} s", report.seconds);
+}

@@ -1,0 +1,189 @@
+//! Train/test splits over dense positions: training fixes the users and movies a model knows;
+//! test rows naming others are kept (a model answers them from what it knows) and counted.
+
+use super::data::Row;
+use crate::model::ratings::{Positions, RatingMatrix};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A test row: user and movie positions in training (None when training never saw them).
+pub type TestRow = (Option<u32>, Option<u32>, f32);
+
+/// Training as a matrix, test rows against its positions.
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub users: Positions<i64>,
+    pub items: Positions<i64>,
+    pub train: RatingMatrix,
+    pub test: Vec<TestRow>,
+    pub counts: SplitCounts,
+}
+
+/// What a split held, for the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SplitCounts {
+    pub train_ratings: usize,
+    pub test_ratings: usize,
+    /// Training rows that repeated a (user, movie) pair: the later row was kept.
+    pub train_duplicates: usize,
+    /// Test rows whose user has no training rating.
+    pub unknown_users: usize,
+    /// Test rows whose movie has no training rating.
+    pub unknown_movies: usize,
+}
+
+impl Split {
+    pub fn new(train: &[Row], test: &[Row]) -> Self {
+        let mut users = Positions::default();
+        let mut items = Positions::default();
+        let mut latest: HashMap<(u32, u32), f32> = HashMap::with_capacity(train.len());
+        let mut order = Vec::with_capacity(train.len());
+        let mut duplicates = 0;
+        for &(user, movie, rating) in train {
+            let key = (users.insert(user), items.insert(movie));
+            if latest.insert(key, rating).is_some() {
+                duplicates += 1;
+            } else {
+                order.push(key);
+            }
+        }
+        let triples: Vec<(u32, u32, f32)> = order
+            .iter()
+            .map(|&(u, i)| (u, i, latest[&(u, i)]))
+            .collect();
+        let matrix = RatingMatrix::new(users.len(), items.len(), &triples);
+        let test: Vec<TestRow> = test
+            .iter()
+            .map(|&(user, movie, rating)| (users.get(&user), items.get(&movie), rating))
+            .collect();
+        let counts = SplitCounts {
+            train_ratings: triples.len(),
+            test_ratings: test.len(),
+            train_duplicates: duplicates,
+            unknown_users: test.iter().filter(|t| t.0.is_none()).count(),
+            unknown_movies: test.iter().filter(|t| t.1.is_none()).count(),
+        };
+        Self {
+            users,
+            items,
+            train: matrix,
+            test,
+            counts,
+        }
+    }
+}
+
+/// A seeded random `fraction` of `rows` held out: (kept, held out), each in input order.
+pub fn holdout(rows: &[Row], fraction: f64, seed: u64) -> (Vec<Row>, Vec<Row>) {
+    let mut index: Vec<usize> = (0..rows.len()).collect();
+    index.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let held = ((rows.len() as f64) * fraction).round() as usize;
+    let mut out = vec![false; rows.len()];
+    for &k in &index[..held.min(rows.len())] {
+        out[k] = true;
+    }
+    let (mut kept, mut test) = (Vec::new(), Vec::new());
+    for (row, &o) in rows.iter().zip(&out) {
+        if o {
+            test.push(*row);
+        } else {
+            kept.push(*row);
+        }
+    }
+    (kept, test)
+}
+
+/// The top-N protocol's split: for each user with at least `min_positives` ratings ≥
+/// `positive`, a seeded random `fraction` of those positives (at least one, rounded down
+/// otherwise) is the test set; every other row is training. Users are visited in id order, so
+/// the split depends only on the rows and the seed.
+pub fn positives_holdout(
+    rows: &[Row],
+    positive: f32,
+    min_positives: usize,
+    fraction: f64,
+    seed: u64,
+) -> (Vec<Row>, Vec<Row>) {
+    let mut by_user: std::collections::BTreeMap<i64, Vec<usize>> = Default::default();
+    for (k, r) in rows.iter().enumerate() {
+        if r.2 >= positive {
+            by_user.entry(r.0).or_default().push(k);
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut held = vec![false; rows.len()];
+    for positives in by_user.values_mut() {
+        if positives.len() < min_positives {
+            continue;
+        }
+        positives.shuffle(&mut rng);
+        let n = ((positives.len() as f64 * fraction) as usize).max(1);
+        for &k in &positives[..n] {
+            held[k] = true;
+        }
+    }
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (row, &h) in rows.iter().zip(&held) {
+        if h {
+            test.push(*row);
+        } else {
+            train.push(*row);
+        }
+    }
+    (train, test)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positives_holdout_takes_a_fifth_of_each_eligible_users_positives() {
+        let mut rows = Vec::new();
+        // User 1: 10 positives, 3 negatives → 2 held out. User 2: 4 positives → none.
+        for m in 0..10 {
+            rows.push((1, m, 4.5));
+        }
+        for m in 10..13 {
+            rows.push((1, m, 2.0));
+        }
+        for m in 0..4 {
+            rows.push((2, m, 5.0));
+        }
+        // User 3: 6 positives → max(1, 1) = 1.
+        for m in 0..6 {
+            rows.push((3, m, 4.0));
+        }
+        let (train, test) = positives_holdout(&rows, 4.0, 5, 0.2, 7);
+        assert_eq!(train.len() + test.len(), rows.len());
+        assert_eq!(test.iter().filter(|r| r.0 == 1).count(), 2);
+        assert_eq!(test.iter().filter(|r| r.0 == 2).count(), 0);
+        assert_eq!(test.iter().filter(|r| r.0 == 3).count(), 1);
+        assert!(test.iter().all(|r| r.2 >= 4.0));
+        assert_eq!(positives_holdout(&rows, 4.0, 5, 0.2, 7).1, test);
+        assert_ne!(positives_holdout(&rows, 4.0, 5, 0.2, 8).1, test);
+    }
+
+    #[test]
+    fn unknown_test_users_and_movies_are_counted_and_duplicates_keep_the_later_row() {
+        let train = [(1, 10, 4.0), (1, 10, 2.0), (2, 11, 3.0)];
+        let test = [(1, 11, 5.0), (3, 10, 1.0), (2, 99, 2.0)];
+        let s = Split::new(&train, &test);
+        assert_eq!(s.train.len(), 2);
+        assert_eq!(s.train.by_user().get(0, 0), Some(2.0));
+        assert_eq!(
+            s.counts,
+            SplitCounts {
+                train_ratings: 2,
+                test_ratings: 3,
+                train_duplicates: 1,
+                unknown_users: 1,
+                unknown_movies: 1,
+            }
+        );
+        assert_eq!(s.test[1], (None, Some(0), 1.0));
+    }
+}
