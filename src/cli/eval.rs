@@ -2,7 +2,8 @@
 //! rating protocol (ml-100k folds u1–u5: RMSE, MAE) or the top-N protocol (a seeded per-user
 //! holdout: precision, recall, NDCG, MAP, coverage) — as a table or `--json`.
 
-use crate::eval::{self, Input, RatingAlgorithm, RatingReport};
+use crate::eval::topn::TopNReport;
+use crate::eval::{self, Input, RatingAlgorithm, RatingReport, TopNAlgorithm};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,7 +63,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 print_rating(&report);
             }
         }
-        Protocol::Topn => anyhow::bail!("the top-N protocol is not available yet"),
+        Protocol::Topn => {
+            let algorithms = chosen(&args.models, TopNAlgorithm::ALL, TopNAlgorithm::parse)?;
+            let report = eval::topn::run(&input, &algorithms)?;
+            if args.json {
+                super::print_json(&report)?;
+            } else {
+                print_topn(&report);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -121,6 +130,44 @@ fn print_rating(report: &RatingReport) {
     }
     for e in &report.rejected_examples {
         println!("  {e}");
+    }
+    println!("total {:.1} s", report.seconds);
+}
+
+fn print_topn(report: &TopNReport) {
+    let mut t = super::output::table(&[
+        "model", "P@10", "R@20", "NDCG@10", "MAP@10", "cov@10", "fit s", "rank s", "tune s",
+        "params",
+    ]);
+    for r in &report.rows {
+        t.add_row(vec![
+            r.algorithm.name().to_owned(),
+            format!("{:.4}", r.precision_at_10),
+            format!("{:.4}", r.recall_at_20),
+            format!("{:.4}", r.ndcg_at_10),
+            format!("{:.4}", r.map_at_10),
+            format!("{:.4}", r.coverage_at_10),
+            format!("{:.2}", r.fit_seconds),
+            format!("{:.2}", r.rank_seconds),
+            format!("{:.2}", r.tune_seconds),
+            r.params.clone(),
+        ]);
+    }
+    println!(
+        "top-N protocol on {} — {} test users, {} held-out positives ({} of movies absent from training), catalog {} movies, seed {}",
+        report.dataset.display(),
+        report.test_users,
+        report.test_items,
+        report.test_items_unseen_in_training,
+        report.catalog,
+        report.seed
+    );
+    println!("{t}");
+    if report.test_users_unknown > 0 || report.rejected_rows > 0 {
+        println!(
+            "test users absent from training (not evaluated): {}; unreadable rows skipped: {}",
+            report.test_users_unknown, report.rejected_rows
+        );
     }
     println!("total {:.1} s", report.seconds);
 }

@@ -7,6 +7,7 @@
 pub mod data;
 mod rating;
 pub mod split;
+pub mod topn;
 
 pub use rating::FoldResult;
 

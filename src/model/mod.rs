@@ -3,6 +3,7 @@
 
 pub mod als;
 pub mod baseline;
+pub mod blocks;
 pub mod content;
 pub mod ease;
 pub mod knn;
