@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # REST API load test, movierec vs the Python reference (FastAPI/uvicorn), side by side in one run:
-#   1. max throughput and latency with wrk on /api/movies/1/similar?n=10 and /api/movies?q=the&limit=20
+#   1. max throughput and latency with wrk on /api/movies/1/similar?n=10&model=content-seed and /api/movies?q=the&limit=20
 #   2. p50/p99 at half of movierec's max rate (oha, fixed rate)
 #   3. movierec's memory (RSS) sampled over a 60 s wrk run
 #   4. /similar on a synthetic 1,000,000-movie catalog
@@ -42,7 +42,7 @@ wait_http http://127.0.0.1:18765/api/movies/1
 echo "== 1. wrk, $CONNECTIONS connections, ${DURATION}s each (server log level: $LOG)"
 printf '%-32s %-10s %12s %10s %10s %10s\n' path server req/s p50 p99 ratio
 declare -A best
-for path in "/api/movies/1/similar?n=10" "/api/movies?q=the&limit=20"; do
+for path in "/api/movies/1/similar?n=10&model=content-seed" "/api/movies?q=the&limit=20"; do
   read -r m_rps m_p50 m_p99 <<<"$(wrk_run "http://127.0.0.1:18000$path")"
   read -r r_rps r_p50 r_p99 <<<"$(wrk_run "http://127.0.0.1:18765$path")"
   best[$path]=$m_rps
@@ -52,7 +52,7 @@ for path in "/api/movies/1/similar?n=10" "/api/movies?q=the&limit=20"; do
 done
 
 echo "== 2. oha at half of movierec's max rate, 20s"
-for path in "/api/movies/1/similar?n=10" "/api/movies?q=the&limit=20"; do
+for path in "/api/movies/1/similar?n=10&model=content-seed" "/api/movies?q=the&limit=20"; do
   rate=$(awk -v r="${best[$path]}" 'BEGIN{printf "%d", r/2}')
   oha --no-tui --output-format json -z 20s -q "$rate" -c 32 "http://127.0.0.1:18000$path" >"$work/oha.json"
   "$REF_PY" - "$work/oha.json" "$path" "$rate" <<'PY'
@@ -67,7 +67,7 @@ done
 
 echo "== 3. movierec RSS over a 60 s wrk run on /similar"
 samples="$(rss_mib "$mpid")"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d60s "http://127.0.0.1:18000/api/movies/1/similar?n=10" >/dev/null &
+wrk -t"$THREADS" -c"$CONNECTIONS" -d60s "http://127.0.0.1:18000/api/movies/1/similar?n=10&model=content-seed" >/dev/null &
 wpid=$!
 for _ in 1 2 3 4 5 6; do sleep 10; samples="$samples $(rss_mib "$mpid")"; done
 wait "$wpid"
@@ -82,8 +82,8 @@ RUST_LOG=$LOG "$bin" --db "$work/big.db" serve --addr 127.0.0.1:18001 2>"$work/b
 bpid=$!; pids+=("$bpid")
 wait_http http://127.0.0.1:18001/health
 echo "server RSS with 1M movies loaded: $(rss_mib "$bpid") MiB"
-read -r b_rps b_p50 b_p99 <<<"$(wrk_run "http://127.0.0.1:18001/api/movies/1/similar?n=10")"
+read -r b_rps b_p50 b_p99 <<<"$(wrk_run "http://127.0.0.1:18001/api/movies/1/similar?n=10&model=content-seed")"
 echo "wrk /similar on 1M: req/s=$b_rps p50=$b_p50 p99=$b_p99"
 oha --no-tui --output-format json -z 20s -q "$(awk -v r="$b_rps" 'BEGIN{printf "%d", r/2}')" -c 32 \
-  "http://127.0.0.1:18001/api/movies/1/similar?n=10" >"$work/oha.json"
+  "http://127.0.0.1:18001/api/movies/1/similar?n=10&model=content-seed" >"$work/oha.json"
 "$REF_PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["latencyPercentiles"]; print("oha at half rate on 1M: p50=%.3fms p99=%.3fms achieved=%.0f/s" % (p["p50"]*1e3, p["p99"]*1e3, d["summary"]["requestsPerSec"]))' "$work/oha.json"

@@ -5,7 +5,7 @@
 #   usage: bench/similar_instructions.sh [BASE_BIN]    (needs valgrind and wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PATH_Q="/api/movies/1/similar?n=10"
+PATH_Q="/api/movies/1/similar?n=10&model=content-seed"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet --bin movierec --example fixed_body

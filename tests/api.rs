@@ -8,7 +8,7 @@ use app::TestApp;
 use movierec::app::ServeSettings;
 use movierec::domain::etl::Source;
 use movierec::domain::MovieId;
-use movierec::recommend::{Engine, Filters};
+use movierec::recommend::{Engine, Filters, SimilarModel};
 use movierec::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -231,11 +231,22 @@ async fn one_movie_by_id() {
 async fn similar_movies_match_the_model() {
     let s = Server::start().await;
     let engine = Engine::load(&Store::open_read_only(&s.app.db).expect("db")).expect("engine");
-    for (id, n) in [(1, 10), (42, 1), (7, 100)] {
-        let body = s.json(&format!("/api/movies/{id}/similar?n={n}")).await;
+    for (id, n, model) in [
+        (1, 10, SimilarModel::Content),
+        (42, 1, SimilarModel::ContentSeed),
+        (7, 100, SimilarModel::Content),
+        (7, 100, SimilarModel::ContentSeed),
+    ] {
+        let body = s
+            .json(&format!(
+                "/api/movies/{id}/similar?n={n}&model={}",
+                model.name()
+            ))
+            .await;
         assert_eq!(body["movie"]["id"], id);
+        assert_eq!(body["model"], model.name());
         let want: Vec<i64> = engine
-            .similar(MovieId(id), n as usize, &Filters::default())
+            .similar(MovieId(id), n as usize, &Filters::default(), model)
             .expect("known")
             .recommendations
             .into_iter()
@@ -243,7 +254,24 @@ async fn similar_movies_match_the_model() {
             .collect();
         assert_eq!(ids(&body["recommendations"]), want, "movie {id} n={n}");
         assert!(body["recommendations"][0]["score"].is_f64());
+        // Every neighbour says why; the seed's reasons name ratings and years.
+        let reason = body["recommendations"][0]["reason"]
+            .as_str()
+            .expect("reason");
+        assert!(!reason.is_empty());
+        if model == SimilarModel::ContentSeed {
+            assert!(reason.starts_with("rated "), "{reason}");
+        }
     }
+    // The default is content v2; an unknown model is a 400 naming the parameter.
+    let default_model = s.json("/api/movies/1/similar?n=3").await;
+    assert_eq!(default_model["model"], "content");
+    s.problem(
+        "/api/movies/1/similar?model=svd",
+        StatusCode::BAD_REQUEST,
+        Some("model"),
+    )
+    .await;
     let default = s.json("/api/movies/1/similar").await;
     assert_eq!(
         default["recommendations"].as_array().map(Vec::len),

@@ -113,7 +113,7 @@ async fn the_served_api_matches_the_reference_implementation() {
     let client = reqwest::Client::new();
     for case in golden().cases {
         let url = format!(
-            "{}/api/movies/{}/similar?n={}",
+            "{}/api/movies/{}/similar?n={}&model=content-seed",
             server.base,
             ours(case.query),
             case.n

@@ -4,7 +4,7 @@
 use crate::domain::catalog::CatalogQuery;
 use crate::domain::movie::{title_key, CatalogMovie};
 use crate::domain::MovieId;
-use crate::recommend::{Engine, Filters};
+use crate::recommend::{Engine, Filters, SimilarModel};
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,9 +28,20 @@ pub struct Args {
     #[arg(short = 'n', value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     n: u16,
 
+    /// `content` (attributes in weighted blocks) or `content-seed` (rating + release year).
+    #[arg(long, default_value = "content", value_parser = parse_model)]
+    model: SimilarModel,
+
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_model(name: &str) -> Result<SimilarModel, String> {
+    [SimilarModel::Content, SimilarModel::ContentSeed]
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| format!("unknown model `{name}`; known: content, content-seed"))
 }
 
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
@@ -51,7 +62,7 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --id or --title"),
     };
     let engine = Engine::load(&store)?;
-    let similar = engine.similar(id, usize::from(args.n), &Filters::default())?;
+    let similar = engine.similar(id, usize::from(args.n), &Filters::default(), args.model)?;
     if args.json {
         super::print_json(&similar)?;
     } else {
@@ -63,6 +74,11 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         let scores: Vec<f64> = similar.recommendations.iter().map(|r| r.score).collect();
         let rows = similar.recommendations.iter().map(|r| r.movie);
         println!("{}", super::output::movies_table(rows, Some(&scores)));
+        for (i, r) in similar.recommendations.iter().enumerate() {
+            if !r.reason.is_empty() {
+                println!("{:>3}. {}: {}", i + 1, r.movie.title, r.reason);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

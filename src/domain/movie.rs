@@ -175,6 +175,25 @@ impl Movie {
     }
 }
 
+/// What the content model reads of a catalog movie beyond [`CatalogMovie`]: every provider's
+/// attributes, merged (lists deduplicated in first-seen order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MovieAttributes {
+    pub genres: Vec<String>,
+    pub keywords: Vec<String>,
+    /// MovieLens users' tags, lower-cased.
+    pub tags: Vec<String>,
+    pub directors: Vec<String>,
+    /// In billing order.
+    pub cast: Vec<String>,
+    pub writers: Vec<String>,
+    pub overview: Option<String>,
+    pub runtime: Option<i64>,
+    pub language: Option<String>,
+    /// Certification (MPAA) and creative type, as the providers say them.
+    pub facts: Vec<String>,
+}
+
 /// A movie of the catalog, as the CLI, the API and the models read it. Its facts are derived
 /// from every provider's (see [`crate::domain::source::RatingPolicy`]).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

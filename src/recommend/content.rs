@@ -131,7 +131,11 @@ mod tests {
     #[test]
     fn similar_is_keyed_by_movie_id_and_filters_by_id() {
         let movies = catalog();
-        let model = SeedContent::fit(Dataset { movies: &movies }).expect("fit");
+        let model = SeedContent::fit(Dataset {
+            movies: &movies,
+            attributes: &[],
+        })
+        .expect("fit");
         let all = model.similar(MovieId(7), 10, &|_| true).expect("similar");
         assert_eq!(all.len(), 10);
         assert!(all.iter().all(|s| s.id != MovieId(7)));
@@ -148,7 +152,11 @@ mod tests {
     #[test]
     fn a_profile_of_one_movie_ranks_like_its_similar_list_without_it() {
         let movies = catalog();
-        let model = SeedContent::fit(Dataset { movies: &movies }).expect("fit");
+        let model = SeedContent::fit(Dataset {
+            movies: &movies,
+            attributes: &[],
+        })
+        .expect("fit");
         let similar = model.similar(MovieId(12), 8, &|_| true).expect("similar");
         let profile = [Rated {
             movie: MovieId(12),
@@ -174,7 +182,11 @@ mod tests {
     #[test]
     fn explanations_name_the_ratings_and_the_years_apart() {
         let movies = catalog();
-        let model = SeedContent::fit(Dataset { movies: &movies }).expect("fit");
+        let model = SeedContent::fit(Dataset {
+            movies: &movies,
+            attributes: &[],
+        })
+        .expect("fit");
         let text = model.explain(&movie(1, 7.4, 1997), &movie(2, 7.6, 1999));
         assert_eq!(text, "rated 7.6 vs 7.4; 2 years apart");
     }

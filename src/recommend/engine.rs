@@ -1,8 +1,8 @@
 //! The recommendation engine: every catalog movie (by id) and the models fitted on exactly those
 //! movies. Built once, never mutated; a newer catalog gets a new engine.
 
-use super::{Dataset, Filters, Fit, RecommendError, Recommender, SeedContent};
-use crate::domain::movie::CatalogMovie;
+use super::{BlockContent, Dataset, Filters, Fit, RecommendError, Recommender, SeedContent};
+use crate::domain::movie::{CatalogMovie, MovieAttributes};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
@@ -12,7 +12,8 @@ use std::time::Instant;
 pub struct Engine {
     /// Sorted by id: looked up by [`MovieId`], never by position.
     movies: Vec<CatalogMovie>,
-    content: SeedContent,
+    seed: SeedContent,
+    content: BlockContent,
     /// The newest succeeded ETL run when the catalog was read.
     pub run_id: Option<EtlRunId>,
     pub fitted_at: Timestamp,
@@ -25,14 +26,41 @@ pub struct Engine {
 pub struct Recommendation<'a> {
     #[serde(flatten)]
     pub movie: &'a CatalogMovie,
-    /// Cosine similarity to the query movie.
+    /// How similar to the query movie, by the model's measure (comparable within one answer).
     pub score: f64,
+    /// Why, in words, from the attributes that contributed most.
+    pub reason: String,
+}
+
+/// Which model answers "movies like this one".
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimilarModel {
+    /// Content model v2: genres, keywords and tags, people, overview, facts, rating and year,
+    /// popularity, in weighted blocks.
+    #[default]
+    Content,
+    /// The seed's model: rating and release year, standardised, cosine.
+    ContentSeed,
+}
+
+impl SimilarModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            SimilarModel::Content => "content",
+            SimilarModel::ContentSeed => "content-seed",
+        }
+    }
 }
 
 /// A movie and the movies most like it, best first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Similar<'a> {
     pub movie: &'a CatalogMovie,
+    /// The model that answered.
+    pub model: SimilarModel,
     pub recommendations: Vec<Recommendation<'a>>,
 }
 
@@ -49,20 +77,37 @@ impl Engine {
     /// Reads the catalog (in one read transaction) and fits the models on it.
     pub fn load(store: &Store) -> Result<Self, EngineError> {
         let started = Instant::now();
-        let (movies, run_id) = store.catalog()?;
-        Ok(Self::build(movies, run_id, started)?)
+        let (movies, attributes, run_id) = store.content_catalog()?;
+        Ok(Self::build(movies, attributes, run_id, started)?)
     }
 
-    /// Fits the models on `movies` (any order).
+    /// Fits the models on `movies` (any order) and their `attributes` (same order; may be
+    /// empty).
     pub fn build(
-        mut movies: Vec<CatalogMovie>,
+        movies: Vec<CatalogMovie>,
+        attributes: Vec<MovieAttributes>,
         run_id: Option<EtlRunId>,
         started: Instant,
     ) -> Result<Self, RecommendError> {
-        movies.sort_unstable_by_key(|m| m.id);
-        let content = SeedContent::fit(Dataset { movies: &movies })?;
+        let mut rows: Vec<(CatalogMovie, MovieAttributes)> = movies
+            .into_iter()
+            .zip(
+                attributes
+                    .into_iter()
+                    .chain(std::iter::repeat_with(MovieAttributes::default)),
+            )
+            .collect();
+        rows.sort_unstable_by_key(|r| r.0.id);
+        let (movies, attributes): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let data = Dataset {
+            movies: &movies,
+            attributes: &attributes,
+        };
+        let seed = SeedContent::fit(data)?;
+        let content = BlockContent::fit(data)?;
         Ok(Self {
             movies,
+            seed,
             content,
             run_id,
             fitted_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
@@ -81,31 +126,43 @@ impl Engine {
             .map(|i| &self.movies[i])
     }
 
-    /// The `n` movies most similar to `id` that pass `filters`, best first, ties by id.
+    fn model(&self, model: SimilarModel) -> &dyn Recommender {
+        match model {
+            SimilarModel::Content => &self.content,
+            SimilarModel::ContentSeed => &self.seed,
+        }
+    }
+
+    /// The `n` movies most similar to `id` by `model` that pass `filters`, best first, ties by
+    /// id, each with its reason.
     pub fn similar(
         &self,
         id: MovieId,
         n: usize,
         filters: &Filters,
+        model: SimilarModel,
     ) -> Result<Similar<'_>, RecommendError> {
         let movie = self.movie(id).ok_or(RecommendError::UnknownMovie(id))?;
+        let recommender = self.model(model);
         let scored = if filters.is_empty() {
-            self.content.similar(id, n, &|_| true)?
+            recommender.similar(id, n, &|_| true)?
         } else {
             let keep = |id| self.movie(id).is_some_and(|m| filters.admits(m));
-            self.content.similar(id, n, &keep)?
+            recommender.similar(id, n, &keep)?
         };
         let recommendations = scored
             .into_iter()
             .filter_map(|s| {
-                self.movie(s.id).map(|movie| Recommendation {
-                    movie,
+                self.movie(s.id).map(|candidate| Recommendation {
+                    movie: candidate,
                     score: s.score,
+                    reason: recommender.explain(movie, candidate),
                 })
             })
             .collect();
         Ok(Similar {
             movie,
+            model,
             recommendations,
         })
     }
@@ -123,28 +180,33 @@ mod tests {
             .rev()
             .map(|i| movie(i * 10, (i % 9) as f64 + 1.0, 1950 + i as i32))
             .collect();
-        let engine = Engine::build(movies, None, Instant::now()).expect("build");
+        let engine = Engine::build(movies, Vec::new(), None, Instant::now()).expect("build");
         let filters = Filters {
             year_from: Some(1970),
             min_rating: Some(5.0),
             ..Filters::default()
         };
-        let similar = engine.similar(MovieId(100), 40, &filters).expect("similar");
-        assert!(!similar.recommendations.is_empty());
-        for r in &similar.recommendations {
-            assert!(
-                r.movie.release_year >= 1970 && r.movie.rating.is_some_and(|r| r >= 5.0),
-                "{r:?}"
-            );
+        for model in [SimilarModel::Content, SimilarModel::ContentSeed] {
+            let similar = engine
+                .similar(MovieId(100), 40, &filters, model)
+                .expect("similar");
+            assert_eq!(similar.model, model);
+            assert!(!similar.recommendations.is_empty());
+            for r in &similar.recommendations {
+                assert!(
+                    r.movie.release_year >= 1970 && r.movie.rating.is_some_and(|r| r >= 5.0),
+                    "{r:?}"
+                );
+            }
+            let expected = engine
+                .movies()
+                .iter()
+                .filter(|m| m.id != MovieId(100) && filters.admits(m))
+                .count();
+            assert_eq!(similar.recommendations.len(), expected);
         }
-        let expected = engine
-            .movies()
-            .iter()
-            .filter(|m| m.id != MovieId(100) && filters.admits(m))
-            .count();
-        assert_eq!(similar.recommendations.len(), expected);
         assert!(matches!(
-            engine.similar(MovieId(5), 3, &Filters::default()),
+            engine.similar(MovieId(5), 3, &Filters::default(), SimilarModel::Content),
             Err(RecommendError::UnknownMovie(MovieId(5)))
         ));
     }

@@ -2,21 +2,25 @@
 //! serving [`Engine`] (the catalog and the models fitted on it, keyed by [`MovieId`]) through
 //! which both `movierec recommend` and `/api/movies/{id}/similar` answer — one path.
 
+mod blocks;
 mod content;
 mod engine;
 
+pub use blocks::BlockContent;
 pub use content::SeedContent;
-pub use engine::{Engine, EngineError, Recommendation, Similar};
+pub use engine::{Engine, EngineError, Recommendation, Similar, SimilarModel};
 
-use crate::domain::movie::CatalogMovie;
+use crate::domain::movie::{CatalogMovie, MovieAttributes};
 use crate::domain::MovieId;
 use crate::model::ModelError;
 
-/// What a model is fitted from. Today the catalog; user ratings join it with the data issue.
+/// What a model is fitted from: the catalog and its movies' attributes.
 #[derive(Debug, Clone, Copy)]
 pub struct Dataset<'a> {
     /// Every movie, by ascending id.
     pub movies: &'a [CatalogMovie],
+    /// At the same positions as `movies`; shorter (or empty) when not known.
+    pub attributes: &'a [MovieAttributes],
 }
 
 /// A recommended movie and how strongly the model recommends it.

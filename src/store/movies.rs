@@ -5,12 +5,14 @@ use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
 use crate::domain::genre::Genre;
-use crate::domain::movie::{CatalogMovie, MovieDetail, SourceFacts};
+use crate::domain::movie::{CatalogMovie, MovieAttributes, MovieDetail, SourceFacts};
 use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, MovieId};
 use rusqlite::{OptionalExtension, Row};
 
 const COLUMNS: &str = "MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director";
+/// How many columns [`COLUMNS`] names: further selected columns start at this index.
+const COLUMN_COUNT: usize = 7;
 
 fn catalog_movie(r: &Row<'_>) -> rusqlite::Result<CatalogMovie> {
     Ok(CatalogMovie {
@@ -231,6 +233,90 @@ impl Store {
         };
         tx.finish()?;
         Ok((movies, run_id))
+    }
+}
+
+/// The catalog, its movies' attributes at the same positions, and the newest succeeded run.
+pub type ContentCatalog = (Vec<CatalogMovie>, Vec<MovieAttributes>, Option<EtlRunId>);
+
+impl Store {
+    /// The catalog with every movie's attributes (same order: by id) and the newest succeeded
+    /// run, in one read transaction: one ordered scan per attribute table.
+    pub fn content_catalog(&self) -> Result<ContentCatalog, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let run_id = latest_succeeded(&tx)?;
+        let mut movies = Vec::new();
+        let mut attributes = Vec::new();
+        {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {COLUMNS}, Overview, Runtime, OriginalLanguage FROM Movies ORDER BY MovieID"
+            ))?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let movie = catalog_movie(row)?;
+                let n = COLUMN_COUNT;
+                attributes.push(MovieAttributes {
+                    overview: row.get(n)?,
+                    runtime: row.get(n + 1)?,
+                    language: row.get(n + 2)?,
+                    ..MovieAttributes::default()
+                });
+                movies.push(movie);
+            }
+        }
+        let position = |id: i64| movies.binary_search_by_key(&MovieId(id), |m| m.id).ok();
+        let mut each = |sql: &str,
+                        put: &mut dyn FnMut(&mut MovieAttributes, String, String)|
+         -> Result<(), StoreError> {
+            let mut stmt = tx.prepare(sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                let (a, b): (String, Option<String>) = (row.get(1)?, row.get(2)?);
+                if let Some(p) = position(id) {
+                    put(&mut attributes[p], a, b.unwrap_or_default());
+                }
+            }
+            Ok(())
+        };
+        let push = |list: &mut Vec<String>, value: String| {
+            if !value.is_empty() && !list.contains(&value) {
+                list.push(value);
+            }
+        };
+        each(
+            "SELECT mg.MovieID, g.name, NULL FROM movie_genres AS mg JOIN genres AS g USING (genre_id)
+              ORDER BY mg.MovieID, g.genre_id",
+            &mut |a, name, _| push(&mut a.genres, name),
+        )?;
+        each(
+            "SELECT mk.MovieID, k.name, NULL FROM movie_keywords AS mk JOIN keywords AS k USING (keyword_id)
+              ORDER BY mk.MovieID",
+            &mut |a, name, _| push(&mut a.keywords, name),
+        )?;
+        each(
+            "SELECT mp.MovieID, mp.role, p.name FROM movie_people AS mp JOIN people AS p USING (person_id)
+              ORDER BY mp.MovieID, mp.provider, mp.role, mp.position",
+            &mut |a, role, name| match role.as_str() {
+                "director" => push(&mut a.directors, name),
+                "writer" => push(&mut a.writers, name),
+                _ => push(&mut a.cast, name),
+            },
+        )?;
+        each(
+            "SELECT MovieID, lower(tag), NULL FROM tags GROUP BY MovieID, lower(tag) ORDER BY MovieID",
+            &mut |a, tag, _| push(&mut a.tags, tag),
+        )?;
+        each(
+            "SELECT MovieID, coalesce(certification, ''), creative_type FROM movie_sources
+              WHERE certification IS NOT NULL OR creative_type IS NOT NULL ORDER BY MovieID",
+            &mut |a, certification, creative| {
+                push(&mut a.facts, certification);
+                push(&mut a.facts, creative);
+            },
+        )?;
+        tx.finish()?;
+        Ok((movies, attributes, run_id))
     }
 }
 

@@ -7,7 +7,7 @@ use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::genre::Genre;
 use crate::domain::movie::{title_key, CatalogMovie, MovieDetail};
 use crate::domain::MovieId;
-use crate::recommend::{Filters, RecommendError, Similar};
+use crate::recommend::{Filters, RecommendError, Similar, SimilarModel};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -208,13 +208,17 @@ pub struct SimilarParams {
     /// Recommend only movies rated at least this, 0–10.
     #[param(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
+    /// `content` (default: genres, keywords and tags, people, overview, facts, rating and year,
+    /// popularity) or `content-seed` (the seed's rating + release year model).
+    model: Option<SimilarModel>,
 }
 
 /// Movies most similar to one movie.
 ///
-/// The content model of the seed design (rating and release year, standardised, cosine
-/// similarity): the `n` most similar movies among those passing the filters, best first, ties by
-/// id. Filters select before ranking, so `n` stays `n` while enough movies pass.
+/// By content model v2 (attributes in weighted blocks; default) or the seed's model (rating and
+/// release year, standardised, cosine): the `n` most similar movies among those passing the
+/// filters, best first, ties by id, each with the reason in words. Filters select before
+/// ranking, so `n` stays `n` while enough movies pass.
 #[utoipa::path(get, path = "/api/movies/{id}/similar", tag = "movies", operation_id = "similarMovies",
     params(("id" = i64, Path, description = "MovieID"), SimilarParams),
     responses((status = 200, description = "The movie and its nearest movies", body = Similar),
@@ -229,10 +233,13 @@ pub async fn similar(
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
     let filters = checked_filters(p.year_from, p.year_to, p.min_rating)?;
     let engine = state.engine.load();
-    let similar = engine.similar(id, n, &filters).map_err(|e| match e {
-        RecommendError::UnknownMovie(_) => ApiError::not_found(e.to_string()),
-        e => ApiError::internal(e),
-    })?;
+    let model = p.model.unwrap_or_default();
+    let similar = engine
+        .similar(id, n, &filters, model)
+        .map_err(|e| match e {
+            RecommendError::UnknownMovie(_) => ApiError::not_found(e.to_string()),
+            e => ApiError::internal(e),
+        })?;
     // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
     let body = similar_json(&similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -246,22 +253,24 @@ fn similar_json(similar: &Similar<'_>) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256 + 192 * (similar.recommendations.len() + 1));
     out.extend_from_slice(b"{\"movie\":");
     write_movie(&mut out, similar.movie, None)?;
+    out.extend_from_slice(b",\"model\":");
+    serde_json::to_writer(&mut out, &similar.model)?;
     out.extend_from_slice(b",\"recommendations\":[");
     for (i, r) in similar.recommendations.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_movie(&mut out, r.movie, Some(r.score))?;
+        write_movie(&mut out, r.movie, Some((r.score, &r.reason)))?;
     }
     out.extend_from_slice(b"]}");
     Ok(out)
 }
 
-/// One movie as a JSON object, with a trailing `score` for a recommendation.
+/// One movie as a JSON object, with a trailing `score` and `reason` for a recommendation.
 fn write_movie(
     out: &mut Vec<u8>,
     m: &CatalogMovie,
-    score: Option<f64>,
+    score: Option<(f64, &str)>,
 ) -> Result<(), serde_json::Error> {
     out.extend_from_slice(b"{\"id\":");
     serde_json::to_writer(&mut *out, &m.id)?;
@@ -277,9 +286,11 @@ fn write_movie(
     serde_json::to_writer(&mut *out, &m.genre)?;
     out.extend_from_slice(b",\"director\":");
     serde_json::to_writer(&mut *out, &m.director)?;
-    if let Some(score) = score {
+    if let Some((score, reason)) = score {
         out.extend_from_slice(b",\"score\":");
         serde_json::to_writer(&mut *out, &score)?;
+        out.extend_from_slice(b",\"reason\":");
+        serde_json::to_writer(&mut *out, reason)?;
     }
     out.push(b'}');
     Ok(())
@@ -349,10 +360,15 @@ mod tests {
         for n in 0..=others.len() {
             let similar = Similar {
                 movie: &query,
+                model: SimilarModel::ContentSeed,
                 recommendations: others[..n]
                     .iter()
                     .zip([0.999_999_999_999_9, -0.0, 1e-300])
-                    .map(|(movie, score)| Recommendation { movie, score })
+                    .map(|(movie, score)| Recommendation {
+                        movie,
+                        score,
+                        reason: format!("<b>\"{score}\"</b>\n"),
+                    })
                     .collect(),
             };
             let derived = serde_json::to_vec(&similar).expect("derived");

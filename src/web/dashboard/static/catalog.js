@@ -94,7 +94,13 @@
             "ol",
             null,
             ...similar.recommendations.map((r) =>
-              mr.el("li", null, mr.link(movieHref(r.id), r.title), ` (${r.release_year}, ${mr.fmt(r.rating, 1)}) · score ${mr.fmt(r.score, 4)}`),
+              mr.el(
+                "li",
+                null,
+                mr.link(movieHref(r.id), r.title),
+                ` (${r.release_year}, ${mr.fmt(r.rating, 1)}) · score ${mr.fmt(r.score, 4)}`,
+                r.reason ? mr.el("span", { className: "reason" }, ` — ${r.reason}`) : "",
+              ),
             ),
           ),
           mr.el("p", null, mr.link(`/?id=${m.id}`, "Explore recommendations for this movie")),

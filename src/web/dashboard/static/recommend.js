@@ -7,7 +7,7 @@
   const suggestions = $("suggestions");
   const slider = $("n");
   const sliderValue = $("n-value");
-  const filters = { year_from: $("year-from"), year_to: $("year-to"), min_rating: $("min-rating") };
+  const filters = { year_from: $("year-from"), year_to: $("year-to"), min_rating: $("min-rating"), model: $("model") };
   const tbody = document.querySelector("#recs tbody");
   const state = { id: null, n: 10 };
   let chart = null;
@@ -76,6 +76,7 @@
           String(r.release_year),
           mr.fmt(r.rating, 1),
           mr.fmt(r.score, 4),
+          r.reason || "",
         ]),
       );
       tbody.dataset.movie = String(m.id);
@@ -160,7 +161,7 @@
     if (n >= 1 && n <= 50) state.n = n;
     slider.value = String(state.n);
     sliderValue.textContent = String(state.n);
-    for (const [key, input] of Object.entries(filters)) input.value = params.get(key) || "";
+    for (const [key, input] of Object.entries(filters)) input.value = params.get(key) || (input.tagName === "SELECT" ? input.options[0].value : "");
     const id = Number(params.get("id"));
     const pending = [mr.getJson("/api/catalog/points").then(makeChart)];
     if (Number.isInteger(id) && id > 0) {

@@ -1,0 +1,226 @@
+//! Content model v2 as a [`Recommender`]: the catalog's attributes in weighted blocks (see
+//! [`crate::model::blocks`]), with a reason for every neighbour.
+
+use super::{Dataset, Fit, Rated, RecommendError, Recommender, Scored};
+use crate::domain::movie::{CatalogMovie, MovieAttributes};
+use crate::domain::MovieId;
+use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// The fitted model and the ids at its positions (ascending).
+#[derive(Debug, Clone)]
+pub struct BlockContent {
+    ids: Vec<MovieId>,
+    model: ContentBlocks,
+}
+
+/// What the blocks read of one catalog movie.
+fn item(movie: &CatalogMovie, a: Option<&MovieAttributes>) -> ItemAttributes {
+    let a = a.cloned().unwrap_or_default();
+    let split = |s: &Option<String>| -> Vec<String> {
+        s.iter()
+            .flat_map(|g| g.split('|'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut keywords = a.keywords;
+    keywords.extend(a.tags);
+    let mut facts = a.facts;
+    facts.extend(a.language);
+    ItemAttributes {
+        genres: if a.genres.is_empty() {
+            split(&movie.genre)
+        } else {
+            a.genres
+        },
+        keywords,
+        directors: if a.directors.is_empty() {
+            split(&movie.director)
+        } else {
+            a.directors
+        },
+        cast: a.cast,
+        writers: a.writers,
+        overview: a.overview.unwrap_or_default(),
+        facts,
+        runtime: a.runtime.map(|r| r as f64),
+        rating: movie.rating,
+        year: Some(movie.release_year),
+        popularity: movie.votes.map(|v| v as f64),
+    }
+}
+
+/// A candidate in the top-n heap: the worst on top, ties by the larger id (so the smaller wins).
+#[derive(PartialEq)]
+struct Candidate(f64, usize);
+
+impl Eq for Candidate {}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl BlockContent {
+    fn position(&self, id: MovieId) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+
+    /// The `n` best positions of `scores` that `admit` lets through, best first, ties by id.
+    fn top(&self, scores: &[f64], n: usize, admit: impl Fn(usize) -> bool) -> Vec<Scored> {
+        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(n + 1);
+        for (p, &s) in scores.iter().enumerate() {
+            if n == 0 || (heap.len() == n && heap.peek().is_some_and(|w| s <= w.0)) {
+                continue;
+            }
+            if admit(p) {
+                heap.push(Candidate(s, p));
+                if heap.len() > n {
+                    heap.pop();
+                }
+            }
+        }
+        heap.into_sorted_vec()
+            .into_iter()
+            .map(|Candidate(score, p)| Scored {
+                id: self.ids[p],
+                score,
+            })
+            .collect()
+    }
+}
+
+impl Fit for BlockContent {
+    fn fit(data: Dataset<'_>) -> Result<Self, RecommendError> {
+        let items: Vec<ItemAttributes> = data
+            .movies
+            .iter()
+            .enumerate()
+            .map(|(k, m)| item(m, data.attributes.get(k)))
+            .collect();
+        Ok(Self {
+            ids: data.movies.iter().map(|m| m.id).collect(),
+            model: ContentBlocks::fit(&items, BlockWeights::default()),
+        })
+    }
+}
+
+impl Recommender for BlockContent {
+    fn name(&self) -> &'static str {
+        "content"
+    }
+
+    fn similar(
+        &self,
+        movie: MovieId,
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Result<Vec<Scored>, RecommendError> {
+        let at = self
+            .position(movie)
+            .ok_or(RecommendError::UnknownMovie(movie))?;
+        let mut scores = vec![0.0; self.ids.len()];
+        self.model.score_similar(at, &mut scores);
+        Ok(self.top(&scores, n, |p| p != at && keep(self.ids[p])))
+    }
+
+    /// Each rated movie weighs its rating minus the person's mean (one rating, or all equal,
+    /// weighs 1): liked films pull, disliked ones push.
+    fn score_profile(
+        &self,
+        profile: &[Rated],
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Result<Vec<Scored>, RecommendError> {
+        let mean = profile.iter().map(|r| r.rating).sum::<f64>() / profile.len().max(1) as f64;
+        let mut weighted = Vec::with_capacity(profile.len());
+        for r in profile {
+            let at = self
+                .position(r.movie)
+                .ok_or(RecommendError::UnknownMovie(r.movie))?;
+            let w = r.rating - mean;
+            weighted.push((
+                at as u32,
+                if profile.len() > 1 && w != 0.0 {
+                    w
+                } else {
+                    1.0
+                },
+            ));
+        }
+        let mut scores = vec![0.0; self.ids.len()];
+        self.model.score_profile(&weighted, &mut scores);
+        let rated = |p: usize| weighted.iter().any(|w| w.0 as usize == p);
+        Ok(self.top(&scores, n, |p| !rated(p) && keep(self.ids[p])))
+    }
+
+    fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String {
+        match (self.position(query.id), self.position(candidate.id)) {
+            (Some(q), Some(c)) => self.model.explain(q, c),
+            _ => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::test_movie as movie;
+
+    fn with(genre: &str, director: &str, m: CatalogMovie) -> CatalogMovie {
+        CatalogMovie {
+            genre: Some(genre.to_owned()),
+            director: Some(director.to_owned()),
+            ..m
+        }
+    }
+
+    #[test]
+    fn neighbours_share_attributes_filters_apply_and_reasons_name_them() {
+        let movies = vec![
+            with("Drama|Romance", "James Cameron", movie(1, 7.4, 1997)),
+            with("Drama|Romance", "James Cameron", movie(2, 7.0, 1999)),
+            with("Comedy", "John Hughes", movie(3, 7.4, 1997)),
+            with("Drama", "Someone Else", movie(4, 6.0, 1980)),
+        ];
+        let model = BlockContent::fit(Dataset {
+            movies: &movies,
+            attributes: &[],
+        })
+        .expect("fit");
+        let similar = model.similar(MovieId(1), 3, &|_| true).expect("similar");
+        assert_eq!(similar[0].id, MovieId(2));
+        assert!(similar.iter().all(|s| s.id != MovieId(1)));
+        let reason = model.explain(&movies[0], &movies[1]);
+        assert!(reason.contains("same director: James Cameron"), "{reason}");
+        assert!(reason.contains("2 years apart"), "{reason}");
+        let odd = model
+            .similar(MovieId(1), 3, &|id| id.0 % 2 == 1)
+            .expect("similar");
+        assert_eq!(
+            odd.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![MovieId(3)]
+        );
+        assert_eq!(
+            model.similar(MovieId(9), 3, &|_| true),
+            Err(RecommendError::UnknownMovie(MovieId(9)))
+        );
+        let profile = [Rated {
+            movie: MovieId(1),
+            rating: 9.0,
+        }];
+        let scored = model
+            .score_profile(&profile, 3, &|_| true)
+            .expect("profile");
+        assert_eq!(scored[0].id, MovieId(2));
+        assert!(scored.iter().all(|s| s.id != MovieId(1)));
+    }
+}
