@@ -158,24 +158,13 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// A user's profile for the content models: each rated item weighted by how far its rating lies
-/// above the user's mean (liked films pull, disliked push; one rating, or all equal, pulls).
+/// A user's profile for the content models (see [`crate::model::profile_weights`]).
 fn profile(items: &[u32], ratings: &[f32]) -> Vec<(u32, f64)> {
-    let mean = ratings.iter().map(|&r| f64::from(r)).sum::<f64>() / ratings.len().max(1) as f64;
+    let ratings: Vec<f64> = ratings.iter().map(|&r| f64::from(r)).collect();
     items
         .iter()
-        .zip(ratings)
-        .map(|(&i, &r)| {
-            let w = f64::from(r) - mean;
-            (
-                i,
-                if ratings.len() > 1 && w != 0.0 {
-                    w
-                } else {
-                    1.0
-                },
-            )
-        })
+        .copied()
+        .zip(crate::model::profile_weights(&ratings))
         .collect()
 }
 

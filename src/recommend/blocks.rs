@@ -140,21 +140,13 @@ impl Recommender for BlockContent {
         n: usize,
         keep: &dyn Fn(MovieId) -> bool,
     ) -> Result<Vec<Scored>, RecommendError> {
-        let mean = profile.iter().map(|r| r.rating).sum::<f64>() / profile.len().max(1) as f64;
+        let ratings: Vec<f64> = profile.iter().map(|r| r.rating).collect();
         let mut weighted = Vec::with_capacity(profile.len());
-        for r in profile {
+        for (r, w) in profile.iter().zip(crate::model::profile_weights(&ratings)) {
             let at = self
                 .position(r.movie)
                 .ok_or(RecommendError::UnknownMovie(r.movie))?;
-            let w = r.rating - mean;
-            weighted.push((
-                at as u32,
-                if profile.len() > 1 && w != 0.0 {
-                    w
-                } else {
-                    1.0
-                },
-            ));
+            weighted.push((at as u32, w));
         }
         let mut scores = vec![0.0; self.ids.len()];
         self.model.score_profile(&weighted, &mut scores);

@@ -71,19 +71,13 @@ impl Recommender for SeedContent {
         n: usize,
         keep: &dyn Fn(MovieId) -> bool,
     ) -> Result<Vec<Scored>, RecommendError> {
-        let mean = profile.iter().map(|r| r.rating).sum::<f64>() / profile.len().max(1) as f64;
         let mut direction = [0.0, 0.0];
-        for r in profile {
+        let ratings: Vec<f64> = profile.iter().map(|r| r.rating).collect();
+        for (r, weight) in profile.iter().zip(crate::model::profile_weights(&ratings)) {
             let v = self
                 .model
                 .vector(r.movie.0)
                 .ok_or(RecommendError::UnknownMovie(r.movie))?;
-            // A single rating, or all equal, still says "like these".
-            let weight = if profile.len() > 1 && r.rating != mean {
-                r.rating - mean
-            } else {
-                1.0
-            };
             direction[0] += weight * v[0];
             direction[1] += weight * v[1];
         }
