@@ -48,7 +48,8 @@ fn etl(path: &Path) -> impl Fn(EtlError) -> EvalError + '_ {
     move |e| EvalError::Read(path.to_owned(), e.to_string())
 }
 
-const EXAMPLES: usize = 5;
+/// How many rejected rows a report describes.
+pub const EXAMPLES: usize = 5;
 
 /// Reads a ratings file in `layout`'s format (ml-100k: tab-separated, no header; latest:
 /// `userId,movieId,rating,timestamp` with a header).

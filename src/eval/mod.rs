@@ -145,13 +145,9 @@ pub fn rating(input: &Input, algorithms: &[RatingAlgorithm]) -> Result<RatingRep
         let test = data::read_ratings(test_path, *layout)?;
         for r in [&train, &test] {
             rejected_rows += r.rejected;
-            rejected_examples.extend(
-                r.examples
-                    .iter()
-                    .take(5 - rejected_examples.len().min(5))
-                    .cloned(),
-            );
+            rejected_examples.extend(r.examples.iter().cloned());
         }
+        rejected_examples.truncate(data::EXAMPLES);
         if train.rows.is_empty() {
             return Err(EvalError::NoRatings(train_path.clone()));
         }

@@ -58,6 +58,13 @@ impl Fitted {
     }
 }
 
+/// A configuration chosen on validation, and its fit there (what the blend learns from).
+struct Tuned {
+    config: Config,
+    seconds: f64,
+    fitted: Fitted,
+}
+
 /// A candidate configuration of one algorithm.
 #[derive(Debug, Clone, Copy)]
 enum Config {
@@ -241,26 +248,23 @@ pub fn fold(
     let (sub_train, validation) = holdout(train, VALIDATION, seed);
     let tuning = Split::new(&sub_train, &validation);
     let full = Split::new(train, test);
-    let tune = |configs: Vec<Config>| -> (Config, f64, Fitted) {
+    // The grid point with the lowest validation RMSE (the first of equals), fitted on the
+    // validation split's training part.
+    let tune = |configs: Vec<Config>| -> Option<Tuned> {
         let started = Instant::now();
-        let scored: Vec<(f64, Fitted)> = configs
-            .par_iter()
+        let scored: Vec<(f64, Config, Fitted)> = configs
+            .into_par_iter()
             .map(|c| {
                 let fitted = c.fit(&tuning.train);
-                (rmse(&predictions(&fitted, &tuning, r)), fitted)
+                (rmse(&predictions(&fitted, &tuning, r)), c, fitted)
             })
             .collect();
-        let best = scored
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
-            .map_or(0, |(k, _)| k);
-        let fitted = scored.into_iter().nth(best).map(|s| s.1);
-        (
-            configs[best],
-            started.elapsed().as_secs_f64(),
-            fitted.unwrap_or_else(|| configs[best].fit(&tuning.train)),
-        )
+        let (_, config, fitted) = scored.into_iter().min_by(|a, b| a.0.total_cmp(&b.0))?;
+        Some(Tuned {
+            config,
+            seconds: started.elapsed().as_secs_f64(),
+            fitted,
+        })
     };
     let evaluate = |model: &Fitted, fit_seconds: f64, tune_seconds: f64, params: String| {
         let started = Instant::now();
@@ -275,38 +279,33 @@ pub fn fold(
         }
     };
     // The tuned baseline is also what item-kNN centres on.
-    let (baseline_config, baseline_tune, _) = tune(grid(
+    let mut baseline = tune(grid(
         RatingAlgorithm::Baseline,
         BaselineParams::default(),
         seed,
     ));
-    let baseline_params = match baseline_config {
-        Config::Baseline(p) => p,
+    let baseline_params = match baseline.as_ref().map(|t| t.config) {
+        Some(Config::Baseline(p)) => p,
         _ => BaselineParams::default(),
     };
-    let mut chosen: Vec<(RatingAlgorithm, Config, f64, Fitted)> = Vec::new();
+    let mut chosen: Vec<(RatingAlgorithm, Tuned)> = Vec::new();
     for &a in algorithms.iter().filter(|a| **a != RatingAlgorithm::Blend) {
-        if a == RatingAlgorithm::Baseline {
-            chosen.push((
-                a,
-                baseline_config,
-                baseline_tune,
-                baseline_config.fit(&tuning.train),
-            ));
+        let tuned = if a == RatingAlgorithm::Baseline {
+            baseline.take()
         } else {
-            let (c, t, f) = tune(grid(a, baseline_params, seed));
-            chosen.push((a, c, t, f));
-        }
+            tune(grid(a, baseline_params, seed))
+        };
+        chosen.extend(tuned.map(|t| (a, t)));
     }
     let mut results = Vec::new();
     let mut full_models = Vec::new();
-    for (algorithm, config, tune_seconds, _) in &chosen {
+    for (algorithm, tuned) in &chosen {
         let started = Instant::now();
-        let model = config.fit(&full.train);
+        let model = tuned.config.fit(&full.train);
         let fit_seconds = started.elapsed().as_secs_f64();
         results.push((
             *algorithm,
-            evaluate(&model, fit_seconds, *tune_seconds, config.describe()),
+            evaluate(&model, fit_seconds, tuned.seconds, tuned.config.describe()),
         ));
         full_models.push(model);
     }
@@ -319,8 +318,8 @@ pub fn fold(
             .collect();
         let features: Vec<Vec<f64>> = chosen
             .iter()
-            .map(|(_, _, _, f)| {
-                predictions(f, &tuning, r)
+            .map(|(_, t)| {
+                predictions(&t.fitted, &tuning, r)
                     .into_iter()
                     .map(|p| p.0)
                     .collect()

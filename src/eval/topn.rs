@@ -177,10 +177,9 @@ fn seed_scores(
     ratings: &[f32],
     out: &mut [f64],
 ) {
-    let id_of = |p: u32| -> i64 { i64::from(p) };
     let mut direction = [0.0, 0.0];
     for (i, w) in profile(items, ratings) {
-        if let Some(v) = model.vector(id_of(i)) {
+        if let Some(v) = model.vector(i64::from(i)) {
             direction[0] += w * v[0];
             direction[1] += w * v[1];
         }

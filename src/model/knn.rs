@@ -49,8 +49,8 @@ impl Neighbours {
         self.ptr.len().saturating_sub(1)
     }
 
-    /// Computes every item's `keep` best neighbours; `residual(user_row_value_index)` gives the
-    /// value each similarity correlates (by-user order).
+    /// Computes every item's `keep` best neighbours. `residuals`, in [`RatingMatrix::triples`]
+    /// order, are the values the similarity correlates; without them every value is 1.
     fn build(m: &RatingMatrix, params: &KnnParams, residuals: Option<&[f32]>) -> Self {
         let items = m.items();
         let by_user = m.by_user();
