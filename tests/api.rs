@@ -230,7 +230,11 @@ async fn one_movie_by_id() {
 #[tokio::test]
 async fn similar_movies_match_the_model() {
     let s = Server::start().await;
-    let engine = Engine::load(&Store::open_read_only(&s.app.db).expect("db")).expect("engine");
+    let engine = Engine::load(
+        &Store::open_read_only(&s.app.db).expect("db"),
+        &s.app.dir.path().join("data"),
+    )
+    .expect("engine");
     for (id, n, model) in [
         (1, 10, SimilarModel::Content),
         (42, 1, SimilarModel::ContentSeed),
@@ -267,11 +271,22 @@ async fn similar_movies_match_the_model() {
     let default_model = s.json("/api/movies/1/similar?n=3").await;
     assert_eq!(default_model["model"], "content");
     s.problem(
-        "/api/movies/1/similar?model=svd",
+        "/api/movies/1/similar?model=magic",
         StatusCode::BAD_REQUEST,
         Some("model"),
     )
     .await;
+    // A known model nobody trained: 404 saying how to train it.
+    let untrained = s
+        .problem(
+            "/api/movies/1/similar?model=svd",
+            StatusCode::NOT_FOUND,
+            None,
+        )
+        .await;
+    assert!(untrained["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("movierec train --model svd")));
     let default = s.json("/api/movies/1/similar").await;
     assert_eq!(
         default["recommendations"].as_array().map(Vec::len),
@@ -524,6 +539,7 @@ async fn openapi_document_matches_the_router() {
         "/api/movies/{id}/similar",
         "/api/genres",
         "/api/catalog/points",
+        "/api/models",
         "/api/etl/runs",
         "/api/etl/runs/{run_id}",
         "/api/etl/runs/{run_id}/rejects",

@@ -28,10 +28,15 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the database read-only, builds the engine and binds the listener.
-    pub async fn build(db: &Path, settings: &ServeSettings) -> anyhow::Result<Self> {
+    /// Opens the database read-only, builds the engine (trained models from `data_dir`) and
+    /// binds the listener.
+    pub async fn build(
+        db: &Path,
+        data_dir: &Path,
+        settings: &ServeSettings,
+    ) -> anyhow::Result<Self> {
         let config = settings.web_config()?;
-        let state = AppState::open(db, settings.pool_size)?;
+        let state = AppState::open(db, data_dir, settings.pool_size)?;
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
@@ -71,15 +76,17 @@ pub fn main() -> ExitCode {
     };
     let result = match command {
         Command::Up(serve) => up(serve, db, &data_dir, &settings.rating_policy),
-        Command::Serve(serve) => self::serve(serve, db),
+        Command::Serve(serve) => self::serve(serve, db, &data_dir),
         Command::Etl(args) => cli::etl::run(args, db, &data_dir, &settings.rating_policy),
         Command::Ingest(args) => cli::ingest::run(args, db, &data_dir, &settings.rating_policy),
-        Command::Recommend(args) => cli::recommend::run(args, db),
+        Command::Recommend(args) => cli::recommend::run(args, db, &data_dir),
         Command::Movies(args) => cli::movies::run(args, db),
         Command::Runs(args) => cli::runs::run(args, db),
         Command::Export(args) => cli::export::run(args, db),
         Command::Dataset(args) => cli::dataset::run(args, &data_dir),
         Command::Eval(args) => cli::eval::run(args),
+        Command::Train(args) => cli::train::run(args, db, &data_dir),
+        Command::Models(args) => cli::train::list(args, db),
     };
     match result {
         Ok(code) => code,
@@ -91,13 +98,13 @@ pub fn main() -> ExitCode {
 }
 
 /// `movierec serve`: the API and the dashboard on a database the ETL built.
-fn serve(settings: &ServeSettings, db: &Path) -> anyhow::Result<ExitCode> {
+fn serve(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     cli::init_logging(settings.log_format, "info");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let app = Application::build(db, settings).await?;
+        let app = Application::build(db, data_dir, settings).await?;
         app.run_until(shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
@@ -123,7 +130,7 @@ fn up(
         }
         eprintln!("{} movies in {}", store.movie_count()?, db.display());
     }
-    serve(settings, db)
+    serve(settings, db, data_dir)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -68,6 +68,10 @@ pub enum Command {
     Dataset(cli::dataset::Args),
     /// Evaluate the models offline on MovieLens files (rating or top-N protocol).
     Eval(cli::eval::Args),
+    /// Fit a collaborative model on the database's ratings and store it (`serve` picks it up).
+    Train(cli::train::Args),
+    /// The trained models: kind, when, on what, held-out metrics.
+    Models(cli::train::ListArgs),
 }
 
 impl Settings {

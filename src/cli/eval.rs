@@ -142,11 +142,11 @@ fn print_topn(report: &TopNReport) {
     for r in &report.rows {
         t.add_row(vec![
             r.algorithm.name().to_owned(),
-            format!("{:.4}", r.precision_at_10),
-            format!("{:.4}", r.recall_at_20),
-            format!("{:.4}", r.ndcg_at_10),
-            format!("{:.4}", r.map_at_10),
-            format!("{:.4}", r.coverage_at_10),
+            format!("{:.4}", r.scores.precision_at_10),
+            format!("{:.4}", r.scores.recall_at_20),
+            format!("{:.4}", r.scores.ndcg_at_10),
+            format!("{:.4}", r.scores.map_at_10),
+            format!("{:.4}", r.scores.coverage_at_10),
             format!("{:.2}", r.fit_seconds),
             format!("{:.2}", r.rank_seconds),
             format!("{:.2}", r.tune_seconds),

@@ -12,6 +12,7 @@ pub mod movies;
 pub mod output;
 pub mod recommend;
 pub mod runs;
+pub mod train;
 
 use crate::domain::etl::Source;
 use crate::domain::source::RatingPolicy;

@@ -28,7 +28,8 @@ pub struct Args {
     #[arg(short = 'n', value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     n: u16,
 
-    /// `content` (attributes in weighted blocks) or `content-seed` (rating + release year).
+    /// `content` (attributes in weighted blocks), `content-seed` (rating + release year), or a
+    /// trained model: `item-knn`, `svd`, `svd++`, `als`, `ease`.
     #[arg(long, default_value = "content", value_parser = parse_model)]
     model: SimilarModel,
 
@@ -38,13 +39,16 @@ pub struct Args {
 }
 
 fn parse_model(name: &str) -> Result<SimilarModel, String> {
-    [SimilarModel::Content, SimilarModel::ContentSeed]
+    SimilarModel::ALL
         .into_iter()
         .find(|m| m.name() == name)
-        .ok_or_else(|| format!("unknown model `{name}`; known: content, content-seed"))
+        .ok_or_else(|| {
+            let known: Vec<&str> = SimilarModel::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown model `{name}`; known: {}", known.join(", "))
+        })
 }
 
-pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open_read_only(db)?;
     let id = match (args.id, args.title.as_deref()) {
         (Some(id), _) => id,
@@ -61,7 +65,7 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         },
         (None, None) => anyhow::bail!("give --id or --title"),
     };
-    let engine = Engine::load(&store)?;
+    let engine = Engine::load(&store, data_dir)?;
     let similar = engine.similar(id, usize::from(args.n), &Filters::default(), args.model)?;
     if args.json {
         super::print_json(&similar)?;

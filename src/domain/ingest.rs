@@ -3,36 +3,7 @@
 
 use super::window::Window;
 use super::{EtlRunId, IngestRunId, Timestamp};
-use serde::{Deserialize, Serialize};
-
-/// Declares a state enum with its stored code: `as_str` writes it, `parse` reads it back.
-macro_rules! coded_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $code)] $variant),+
-        }
-
-        impl $name {
-            /// The code stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The value a stored code stands for.
-            pub fn parse(code: &str) -> Option<Self> {
-                match code { $($code => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+use serde::Serialize;
 
 coded_enum!(
     /// How an ingest run stands.

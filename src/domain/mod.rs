@@ -2,6 +2,36 @@
 //! extracted into, run lineage and audit reports, ingest windows and checkpoints. No I/O here
 //! and no imports from any other module of the crate: this is the bottom layer.
 
+/// Declares a state enum with its stored code: `as_str` writes it, `parse` reads it back.
+macro_rules! coded_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $code)] $variant),+
+        }
+
+        impl $name {
+            /// The code stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The value a stored code stands for.
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod catalog;
 pub mod derive;
@@ -12,6 +42,7 @@ pub mod ingest;
 pub mod movie;
 pub mod record;
 pub mod source;
+pub mod trained;
 pub mod window;
 
 /// A point in time. Stored and served as RFC 3339 UTC with milliseconds.

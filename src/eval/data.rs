@@ -12,8 +12,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-/// One rating: dataset user id, dataset movie id, rating.
-pub type Row = (i64, i64, f32);
+pub use crate::model::split::Row;
 
 /// A rating file's good rows and what was wrong with the others.
 #[derive(Debug, Clone, Default)]

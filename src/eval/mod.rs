@@ -6,7 +6,6 @@
 
 pub mod data;
 mod rating;
-pub mod split;
 pub mod topn;
 
 pub use rating::FoldResult;
@@ -112,7 +111,7 @@ pub struct RatingReport {
     pub dataset: PathBuf,
     pub folds: usize,
     pub seed: u64,
-    pub splits: Vec<split::SplitCounts>,
+    pub splits: Vec<crate::model::split::SplitCounts>,
     /// Unreadable rating rows skipped, and the first few described.
     pub rejected_rows: u64,
     pub rejected_examples: Vec<String>,

@@ -8,13 +8,13 @@
 //! split. Predictions are clipped to the training ratings' range.
 
 use super::data::Row;
-use super::split::{holdout, Split, TestRow};
 use super::RatingAlgorithm;
 use crate::model::baseline::{Baseline, BaselineParams};
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
 use crate::model::metrics;
 use crate::model::mf::{MatrixFactorization, MfParams};
 use crate::model::ratings::RatingMatrix;
+use crate::model::split::{holdout, Split, TestRow};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
@@ -242,7 +242,7 @@ pub fn fold(
     seed: u64,
 ) -> (
     Vec<(RatingAlgorithm, FoldResult)>,
-    super::split::SplitCounts,
+    crate::model::split::SplitCounts,
 ) {
     let r = range(train);
     let (sub_train, validation) = holdout(train, VALIDATION, seed);

@@ -9,15 +9,16 @@
 //! Hyper-parameters (EASE^R's λ, item-kNN's k, the content and hybrid weights) are chosen by
 //! NDCG@10 on a validation holdout carved from training the same way, never on the test set.
 
-use super::data::{Movie, Row};
-use super::split::{positives_holdout, Split};
+use super::data::Movie;
 use super::{EvalError, Input, TopNAlgorithm};
 use crate::model::als::{bm25, Als, AlsParams};
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
 use crate::model::ease::Ease;
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
-use crate::model::metrics;
+use crate::model::metrics::{self, TopNScores};
 use crate::model::ratings::RatingMatrix;
+use crate::model::split::{positives_holdout, Split};
+use crate::model::top_unrated;
 use crate::model::ContentModel;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -29,18 +30,12 @@ use std::time::Instant;
 pub const POSITIVE: f32 = 4.0;
 const MIN_POSITIVES: usize = 5;
 const FRACTION: f64 = 0.2;
-/// The longest list a metric reads (Recall@20).
-const LIST: usize = 20;
-const K: usize = 10;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TopNRow {
     pub algorithm: TopNAlgorithm,
-    pub precision_at_10: f64,
-    pub recall_at_20: f64,
-    pub ndcg_at_10: f64,
-    pub map_at_10: f64,
-    pub coverage_at_10: f64,
+    #[serde(flatten)]
+    pub scores: TopNScores,
     pub fit_seconds: f64,
     /// Scoring and ranking the whole catalog for every test user.
     pub rank_seconds: f64,
@@ -191,56 +186,7 @@ fn seed_scores(
     }
 }
 
-/// The best `LIST` items, rated ones removed, best first, ties by position.
-fn top(scores: &mut [f64], rated: &[u32]) -> Vec<u32> {
-    for &i in rated {
-        scores[i as usize] = f64::NEG_INFINITY;
-    }
-    let mut idx: Vec<u32> = (0..scores.len() as u32).collect();
-    let order = |a: &u32, b: &u32| {
-        scores[*b as usize]
-            .total_cmp(&scores[*a as usize])
-            .then(a.cmp(b))
-    };
-    if idx.len() > LIST {
-        idx.select_nth_unstable_by(LIST, order);
-        idx.truncate(LIST);
-    }
-    idx.sort_unstable_by(order);
-    idx.retain(|&i| scores[i as usize] > f64::NEG_INFINITY);
-    idx
-}
-
-/// Test users (training positions) and their held-out movie ids.
-fn relevant(split: &Split, test: &[Row]) -> (Vec<(u32, HashSet<i64>)>, usize) {
-    let mut by_user: std::collections::BTreeMap<u32, HashSet<i64>> = Default::default();
-    let mut unknown_users = HashSet::new();
-    for &(user, movie, rating) in test {
-        if rating < POSITIVE {
-            continue;
-        }
-        match split.users.get(&user) {
-            Some(u) => {
-                by_user.entry(u).or_default().insert(movie);
-            }
-            None => {
-                unknown_users.insert(user);
-            }
-        }
-    }
-    (by_user.into_iter().collect(), unknown_users.len())
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Scores {
-    precision: f64,
-    recall: f64,
-    ndcg: f64,
-    map: f64,
-    coverage: f64,
-}
-
-fn evaluate(ranker: &Ranker, ctx: &Context<'_>, users: &[(u32, HashSet<i64>)]) -> Scores {
+fn evaluate(ranker: &Ranker, ctx: &Context<'_>, users: &[(u32, HashSet<i64>)]) -> TopNScores {
     let lists: Vec<Vec<i64>> = users
         .par_iter()
         .map_init(
@@ -248,29 +194,15 @@ fn evaluate(ranker: &Ranker, ctx: &Context<'_>, users: &[(u32, HashSet<i64>)]) -
             |scores, (u, _)| {
                 ranker.score(ctx, *u, scores);
                 let rated = ctx.split.train.by_user().row(*u as usize).0;
-                top(scores, rated)
+                top_unrated(scores, rated, metrics::LIST)
                     .into_iter()
                     .map(|p| *ctx.split.items.id(p))
                     .collect()
             },
         )
         .collect();
-    let n = users.len().max(1) as f64;
-    let mean = |f: &dyn Fn(&[i64], &HashSet<i64>) -> f64| {
-        lists
-            .iter()
-            .zip(users)
-            .map(|(l, (_, rel))| f(l, rel))
-            .sum::<f64>()
-            / n
-    };
-    Scores {
-        precision: mean(&|l, r| metrics::precision_at(K, l, r)),
-        recall: mean(&|l, r| metrics::recall_at(LIST, l, r)),
-        ndcg: mean(&|l, r| metrics::ndcg_at(K, l, r)),
-        map: mean(&|l, r| metrics::average_precision_at(K, l, r)),
-        coverage: metrics::catalog_coverage_at(K, lists.iter().map(Vec::as_slice), ctx.items()),
-    }
+    let relevant: Vec<&HashSet<i64>> = users.iter().map(|(_, r)| r).collect();
+    TopNScores::of(&lists, &relevant, ctx.items())
 }
 
 /// A candidate configuration.
@@ -400,7 +332,7 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
         return Err(EvalError::NoRatings(input.dataset.clone()));
     }
     let split = Split::new(&train, &test);
-    let (users, test_users_unknown) = relevant(&split, &test);
+    let (users, test_users_unknown) = split.relevant(&test, POSITIVE);
     let ctx = Context::new(&split, &by_id);
     // Validation: the same holdout, carved from training.
     let (sub_train, validation) = positives_holdout(
@@ -411,7 +343,7 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
         input.seed.wrapping_add(1),
     );
     let tuning_split = Split::new(&sub_train, &validation);
-    let (tuning_users, _) = relevant(&tuning_split, &validation);
+    let (tuning_users, _) = tuning_split.relevant(&validation, POSITIVE);
     let tuning = Context::new(&tuning_split, &by_id);
     let tune = |configs: Vec<Config>| -> Result<(Config, f64), EvalError> {
         let started = Instant::now();
@@ -420,7 +352,7 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
         }
         let mut best = (f64::NEG_INFINITY, configs[0]);
         for c in configs {
-            let ndcg = evaluate(&c.fit(&tuning)?, &tuning, &tuning_users).ndcg;
+            let ndcg = evaluate(&c.fit(&tuning)?, &tuning, &tuning_users).ndcg_at_10;
             if ndcg > best.0 {
                 best = (ndcg, c);
             }
@@ -444,11 +376,7 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
         let s = evaluate(&ranker, &ctx, &users);
         rows.push(TopNRow {
             algorithm: a,
-            precision_at_10: s.precision,
-            recall_at_20: s.recall,
-            ndcg_at_10: s.ndcg,
-            map_at_10: s.map,
-            coverage_at_10: s.coverage,
+            scores: s,
             fit_seconds,
             rank_seconds: rank_started.elapsed().as_secs_f64(),
             tune_seconds,

@@ -15,8 +15,46 @@
 //! A user with no relevant items scores 0 on every top-N metric (the protocols never include one);
 //! an empty list of predictions has no RMSE or MAE (`None`).
 
+use serde::Serialize;
 use std::collections::HashSet;
 use std::hash::Hash;
+
+/// The list length the top-N protocol reads (Recall@20), and its cut-off for the others.
+pub const LIST: usize = 20;
+pub const K: usize = 10;
+
+/// The top-N protocol's figures, averaged over users (coverage over every list).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TopNScores {
+    pub precision_at_10: f64,
+    pub recall_at_20: f64,
+    pub ndcg_at_10: f64,
+    pub map_at_10: f64,
+    pub coverage_at_10: f64,
+}
+
+impl TopNScores {
+    /// From each user's ranked list and relevant items (same order) over a catalog of
+    /// `catalog` items.
+    pub fn of<T: Eq + Hash>(lists: &[Vec<T>], relevant: &[&HashSet<T>], catalog: usize) -> Self {
+        let n = lists.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&[T], &HashSet<T>) -> f64| {
+            lists
+                .iter()
+                .zip(relevant)
+                .map(|(l, r)| f(l, r))
+                .sum::<f64>()
+                / n
+        };
+        Self {
+            precision_at_10: mean(&|l, r| precision_at(K, l, r)),
+            recall_at_20: mean(&|l, r| recall_at(LIST, l, r)),
+            ndcg_at_10: mean(&|l, r| ndcg_at(K, l, r)),
+            map_at_10: mean(&|l, r| average_precision_at(K, l, r)),
+            coverage_at_10: catalog_coverage_at(K, lists.iter().map(Vec::as_slice), catalog),
+        }
+    }
+}
 
 /// How many of the first `k` ranked items are relevant.
 fn hits<T: Eq + Hash>(ranked: &[T], relevant: &HashSet<T>, k: usize) -> usize {

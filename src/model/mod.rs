@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod mf;
 pub mod ratings;
 pub mod scaler;
+pub mod split;
 pub mod synthetic;
 
 pub use content::{ContentModel, ModelError, Neighbour};
@@ -31,4 +32,26 @@ pub fn profile_weights(ratings: &[f64]) -> Vec<f64> {
             }
         })
         .collect()
+}
+
+/// The best `n` positions of `scores` that are not `rated`, best first, ties by position;
+/// positions scoring −∞ (a model cannot place them) are left out. `scores` is scratch: the rated
+/// positions are overwritten.
+pub fn top_unrated(scores: &mut [f64], rated: &[u32], n: usize) -> Vec<u32> {
+    for &i in rated {
+        scores[i as usize] = f64::NEG_INFINITY;
+    }
+    let mut idx: Vec<u32> = (0..scores.len() as u32).collect();
+    let order = |a: &u32, b: &u32| {
+        scores[*b as usize]
+            .total_cmp(&scores[*a as usize])
+            .then(a.cmp(b))
+    };
+    if idx.len() > n {
+        idx.select_nth_unstable_by(n, order);
+        idx.truncate(n);
+    }
+    idx.sort_unstable_by(order);
+    idx.retain(|&i| scores[i as usize] > f64::NEG_INFINITY);
+    idx
 }

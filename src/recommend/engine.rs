@@ -1,11 +1,14 @@
 //! The recommendation engine: every catalog movie (by id) and the models fitted on exactly those
 //! movies. Built once, never mutated; a newer catalog gets a new engine.
 
+use super::trained::Served;
 use super::{BlockContent, Dataset, Filters, Fit, RecommendError, Recommender, SeedContent};
 use crate::domain::movie::{CatalogMovie, MovieAttributes};
+use crate::domain::trained::{ModelId, ModelKind, TrainedModel};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
+use std::path::Path;
 use std::time::Instant;
 
 /// The catalog and its fitted models, as one immutable value.
@@ -14,6 +17,10 @@ pub struct Engine {
     movies: Vec<CatalogMovie>,
     seed: SeedContent,
     content: BlockContent,
+    /// The newest trained model of each kind whose artifact loaded.
+    trained: Vec<Served>,
+    /// The newest `models` row when the engine was built.
+    pub model_id: Option<ModelId>,
     /// The newest succeeded ETL run when the catalog was read.
     pub run_id: Option<EtlRunId>,
     pub fitted_at: Timestamp,
@@ -44,6 +51,17 @@ pub enum SimilarModel {
     Content,
     /// The seed's model: rating and release year, standardised, cosine.
     ContentSeed,
+    /// Trained (`movierec train --model item-knn`): cosine of who rated what.
+    ItemKnn,
+    /// Trained: cosine of SVD's item factors.
+    Svd,
+    /// Trained: cosine of SVD++'s item factors.
+    #[serde(rename = "svd++")]
+    SvdPp,
+    /// Trained: cosine of implicit ALS's item factors.
+    Als,
+    /// Trained: EASE^R's item-to-item weights.
+    Ease,
 }
 
 impl SimilarModel {
@@ -51,6 +69,33 @@ impl SimilarModel {
         match self {
             SimilarModel::Content => "content",
             SimilarModel::ContentSeed => "content-seed",
+            SimilarModel::ItemKnn => "item-knn",
+            SimilarModel::Svd => "svd",
+            SimilarModel::SvdPp => "svd++",
+            SimilarModel::Als => "als",
+            SimilarModel::Ease => "ease",
+        }
+    }
+
+    pub const ALL: [SimilarModel; 7] = [
+        SimilarModel::Content,
+        SimilarModel::ContentSeed,
+        SimilarModel::ItemKnn,
+        SimilarModel::Svd,
+        SimilarModel::SvdPp,
+        SimilarModel::Als,
+        SimilarModel::Ease,
+    ];
+
+    /// The trained kind it serves, for the collaborative ones.
+    fn trained(self) -> Option<ModelKind> {
+        match self {
+            SimilarModel::Content | SimilarModel::ContentSeed => None,
+            SimilarModel::ItemKnn => Some(ModelKind::ItemKnn),
+            SimilarModel::Svd => Some(ModelKind::Svd),
+            SimilarModel::SvdPp => Some(ModelKind::SvdPp),
+            SimilarModel::Als => Some(ModelKind::Als),
+            SimilarModel::Ease => Some(ModelKind::Ease),
         }
     }
 }
@@ -74,11 +119,34 @@ pub enum EngineError {
 }
 
 impl Engine {
-    /// Reads the catalog (in one read transaction) and fits the models on it.
-    pub fn load(store: &Store) -> Result<Self, EngineError> {
+    /// Reads the catalog (in one read transaction), fits the content models on it and loads the
+    /// newest trained model of each kind from `data_dir` (one that fails to load is logged and
+    /// left out: the rest still serve).
+    pub fn load(store: &Store, data_dir: &Path) -> Result<Self, EngineError> {
         let started = Instant::now();
         let (movies, attributes, run_id) = store.content_catalog()?;
-        Ok(Self::build(movies, attributes, run_id, started)?)
+        let model_id = store.latest_model_id()?;
+        let latest = store.latest_models()?;
+        let mut engine = Self::build(movies, attributes, run_id, started)?;
+        engine.model_id = model_id;
+        engine.trained = latest
+            .into_iter()
+            .filter_map(|record| {
+                let id = record.id;
+                Served::load(record, data_dir)
+                    .map_err(
+                        |e| tracing::warn!(model_id = id, error = %e, "trained model not loaded"),
+                    )
+                    .ok()
+            })
+            .collect();
+        engine.fit_seconds = started.elapsed().as_secs_f64();
+        Ok(engine)
+    }
+
+    /// The trained models it serves, newest of each kind.
+    pub fn trained(&self) -> impl Iterator<Item = &TrainedModel> {
+        self.trained.iter().map(|t| &t.record)
     }
 
     /// Fits the models on `movies` (any order) and their `attributes` (same order; may be
@@ -109,6 +177,8 @@ impl Engine {
             movies,
             seed,
             content,
+            trained: Vec::new(),
+            model_id: None,
             run_id,
             fitted_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
             fit_seconds: started.elapsed().as_secs_f64(),
@@ -126,10 +196,16 @@ impl Engine {
             .map(|i| &self.movies[i])
     }
 
-    fn model(&self, model: SimilarModel) -> &dyn Recommender {
-        match model {
-            SimilarModel::Content => &self.content,
-            SimilarModel::ContentSeed => &self.seed,
+    fn model(&self, model: SimilarModel) -> Result<&dyn Recommender, RecommendError> {
+        match model.trained() {
+            None if model == SimilarModel::ContentSeed => Ok(&self.seed),
+            None => Ok(&self.content),
+            Some(kind) => self
+                .trained
+                .iter()
+                .find(|t| t.kind() == kind)
+                .map(|t| t as &dyn Recommender)
+                .ok_or(RecommendError::NotTrained(model.name())),
         }
     }
 
@@ -143,7 +219,7 @@ impl Engine {
         model: SimilarModel,
     ) -> Result<Similar<'_>, RecommendError> {
         let movie = self.movie(id).ok_or(RecommendError::UnknownMovie(id))?;
-        let recommender = self.model(model);
+        let recommender = self.model(model)?;
         let scored = if filters.is_empty() {
             recommender.similar(id, n, &|_| true)?
         } else {

@@ -5,6 +5,7 @@
 mod blocks;
 mod content;
 mod engine;
+pub mod trained;
 
 pub use blocks::BlockContent;
 pub use content::SeedContent;
@@ -64,6 +65,8 @@ impl Filters {
 pub enum RecommendError {
     #[error("no movie with id {0}")]
     UnknownMovie(MovieId),
+    #[error("model `{0}` is not trained on this server: run `movierec train --model {0}`")]
+    NotTrained(&'static str),
     #[error("cannot fit the model: {0}")]
     Fit(#[from] ModelError),
 }

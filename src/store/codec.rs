@@ -7,6 +7,7 @@ use crate::domain::ingest::{
 };
 use crate::domain::record::Field;
 use crate::domain::source::Provider;
+use crate::domain::trained::ModelKind;
 use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp};
 use chrono::{NaiveDate, SecondsFormat};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -58,7 +59,8 @@ code_sql!(
     ResponseKind,
     WindowState,
     ItemState,
-    ResponseOutcome
+    ResponseOutcome,
+    ModelKind
 );
 
 /// The stored form of a timestamp.

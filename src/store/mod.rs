@@ -14,6 +14,7 @@ mod codec;
 mod export;
 mod ingest;
 mod load;
+mod models;
 mod movies;
 mod ratings;
 mod runs;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_catalog.sql"),
     include_str!("../../migrations/0002_ingest.sql"),
     include_str!("../../migrations/0003_identity.sql"),
+    include_str!("../../migrations/0004_models.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.

@@ -7,6 +7,7 @@ pub mod error;
 mod etl_runs;
 mod health;
 pub mod metrics;
+mod models;
 mod movies;
 mod params;
 pub mod state;
@@ -65,6 +66,7 @@ pub struct WebConfig {
     tags(
         (name = "movies", description = "The catalog and recommendations"),
         (name = "etl", description = "ETL runs, audit reports and rejected rows"),
+        (name = "models", description = "Models trained on the ratings (`movierec train`)"),
         (name = "operations", description = "Health and metrics")
     )
 )]
@@ -81,6 +83,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(movies::genres))
         .routes(routes!(movies::similar))
         .routes(routes!(movies::points))
+        .routes(routes!(models::list))
         .routes(routes!(etl_runs::list))
         .routes(routes!(etl_runs::get))
         .routes(routes!(etl_runs::rejects))

@@ -154,7 +154,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "MovieID")),
     responses((status = 200, description = "The movie", body = MovieDetail),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No movie has this id", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "No movie has this id, or the model is not trained here", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -209,7 +209,8 @@ pub struct SimilarParams {
     #[param(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
     /// `content` (default: genres, keywords and tags, people, overview, facts, rating and year,
-    /// popularity) or `content-seed` (the seed's rating + release year model).
+    /// popularity), `content-seed` (the seed's rating + release year model), or a model trained
+    /// with `movierec train` (`item-knn`, `svd`, `svd++`, `als`, `ease`; 404 when not trained).
     model: Option<SimilarModel>,
 }
 
@@ -237,7 +238,9 @@ pub async fn similar(
     let similar = engine
         .similar(id, n, &filters, model)
         .map_err(|e| match e {
-            RecommendError::UnknownMovie(_) => ApiError::not_found(e.to_string()),
+            RecommendError::UnknownMovie(_) | RecommendError::NotTrained(_) => {
+                ApiError::not_found(e.to_string())
+            }
             e => ApiError::internal(e),
         })?;
     // Serialised while the engine guard is held, so the rows are borrowed, not cloned.

@@ -62,7 +62,8 @@ async fn serve(
     dir: tempfile::TempDir,
     configure: impl FnOnce(&mut ServeSettings),
 ) -> TestApp {
-    let app = Application::build(&db, &settings(configure))
+    let data_dir = dir.path().join("data");
+    let app = Application::build(&db, &data_dir, &settings(configure))
         .await
         .expect("build the application");
     let addr = app.addr().expect("addr");

@@ -1,13 +1,15 @@
 //! Train/test splits over dense positions: training fixes the users and movies a model knows;
 //! test rows naming others are kept (a model answers them from what it knows) and counted.
 
-use super::data::Row;
-use crate::model::ratings::{Positions, RatingMatrix};
+use super::ratings::{Positions, RatingMatrix};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// One rating: user id, movie id, rating.
+pub type Row = (i64, i64, f32);
 
 /// A test row: user and movie positions in training (None when training never saw them).
 pub type TestRow = (Option<u32>, Option<u32>, f32);
@@ -73,6 +75,29 @@ impl Split {
             test,
             counts,
         }
+    }
+}
+
+impl Split {
+    /// Test users (training positions) with their test rows rated at least `positive` (movie
+    /// ids), by position; and how many test users training never saw.
+    pub fn relevant(&self, test: &[Row], positive: f32) -> (Vec<(u32, HashSet<i64>)>, usize) {
+        let mut by_user: BTreeMap<u32, HashSet<i64>> = BTreeMap::new();
+        let mut unknown_users = HashSet::new();
+        for &(user, movie, rating) in test {
+            if rating < positive {
+                continue;
+            }
+            match self.users.get(&user) {
+                Some(u) => {
+                    by_user.entry(u).or_default().insert(movie);
+                }
+                None => {
+                    unknown_users.insert(user);
+                }
+            }
+        }
+        (by_user.into_iter().collect(), unknown_users.len())
     }
 }
 

@@ -1,0 +1,135 @@
+//! `movierec train` (fit a collaborative model on the database's ratings, measure it on a
+//! holdout, store it) and `movierec models` (list what was trained).
+
+use crate::domain::trained::{ModelKind, TrainedModel};
+use crate::recommend::trained::{self, TrainParams};
+use crate::store::Store;
+use std::path::Path;
+use std::process::ExitCode;
+
+fn parse_kind(name: &str) -> Result<ModelKind, String> {
+    ModelKind::parse(name)
+        .ok_or_else(|| format!("unknown model `{name}`; known: {}", ModelKind::known()))
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// item-knn, svd, svd++, als or ease.
+    #[arg(long, value_parser = parse_kind)]
+    model: ModelKind,
+
+    /// Latent factors (svd, svd++, als).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    factors: Option<u16>,
+
+    /// SGD epochs (svd, svd++) or ALS iterations.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    epochs: Option<u16>,
+
+    /// Regularisation (svd, svd++, als).
+    #[arg(long)]
+    reg: Option<f64>,
+
+    /// SGD learning rate (svd, svd++).
+    #[arg(long)]
+    learning_rate: Option<f64>,
+
+    /// EASE^R's λ (> 0).
+    #[arg(long)]
+    lambda: Option<f64>,
+
+    /// Item-kNN's neighbours per score.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    k: Option<u16>,
+
+    /// Seed of the holdout split and the initial factors.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+
+    /// Print the model's record as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    for (name, value) in [
+        ("--reg", args.reg),
+        ("--learning-rate", args.learning_rate),
+        ("--lambda", args.lambda),
+    ] {
+        if value.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+            anyhow::bail!("{name} must be a positive number");
+        }
+    }
+    let store = Store::open(db)?;
+    let params = TrainParams {
+        factors: args.factors.map(usize::from),
+        epochs: args.epochs.map(usize::from),
+        reg: args.reg,
+        learning_rate: args.learning_rate,
+        lambda: args.lambda,
+        k: args.k.map(usize::from),
+        seed: args.seed,
+    };
+    let model = trained::train(&store, data_dir, args.model, &params)?;
+    if args.json {
+        super::print_json(&model)?;
+    } else {
+        println!("{}", models_table(std::slice::from_ref(&model)));
+        println!("artifact: {}", data_dir.join(&model.artifact).display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn list(args: &ListArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    let models = Store::open_read_only(db)?.models()?;
+    if args.json {
+        super::print_json(&models)?;
+    } else if models.is_empty() {
+        println!("no trained models: run `movierec train --model NAME`");
+    } else {
+        println!("{}", models_table(&models));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_table(models: &[TrainedModel]) -> comfy_table::Table {
+    let mut t = super::output::table(&[
+        "id",
+        "model",
+        "trained at",
+        "ratings",
+        "users",
+        "movies",
+        "fit s",
+        "held-out metrics",
+        "params",
+    ]);
+    for m in models {
+        let metrics = m
+            .metrics
+            .iter()
+            .map(|(k, v)| format!("{k}={v:.4}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        t.add_row(vec![
+            m.id.to_string(),
+            m.kind.to_string(),
+            m.trained_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            m.ratings.to_string(),
+            m.users.to_string(),
+            m.movies.to_string(),
+            format!("{:.2}", m.fit_seconds),
+            metrics,
+            m.params.to_string(),
+        ]);
+    }
+    t
+}

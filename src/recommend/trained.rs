@@ -1,0 +1,523 @@
+//! Collaborative models trained on the database's ratings (`movierec train`): fitted once, held
+//! out and measured, written as an artifact file (postcard) under the data directory with a row
+//! in `models`; `serve` loads the newest of each kind and answers "similar" from it.
+
+use super::{Rated, RecommendError, Recommender, Scored};
+use crate::domain::movie::CatalogMovie;
+use crate::domain::trained::{ModelKind, TrainedModel};
+use crate::domain::MovieId;
+use crate::model::als::{bm25, Als, AlsParams};
+use crate::model::ease::Ease;
+use crate::model::knn::{ItemKnn, KnnParams, Similarity};
+use crate::model::metrics::{self, TopNScores};
+use crate::model::mf::{MatrixFactorization, MfParams};
+use crate::model::ratings::{Positions, RatingMatrix};
+use crate::model::split::{holdout, positives_holdout, Row, Split, SplitCounts};
+use crate::model::top_unrated;
+use crate::store::{Store, StoreError};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// A rating at or above this is a positive (the top-N hold-out's relevant items).
+const POSITIVE: f32 = 4.0;
+/// Neighbours kept per movie by item-kNN, so "similar" can list up to this many.
+const KEEP: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("the database has no ratings to train on: load some first, e.g. `movierec etl --source movielens:DIR`")]
+    NoRatings,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {message}")]
+    Artifact { path: String, message: String },
+    #[error("cannot fit {kind}: {message}")]
+    Fit { kind: ModelKind, message: String },
+}
+
+/// Hyper-parameters; `None` takes the kind's default (the values `movierec eval` chose on
+/// validation for ml-latest-small / ml-100k).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    pub factors: Option<usize>,
+    /// Epochs (SGD) or iterations (ALS).
+    pub epochs: Option<usize>,
+    pub reg: Option<f64>,
+    pub learning_rate: Option<f64>,
+    /// EASE^R's λ.
+    pub lambda: Option<f64>,
+    /// Item-kNN's neighbours per prediction.
+    pub k: Option<usize>,
+    pub seed: u64,
+}
+
+/// A fitted model of one kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Fitted {
+    Knn(ItemKnn),
+    Mf(MatrixFactorization),
+    Als(Als),
+    Ease(Ease),
+}
+
+impl Fitted {
+    fn fit(
+        kind: ModelKind,
+        m: &RatingMatrix,
+        p: &TrainParams,
+    ) -> Result<(Self, serde_json::Value), TrainError> {
+        let binary = || {
+            RatingMatrix::new(
+                m.users(),
+                m.items(),
+                &m.triples().map(|(u, i, _)| (u, i, 1.0)).collect::<Vec<_>>(),
+            )
+        };
+        Ok(match kind {
+            ModelKind::ItemKnn => {
+                let params = KnnParams {
+                    k: p.k.unwrap_or(20),
+                    keep: KEEP.max(p.k.unwrap_or(20)),
+                    similarity: Similarity::Cosine,
+                };
+                (
+                    Fitted::Knn(ItemKnn::fit(&binary(), params, None)),
+                    serde_json::json!(params),
+                )
+            }
+            ModelKind::Svd | ModelKind::SvdPp => {
+                let base = if kind == ModelKind::Svd {
+                    MfParams {
+                        epochs: 40,
+                        learning_rate: 0.01,
+                        reg: 0.1,
+                        ..MfParams::svd()
+                    }
+                } else {
+                    MfParams {
+                        factors: 50,
+                        reg: 0.1,
+                        ..MfParams::svdpp()
+                    }
+                };
+                let params = MfParams {
+                    factors: p.factors.unwrap_or(base.factors),
+                    epochs: p.epochs.unwrap_or(base.epochs),
+                    reg: p.reg.unwrap_or(base.reg),
+                    learning_rate: p.learning_rate.unwrap_or(base.learning_rate),
+                    seed: p.seed,
+                    ..base
+                };
+                (
+                    Fitted::Mf(MatrixFactorization::fit(m, params)),
+                    serde_json::json!(params),
+                )
+            }
+            ModelKind::Als => {
+                let d = AlsParams::default();
+                let params = AlsParams {
+                    factors: p.factors.unwrap_or(d.factors),
+                    iterations: p.epochs.unwrap_or(d.iterations),
+                    reg: p.reg.unwrap_or(d.reg),
+                    seed: p.seed,
+                    ..d
+                };
+                let b = binary();
+                let weights = bm25(b.by_item(), b.users(), 100.0, 0.8).transpose(b.users());
+                (
+                    Fitted::Als(Als::fit(&weights, b.items(), params)),
+                    serde_json::json!(params),
+                )
+            }
+            ModelKind::Ease => {
+                let lambda = p.lambda.unwrap_or(250.0);
+                let ease = Ease::fit(&binary(), lambda).map_err(|e| TrainError::Fit {
+                    kind,
+                    message: e.to_string(),
+                })?;
+                (Fitted::Ease(ease), serde_json::json!({ "lambda": lambda }))
+            }
+        })
+    }
+
+    /// Every item's score for fitted user `u`, who rated `rated`, into `out`.
+    fn score_user(&self, u: usize, rated: &[u32], out: &mut [f64]) {
+        out.fill(0.0);
+        match self {
+            Fitted::Knn(k) => k.score_items(rated, out),
+            Fitted::Ease(e) => e.score_items(rated, out),
+            Fitted::Als(a) => a.score_user(u, out),
+            Fitted::Mf(m) => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = m.predict(Some(u as u32), Some(i as u32));
+                }
+            }
+        }
+    }
+
+    /// How much movie `j` is like movie `i` by this model, for every `j`, into `out`.
+    fn score_like(&self, i: usize, out: &mut [f64]) {
+        match self {
+            Fitted::Knn(k) => {
+                out.fill(0.0);
+                for &(j, s) in k.neighbours.of(i) {
+                    out[j as usize] = f64::from(s);
+                }
+            }
+            _ => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = self.like(i, j);
+                }
+            }
+        }
+    }
+
+    /// How much movie `j` is like movie `i`: kNN's kept similarity (0 if not kept), EASE^R's
+    /// weight, or the cosine of the two movies' factors.
+    fn like(&self, i: usize, j: usize) -> f64 {
+        let cosine = |factors: &[f32], f: usize| {
+            let (a, b) = (&factors[i * f..][..f], &factors[j * f..][..f]);
+            let norms = a.iter().map(|v| v * v).sum::<f32>().sqrt()
+                * b.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            if norms > 0.0 {
+                f64::from(dot / norms)
+            } else {
+                0.0
+            }
+        };
+        match self {
+            Fitted::Knn(k) => k
+                .neighbours
+                .of(i)
+                .iter()
+                .find(|n| n.0 as usize == j)
+                .map_or(0.0, |n| f64::from(n.1)),
+            Fitted::Ease(e) => f64::from(e.weight(i, j)),
+            Fitted::Als(a) => cosine(&a.item_factors, a.params.factors),
+            Fitted::Mf(m) => cosine(&m.item_factors, m.params.factors),
+        }
+    }
+}
+
+/// What an artifact file holds: the fitted model and the movie at each of its positions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Artifact {
+    kind: ModelKind,
+    /// Ascending: a movie's position is its index.
+    movies: Vec<MovieId>,
+    fitted: Fitted,
+}
+
+/// Ratings read from the store at dense positions (movies by ascending id).
+struct Ratings {
+    rows: Vec<Row>,
+    movies: Vec<MovieId>,
+    hash: String,
+}
+
+fn read_ratings(store: &Store) -> Result<Ratings, TrainError> {
+    let mut rows = Vec::new();
+    let mut hasher = Sha256::new();
+    store.for_each_rating(|user, movie, rating| {
+        hasher.update(user.to_le_bytes());
+        hasher.update(movie.0.to_le_bytes());
+        hasher.update(rating.to_le_bytes());
+        rows.push((user, movie.0, rating));
+    })?;
+    if rows.is_empty() {
+        return Err(TrainError::NoRatings);
+    }
+    let mut movies: Vec<MovieId> = rows.iter().map(|r| MovieId(r.1)).collect();
+    movies.sort_unstable();
+    movies.dedup();
+    Ok(Ratings {
+        rows,
+        movies,
+        hash: format!("{:x}", hasher.finalize()),
+    })
+}
+
+/// A [`Split`] whose item positions are the movies in ascending order (the database holds one
+/// rating per user and movie, so there are no duplicates to merge).
+fn split_by_movie(train: &[Row], test: &[Row], movies: &[MovieId]) -> Split {
+    let item = |m: i64| movies.binary_search(&MovieId(m)).ok().map(|p| p as u32);
+    let mut users = Positions::default();
+    let triples: Vec<(u32, u32, f32)> = train
+        .iter()
+        .filter_map(|&(u, m, r)| Some((users.insert(u), item(m)?, r)))
+        .collect();
+    let mut items = Positions::default();
+    for m in movies {
+        items.insert(m.0);
+    }
+    Split {
+        train: RatingMatrix::new(users.len(), movies.len(), &triples),
+        test: test
+            .iter()
+            .map(|&(u, m, r)| (users.get(&u), item(m), r))
+            .collect(),
+        counts: SplitCounts {
+            train_ratings: triples.len(),
+            test_ratings: test.len(),
+            ..SplitCounts::default()
+        },
+        users,
+        items,
+    }
+}
+
+/// Held-out figures: top-N models on a per-user holdout of positives (NDCG@10, Recall@20, …),
+/// rating models on a random 10% (RMSE, MAE).
+fn held_out(
+    kind: ModelKind,
+    data: &Ratings,
+    p: &TrainParams,
+) -> Result<BTreeMap<String, f64>, TrainError> {
+    let mut out = BTreeMap::new();
+    match kind {
+        ModelKind::Svd | ModelKind::SvdPp => {
+            let (train, test) = holdout(&data.rows, 0.1, p.seed);
+            let split = split_by_movie(&train, &test, &data.movies);
+            let (fitted, _) = Fitted::fit(kind, &split.train, p)?;
+            let Fitted::Mf(m) = &fitted else {
+                return Ok(out);
+            };
+            let pairs: Vec<(f64, f64)> = split
+                .test
+                .iter()
+                .map(|&(u, i, r)| (m.predict(u, i).clamp(0.5, 5.0), f64::from(r)))
+                .collect();
+            out.extend(metrics::rmse(pairs.iter().copied()).map(|v| ("rmse".to_owned(), v)));
+            out.extend(metrics::mae(pairs.iter().copied()).map(|v| ("mae".to_owned(), v)));
+        }
+        ModelKind::ItemKnn | ModelKind::Als | ModelKind::Ease => {
+            let (train, test) = positives_holdout(&data.rows, POSITIVE, 5, 0.2, p.seed);
+            let split = split_by_movie(&train, &test, &data.movies);
+            let (users, _) = split.relevant(&test, POSITIVE);
+            let (fitted, _) = Fitted::fit(kind, &split.train, p)?;
+            let lists: Vec<Vec<i64>> = users
+                .par_iter()
+                .map_init(
+                    || vec![0.0; data.movies.len()],
+                    |scores, (u, _)| {
+                        let rated = split.train.by_user().row(*u as usize).0;
+                        fitted.score_user(*u as usize, rated, scores);
+                        top_unrated(scores, rated, metrics::LIST)
+                            .into_iter()
+                            .map(|p| data.movies[p as usize].0)
+                            .collect()
+                    },
+                )
+                .collect();
+            let relevant: Vec<&HashSet<i64>> = users.iter().map(|(_, r)| r).collect();
+            let s = TopNScores::of(&lists, &relevant, data.movies.len());
+            out.insert("ndcg_at_10".to_owned(), s.ndcg_at_10);
+            out.insert("recall_at_20".to_owned(), s.recall_at_20);
+            out.insert("precision_at_10".to_owned(), s.precision_at_10);
+            out.insert("map_at_10".to_owned(), s.map_at_10);
+            out.insert("coverage_at_10".to_owned(), s.coverage_at_10);
+        }
+    }
+    Ok(out)
+}
+
+/// Fits `kind` on every rating in the database, measures it on a holdout of the same ratings,
+/// writes the artifact under `<data_dir>/models/` and records it in `models`.
+pub fn train(
+    store: &Store,
+    data_dir: &Path,
+    kind: ModelKind,
+    params: &TrainParams,
+) -> Result<TrainedModel, TrainError> {
+    let data = read_ratings(store)?;
+    let metrics = held_out(kind, &data, params)?;
+    let all = split_by_movie(&data.rows, &[], &data.movies);
+    let started = Instant::now();
+    let (fitted, params_json) = Fitted::fit(kind, &all.train, params)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let artifact = Artifact {
+        kind,
+        movies: data.movies.clone(),
+        fitted,
+    };
+    let bytes = postcard::to_stdvec(&artifact).map_err(|e| TrainError::Artifact {
+        path: "models/".to_owned(),
+        message: e.to_string(),
+    })?;
+    let trained_at = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3);
+    let name = format!(
+        "models/{}-{}.postcard",
+        kind.as_str().replace('+', "p"),
+        trained_at.format("%Y%m%dT%H%M%S%3fZ")
+    );
+    let path = data_dir.join(&name);
+    let fail = |e: std::io::Error| TrainError::Artifact {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let dir = path.parent().unwrap_or(data_dir);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    file.write_all(&bytes).map_err(fail)?;
+    file.persist(&path).map_err(|e| fail(e.error))?;
+    let mut record = TrainedModel {
+        id: 0,
+        kind,
+        trained_at,
+        data_hash: data.hash,
+        run_id: store.latest_succeeded_run()?,
+        params: params_json,
+        metrics,
+        ratings: data.rows.len() as u64,
+        users: all.users.len() as u64,
+        movies: data.movies.len() as u64,
+        fit_seconds,
+        artifact: name,
+        artifact_sha256: format!("{:x}", Sha256::digest(&bytes)),
+        bytes: bytes.len() as u64,
+    };
+    record.id = store.insert_model(&record)?;
+    Ok(record)
+}
+
+/// A trained model loaded for serving.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub record: TrainedModel,
+    movies: Vec<MovieId>,
+    fitted: Fitted,
+}
+
+impl Served {
+    /// Reads `record`'s artifact under `data_dir`, checking its SHA-256.
+    pub fn load(record: TrainedModel, data_dir: &Path) -> Result<Self, TrainError> {
+        let path = data_dir.join(&record.artifact);
+        let fail = |message: String| TrainError::Artifact {
+            path: path.display().to_string(),
+            message,
+        };
+        let bytes = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
+        let sha = format!("{:x}", Sha256::digest(&bytes));
+        if sha != record.artifact_sha256 {
+            return Err(fail(format!(
+                "SHA-256 {sha} is not the recorded {}",
+                record.artifact_sha256
+            )));
+        }
+        let artifact: Artifact = postcard::from_bytes(&bytes).map_err(|e| fail(e.to_string()))?;
+        if artifact.kind != record.kind {
+            return Err(fail(format!(
+                "holds a {} model, the record says {}",
+                artifact.kind, record.kind
+            )));
+        }
+        Ok(Self {
+            record,
+            movies: artifact.movies,
+            fitted: artifact.fitted,
+        })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.record.kind
+    }
+
+    fn position(&self, id: MovieId) -> Option<usize> {
+        self.movies.binary_search(&id).ok()
+    }
+
+    fn top(
+        &self,
+        scores: &mut [f64],
+        exclude: &[u32],
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Vec<Scored> {
+        for (p, s) in scores.iter_mut().enumerate() {
+            if !keep(self.movies[p]) {
+                *s = f64::NEG_INFINITY;
+            }
+        }
+        top_unrated(scores, exclude, n)
+            .into_iter()
+            .map(|p| Scored {
+                id: self.movies[p as usize],
+                score: scores[p as usize],
+            })
+            .collect()
+    }
+}
+
+impl Recommender for Served {
+    fn name(&self) -> &'static str {
+        self.record.kind.as_str()
+    }
+
+    fn similar(
+        &self,
+        movie: MovieId,
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Result<Vec<Scored>, RecommendError> {
+        let at = self
+            .position(movie)
+            .ok_or(RecommendError::UnknownMovie(movie))?;
+        let mut scores = vec![0.0; self.movies.len()];
+        self.fitted.score_like(at, &mut scores);
+        let mut found = self.top(&mut scores, &[at as u32], n, keep);
+        // Item-kNN knows only its kept neighbours: the rest score 0 and say nothing.
+        if matches!(self.fitted, Fitted::Knn(_)) {
+            found.retain(|s| s.score > 0.0);
+        }
+        Ok(found)
+    }
+
+    /// The rated movies, each weighted as [`crate::model::profile_weights`] says, summed by
+    /// the model's own item similarity.
+    fn score_profile(
+        &self,
+        profile: &[Rated],
+        n: usize,
+        keep: &dyn Fn(MovieId) -> bool,
+    ) -> Result<Vec<Scored>, RecommendError> {
+        let ratings: Vec<f64> = profile.iter().map(|r| r.rating).collect();
+        let mut total = vec![0.0; self.movies.len()];
+        let mut one = vec![0.0; self.movies.len()];
+        let mut rated = Vec::with_capacity(profile.len());
+        for (r, w) in profile.iter().zip(crate::model::profile_weights(&ratings)) {
+            let at = self
+                .position(r.movie)
+                .ok_or(RecommendError::UnknownMovie(r.movie))?;
+            self.fitted.score_like(at, &mut one);
+            total.iter_mut().zip(&one).for_each(|(t, o)| *t += w * o);
+            rated.push(at as u32);
+        }
+        Ok(self.top(&mut total, &rated, n, keep))
+    }
+
+    fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String {
+        let (Some(q), Some(c)) = (self.position(query.id), self.position(candidate.id)) else {
+            return String::new();
+        };
+        let s = self.fitted.like(q, c);
+        match &self.fitted {
+            Fitted::Knn(_) => format!("rated by many of the same people (cosine {s:.2})"),
+            Fitted::Ease(_) => format!(
+                "people who rated {} tend to rate it (weight {s:.3})",
+                query.title
+            ),
+            Fitted::Als(_) | Fitted::Mf(_) => {
+                format!(
+                    "close in the taste space learned from {} ratings (cosine {s:.2})",
+                    self.record.ratings
+                )
+            }
+        }
+    }
+}

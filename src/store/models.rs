@@ -1,0 +1,112 @@
+//! Trained-model SQL: the `models` table (one row per `movierec train`) and the ratings a model
+//! is trained on.
+
+use super::codec::{get_timestamp, timestamp};
+use super::{Store, StoreError};
+use crate::domain::trained::{ModelId, TrainedModel};
+use crate::domain::MovieId;
+use rusqlite::{params, Row};
+
+const COLUMNS: &str = "model_id, kind, trained_at, data_hash, run_id, params, metrics, ratings,
+                       users, movies, fit_seconds, artifact, artifact_sha256, bytes";
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("{what}: {e}").into(),
+        )
+    })
+}
+
+fn trained_model(r: &Row<'_>) -> rusqlite::Result<TrainedModel> {
+    Ok(TrainedModel {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        trained_at: get_timestamp(r, 2)?,
+        data_hash: r.get(3)?,
+        run_id: r.get(4)?,
+        params: json("params", &r.get::<_, String>(5)?)?,
+        metrics: json("metrics", &r.get::<_, String>(6)?)?,
+        ratings: r.get(7)?,
+        users: r.get(8)?,
+        movies: r.get(9)?,
+        fit_seconds: r.get(10)?,
+        artifact: r.get(11)?,
+        artifact_sha256: r.get(12)?,
+        bytes: r.get(13)?,
+    })
+}
+
+impl Store {
+    /// Records a trained model (its `id` is ignored) and returns its id.
+    pub fn insert_model(&self, m: &TrainedModel) -> Result<ModelId, StoreError> {
+        self.conn.execute(
+            "INSERT INTO models (kind, trained_at, data_hash, run_id, params, metrics, ratings,
+                                 users, movies, fit_seconds, artifact, artifact_sha256, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                m.kind,
+                timestamp(m.trained_at),
+                m.data_hash,
+                m.run_id,
+                m.params.to_string(),
+                serde_json::to_string(&m.metrics)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                m.ratings,
+                m.users,
+                m.movies,
+                m.fit_seconds,
+                m.artifact,
+                m.artifact_sha256,
+                m.bytes,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every trained model, newest first.
+    pub fn models(&self) -> Result<Vec<TrainedModel>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM models ORDER BY model_id DESC"
+        ))?;
+        let rows = stmt.query_map([], trained_model)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The newest model of each kind.
+    pub fn latest_models(&self) -> Result<Vec<TrainedModel>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM models
+              WHERE model_id IN (SELECT MAX(model_id) FROM models GROUP BY kind)
+              ORDER BY kind"
+        ))?;
+        let rows = stmt.query_map([], trained_model)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The newest model's id: what a serving engine compares to know it is current.
+    pub fn latest_model_id(&self) -> Result<Option<ModelId>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT MAX(model_id) FROM models", [], |r| r.get(0))?)
+    }
+
+    /// Streams every rating as (user, movie, rating), by user then movie; returns the count.
+    pub fn for_each_rating(
+        &self,
+        mut on_rating: impl FnMut(i64, MovieId, f32),
+    ) -> Result<u64, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT user_id, MovieID, rating FROM ratings ORDER BY user_id, MovieID")?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            on_rating(row.get(0)?, row.get(1)?, row.get::<_, f64>(2)? as f32);
+            n += 1;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,196 @@
+//! `movierec train` and `movierec models` on a database with ratings, and the server serving
+//! what was trained — swapped in without a restart.
+
+#[path = "support/app.rs"]
+mod app;
+#[path = "support/taste.rs"]
+mod taste;
+
+use movierec::domain::etl::Source;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+fn movierec(db: &Path, data_dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_movierec"))
+        .arg("--db")
+        .arg(db)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("spawn movierec")
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+async fn get(url: &str) -> (StatusCode, Value) {
+    let response = reqwest::get(url).await.expect("request");
+    let status = response.status();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn trained_models_are_recorded_listed_and_served_without_a_restart() {
+    let ratings = tempfile::tempdir().expect("tempdir");
+    taste::dataset(ratings.path());
+    let source = Source::Movielens(ratings.path().to_owned());
+    let s = app::spawn_app(&[source], |_| {}).await;
+    let (db, data) = (s.db.clone(), s.data_dir());
+
+    // Not trained yet: 404 naming the command, and nothing served.
+    let (status, body) = get(&format!("{}/api/movies/1/similar?model=item-knn", s.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["detail"]
+        .as_str()
+        .expect("detail")
+        .contains("movierec train --model item-knn"));
+    let (_, models) = get(&format!("{}/api/models", s.base)).await;
+    assert_eq!(models["items"], Value::Array(Vec::new()));
+
+    let record = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "item-knn", "--json"],
+    ));
+    assert_eq!(record["kind"], "item-knn");
+    assert_eq!(record["users"], 80);
+    let ndcg = record["metrics"]["ndcg_at_10"]
+        .as_f64()
+        .expect("held-out NDCG");
+    assert!(ndcg > 0.0 && ndcg <= 1.0, "{record}");
+    let artifact = data.join(record["artifact"].as_str().expect("path"));
+    let bytes = std::fs::read(&artifact).expect("artifact written under the data dir");
+    assert_eq!(
+        format!("{:x}", Sha256::digest(&bytes)),
+        record["artifact_sha256"]
+    );
+
+    let listed = json(&movierec(&db, &data, &["models", "--json"]));
+    assert_eq!(listed[0]["id"], record["id"]);
+
+    // Tastes live in the ratings' values (everyone rates both genres): SVD learns them.
+    let svd = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "svd", "--json"],
+    ));
+    assert!(
+        svd["metrics"]["rmse"].as_f64().expect("rmse") < 0.8,
+        "{svd}"
+    );
+
+    // The server notices the new models and serves them: SVD's neighbours of a comedy are
+    // comedies.
+    let catalog = movierec::store::Store::open_read_only(&db).expect("db");
+    let comedy = catalog.movies_titled("movie 2").expect("lookup")[0].id;
+    let mut served = None;
+    for _ in 0..100 {
+        let (status, body) = get(&format!(
+            "{}/api/movies/{comedy}/similar?model=svd&n=5",
+            s.base
+        ))
+        .await;
+        if status == StatusCode::OK {
+            served = Some(body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = served.expect("the trained model is served within 10 s");
+    assert_eq!(body["model"], "svd");
+    let recs = body["recommendations"].as_array().expect("recs");
+    assert_eq!(recs.len(), 5);
+    for r in recs {
+        assert_eq!(r["genre"], "Comedy", "{body}");
+        assert!(r["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("taste space"));
+    }
+    let (status, body) = get(&format!(
+        "{}/api/movies/{comedy}/similar?model=item-knn&n=3",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["recommendations"][0]["reason"]
+        .as_str()
+        .expect("reason")
+        .contains("same people"));
+    let (_, models) = get(&format!("{}/api/models", s.base)).await;
+    assert_eq!(
+        models["serving"],
+        serde_json::json!([record["id"], svd["id"]])
+    );
+
+    // A corrupt artifact is refused (checksum) and the rest keeps serving.
+    let ease = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "ease", "--lambda", "50", "--json"],
+    ));
+    std::fs::write(
+        data.join(ease["artifact"].as_str().expect("path")),
+        b"not a model",
+    )
+    .expect("corrupt");
+    let again = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "svd", "--epochs", "5", "--json"],
+    ));
+    assert!(
+        again["metrics"]["rmse"].as_f64().expect("rmse") < 1.5,
+        "{again}"
+    );
+    // The newest model (the second SVD) reloads the engine; EASE^R's artifact fails its check.
+    let mut serving = Value::Null;
+    for _ in 0..100 {
+        serving = get(&format!("{}/api/models", s.base)).await.1["serving"].clone();
+        if serving.as_array().is_some_and(|a| a.contains(&again["id"])) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        serving,
+        serde_json::json!([record["id"], again["id"]]),
+        "ease's corrupt artifact is left out"
+    );
+    let (status, _) = get(&format!(
+        "{}/api/movies/{comedy}/similar?model=ease",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn train_refuses_an_empty_database_and_unknown_models() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, data) = (dir.path().join("m.db"), dir.path().join("data"));
+    assert!(movierec(&db, &data, &["etl"]).status.success());
+    let empty = movierec(&db, &data, &["train", "--model", "als"]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no ratings to train on"));
+    let unknown = movierec(&db, &data, &["train", "--model", "magic"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("known: item-knn, svd, svd++, als, ease")
+    );
+    let bad = movierec(&db, &data, &["train", "--model", "ease", "--lambda=-1"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--lambda must be a positive number"));
+    let none = movierec(&db, &data, &["models"]);
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no trained models"));
+}
