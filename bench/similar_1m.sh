@@ -32,7 +32,7 @@ request = function()
 end
 LUA
 curl -fs "http://127.0.0.1:18010/api/movies/1/similar?n=3&model=content" | head -c 600; echo
-for c in 1 8; do
+for c in 1 2 8; do
   echo "--- $c connection(s), ${DURATION}s"
   wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$work/random.lua" http://127.0.0.1:18010 |
     grep -E "Requests/sec|^ +(50|90|99)%"

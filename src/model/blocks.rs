@@ -213,6 +213,16 @@ impl Sparse {
 
     /// out[j] += scale · Σ_t query_t · v_jt over the query's terms.
     fn accumulate(&self, query: impl Iterator<Item = (u32, f64)>, scale: f64, out: &mut [f64]) {
+        self.for_postings(query, scale, |j, v| out[j] += v);
+    }
+
+    /// Calls `add(j, scale · query_t · v_jt)` for every posting of the query's terms.
+    fn for_postings(
+        &self,
+        query: impl Iterator<Item = (u32, f64)>,
+        scale: f64,
+        mut add: impl FnMut(usize, f64),
+    ) {
         for (t, qw) in query {
             let span = self.post_ptr[t as usize]..self.post_ptr[t as usize + 1];
             let w = scale * qw;
@@ -220,7 +230,7 @@ impl Sparse {
                 .iter()
                 .zip(&self.post_weights[span])
             {
-                out[j as usize] += w * f64::from(pw);
+                add(j as usize, w * f64::from(pw));
             }
         }
     }
@@ -531,22 +541,50 @@ impl ContentBlocks {
         self.weights
     }
 
+    /// One movie's dense blocks against the (standardised) `numbers` point: branch-free, so the
+    /// pass over the catalog runs in vector lanes.
+    #[inline(always)]
+    fn dense_one(&self, n: [f32; 2], popularity: f32, point: [f32; 2]) -> f32 {
+        let (a, b) = (n[0] - point[0], n[1] - point[1]);
+        let (fa, fb) = (a.is_finite(), b.is_finite());
+        let d = if fa { a * a } else { 0.0 } + if fb { b * b } else { 0.0 };
+        let near = if fa || fb { 1.0 / (1.0 + d) } else { 0.0 };
+        self.weights.numbers as f32 * near + self.weights.popularity as f32 * popularity
+    }
+
     /// Adds the dense blocks' scores against the (standardised) `numbers` point to `out`.
     fn dense(&self, point: [f32; 2], out: &mut [f64]) {
-        let (wn, wp) = (self.weights.numbers as f32, self.weights.popularity as f32);
         for ((o, n), p) in out.iter_mut().zip(&self.numbers).zip(&self.popularity) {
-            let mut d = 0.0f32;
-            let mut known = false;
-            for k in 0..2 {
-                let diff = n[k] - point[k];
-                if diff.is_finite() {
-                    d += diff * diff;
-                    known = true;
-                }
-            }
-            let near = if known { 1.0 / (1.0 + d) } else { 0.0 };
-            *o += f64::from(wn * near + wp * p);
+            *o += f64::from(self.dense_one(*n, *p, point));
         }
+    }
+
+    /// The `n` movies most like `item` that `admit` lets through (never `item` itself), best
+    /// first, ties by position — what [`Self::score_similar`] ranks, in f32 and in one pass: the
+    /// sparse blocks go through the inverted index into `scratch`, and the dense blocks are added
+    /// in the same pass that selects, so a query reads the catalog's arrays once.
+    pub fn top_similar(
+        &self,
+        item: usize,
+        n: usize,
+        admit: impl Fn(usize) -> bool,
+        scratch: &mut Vec<f32>,
+    ) -> Vec<(usize, f64)> {
+        scratch.clear();
+        scratch.resize(self.len(), 0.0);
+        for (b, s) in SPARSE.iter().zip(&self.sparse) {
+            let w = self.weights.of(*b);
+            if w != 0.0 {
+                let query = s.vector(item).map(|(t, v)| (t, f64::from(v)));
+                s.for_postings(query, w, |j, v| scratch[j] += v as f32);
+            }
+        }
+        let point = self.numbers[item];
+        for ((s, n), p) in scratch.iter_mut().zip(&self.numbers).zip(&self.popularity) {
+            *s += self.dense_one(*n, *p, point);
+        }
+        let scored = scratch.iter().enumerate().map(|(j, s)| (j, f64::from(*s)));
+        super::top_n(n, scored, |j| j != item && admit(j))
     }
 
     /// Every movie's similarity to movie `item` into `out` (including `item` itself).
@@ -762,6 +800,25 @@ mod tests {
         assert!(reason.contains("ship"), "{reason}");
         assert!(reason.ends_with("2 years apart"), "{reason}");
         assert_eq!(model.explain(0, 2), "11 years apart");
+    }
+
+    #[test]
+    fn the_one_pass_top_n_ranks_as_the_full_scores_do() {
+        let model = ContentBlocks::fit(&catalog(), BlockWeights::default());
+        for item in 0..model.len() {
+            let mut full = vec![0.0; model.len()];
+            model.score_similar(item, &mut full);
+            let mut want: Vec<usize> = (0..model.len()).filter(|&j| j != item).collect();
+            want.sort_by(|a, b| full[*b].total_cmp(&full[*a]).then(a.cmp(b)));
+            let mut scratch = Vec::new();
+            let got = model.top_similar(item, 3, |_| true, &mut scratch);
+            assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), want[..3]);
+            for (j, s) in got {
+                assert!((s - full[j]).abs() < 1e-5, "{s} vs {}", full[j]);
+            }
+            let odd = model.top_similar(item, 3, |j| j % 2 == 1, &mut scratch);
+            assert!(odd.iter().all(|g| g.0 % 2 == 1 && g.0 != item));
+        }
     }
 
     #[test]

@@ -55,3 +55,56 @@ pub fn top_unrated(scores: &mut [f64], rated: &[u32], n: usize) -> Vec<u32> {
     idx.retain(|&i| scores[i as usize] > f64::NEG_INFINITY);
     idx
 }
+
+/// A candidate in [`top_n`]'s heap: the worst on top; of equal scores the larger position is
+/// worse (so the smaller wins).
+#[derive(PartialEq)]
+struct Candidate(f64, usize);
+
+impl Eq for Candidate {}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The `n` best (position, score) pairs that `admit` lets through, best first, ties by
+/// position. `admit` is asked only of a pair that would enter the current top `n`.
+pub fn top_n(
+    n: usize,
+    scored: impl Iterator<Item = (usize, f64)>,
+    admit: impl Fn(usize) -> bool,
+) -> Vec<(usize, f64)> {
+    let mut heap: std::collections::BinaryHeap<Candidate> =
+        std::collections::BinaryHeap::with_capacity(n + 1);
+    if n == 0 {
+        return Vec::new();
+    }
+    // The current n-th best, in a local (a register) rather than read from the heap per item.
+    let mut worst = f64::NEG_INFINITY;
+    for (p, s) in scored {
+        if s <= worst {
+            continue;
+        }
+        if admit(p) {
+            heap.push(Candidate(s, p));
+            if heap.len() > n {
+                heap.pop();
+            }
+            if heap.len() == n {
+                worst = heap.peek().map_or(f64::NEG_INFINITY, |w| w.0);
+            }
+        }
+    }
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|Candidate(s, p)| (p, s))
+        .collect()
+}

@@ -5,8 +5,7 @@ use super::{Dataset, Fit, Rated, RecommendError, Recommender, Scored};
 use crate::domain::movie::{CatalogMovie, MovieAttributes};
 use crate::domain::MovieId;
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use crate::model::top_n;
 
 /// The fitted model and the ids at its positions (ascending).
 #[derive(Debug, Clone)]
@@ -51,22 +50,10 @@ fn item(movie: &CatalogMovie, a: Option<&MovieAttributes>) -> ItemAttributes {
     }
 }
 
-/// A candidate in the top-n heap: the worst on top, ties by the larger id (so the smaller wins).
-#[derive(PartialEq)]
-struct Candidate(f64, usize);
-
-impl Eq for Candidate {}
-
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
-    }
-}
-
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+thread_local! {
+    /// One score per catalog movie, reused by the thread's queries: a fresh vector each time
+    /// would fault in megabytes of zeroed pages per request on a large catalog.
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl BlockContent {
@@ -74,23 +61,10 @@ impl BlockContent {
         self.ids.binary_search(&id).ok()
     }
 
-    /// The `n` best positions of `scores` that `admit` lets through, best first, ties by id.
-    fn top(&self, scores: &[f64], n: usize, admit: impl Fn(usize) -> bool) -> Vec<Scored> {
-        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(n + 1);
-        for (p, &s) in scores.iter().enumerate() {
-            if n == 0 || (heap.len() == n && heap.peek().is_some_and(|w| s <= w.0)) {
-                continue;
-            }
-            if admit(p) {
-                heap.push(Candidate(s, p));
-                if heap.len() > n {
-                    heap.pop();
-                }
-            }
-        }
-        heap.into_sorted_vec()
+    fn scored(&self, found: Vec<(usize, f64)>) -> Vec<Scored> {
+        found
             .into_iter()
-            .map(|Candidate(score, p)| Scored {
+            .map(|(p, score)| Scored {
                 id: self.ids[p],
                 score,
             })
@@ -127,9 +101,16 @@ impl Recommender for BlockContent {
         let at = self
             .position(movie)
             .ok_or(RecommendError::UnknownMovie(movie))?;
-        let mut scores = vec![0.0; self.ids.len()];
-        self.model.score_similar(at, &mut scores);
-        Ok(self.top(&scores, n, |p| p != at && keep(self.ids[p])))
+        let found = SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self
+                .model
+                .top_similar(at, n, |p| keep(self.ids[p]), &mut scratch),
+            // Re-entered on this thread (not expected): a vector of its own.
+            Err(_) => self
+                .model
+                .top_similar(at, n, |p| keep(self.ids[p]), &mut Vec::new()),
+        });
+        Ok(self.scored(found))
     }
 
     /// Each rated movie weighs its rating minus the person's mean (one rating, or all equal,
@@ -148,10 +129,11 @@ impl Recommender for BlockContent {
                 .ok_or(RecommendError::UnknownMovie(r.movie))?;
             weighted.push((at as u32, w));
         }
+        let rated = |p: usize| weighted.iter().any(|w| w.0 as usize == p);
         let mut scores = vec![0.0; self.ids.len()];
         self.model.score_profile(&weighted, &mut scores);
-        let rated = |p: usize| weighted.iter().any(|w| w.0 as usize == p);
-        Ok(self.top(&scores, n, |p| !rated(p) && keep(self.ids[p])))
+        let scored = scores.iter().copied().enumerate();
+        Ok(self.scored(top_n(n, scored, |p| !rated(p) && keep(self.ids[p]))))
     }
 
     fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String {
