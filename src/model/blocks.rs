@@ -129,9 +129,13 @@ struct Sparse {
 }
 
 impl Sparse {
-    /// From each movie's (term key, readable form, raw weight) features; weights become
-    /// raw × idf with idf = ln((1 + N) / (1 + df)) + 1, then each vector is L2-normalised.
-    fn build(features: Vec<Vec<(String, String, f64)>>, sublinear: bool) -> Self {
+    /// From each movie's (term key, readable form, raw weight) features, produced one movie at
+    /// a time (the catalog's features are never all in memory); weights become raw × idf with
+    /// idf = ln((1 + N) / (1 + df)) + 1, then each vector is L2-normalised.
+    fn build(
+        features: impl ExactSizeIterator<Item = Vec<(String, String, f64)>>,
+        sublinear: bool,
+    ) -> Self {
         let n = features.len();
         let mut index: HashMap<String, u32> = HashMap::new();
         let mut vocab = Vec::new();
@@ -457,6 +461,30 @@ fn named(
         .collect()
 }
 
+/// One movie's features in block `b`.
+fn features(b: Block, a: &ItemAttributes, stemmer: &Stemmer) -> Vec<(String, String, f64)> {
+    match b {
+        Block::Genres => named("genre", &a.genres, |_| 1.0),
+        Block::Keywords => named("keyword", &a.keywords, |_| 1.0),
+        Block::People => {
+            let mut v = named("director", &a.directors, |_| 2.0);
+            v.extend(named("cast", &a.cast[..a.cast.len().min(10)], |k| {
+                1.0 / (1.0 + 0.25 * k as f64)
+            }));
+            v.extend(named("writer", &a.writers, |_| 1.0));
+            v
+        }
+        Block::Text => words(&a.overview, stemmer),
+        Block::Facts => {
+            let mut v = named("fact", &a.facts, |_| 1.0);
+            if let Some(band) = a.runtime.and_then(runtime_band) {
+                v.push((format!("runtime:{band}"), format!("runtime:{band}"), 1.0));
+            }
+            v
+        }
+    }
+}
+
 fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let n = values.clone().count().max(1) as f64;
     let mean = values.clone().sum::<f64>() / n;
@@ -467,34 +495,14 @@ fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 impl ContentBlocks {
     pub fn fit(items: &[ItemAttributes], weights: BlockWeights) -> Self {
         let stemmer = Stemmer::create(Algorithm::English);
-        let block = |b: Block| -> Vec<Vec<(String, String, f64)>> {
-            items
-                .iter()
-                .map(|a| match b {
-                    Block::Genres => named("genre", &a.genres, |_| 1.0),
-                    Block::Keywords => named("keyword", &a.keywords, |_| 1.0),
-                    Block::People => {
-                        let mut v = named("director", &a.directors, |_| 2.0);
-                        v.extend(named("cast", &a.cast[..a.cast.len().min(10)], |k| {
-                            1.0 / (1.0 + 0.25 * k as f64)
-                        }));
-                        v.extend(named("writer", &a.writers, |_| 1.0));
-                        v
-                    }
-                    Block::Text => words(&a.overview, &stemmer),
-                    Block::Facts => {
-                        let mut v = named("fact", &a.facts, |_| 1.0);
-                        if let Some(band) = a.runtime.and_then(runtime_band) {
-                            v.push((format!("runtime:{band}"), format!("runtime:{band}"), 1.0));
-                        }
-                        v
-                    }
-                })
-                .collect()
-        };
         let sparse = SPARSE
             .iter()
-            .map(|&b| Sparse::build(block(b), b == Block::Text))
+            .map(|&b| {
+                Sparse::build(
+                    items.iter().map(|a| features(b, a, &stemmer)),
+                    b == Block::Text,
+                )
+            })
             .collect();
         let (rm, rs) = mean_std(items.iter().filter_map(|a| a.rating));
         let (ym, ys) = mean_std(items.iter().filter_map(|a| a.year.map(f64::from)));
