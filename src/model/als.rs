@@ -119,7 +119,7 @@ fn solve_half(rows: &Csr, x: &mut [f32], y: &[f32], p: &AlsParams) {
         || Scratch::new(f),
         |scratch, (u, xu)| {
             let (cols, vals) = rows.row(u);
-            conjugate_gradient(xu, cols, vals, y, &gram, p, scratch);
+            with_avx2!(conjugate_gradient(xu, cols, vals, y, &gram, p, scratch));
         },
     );
 }
@@ -129,18 +129,7 @@ fn gram(y: &[f32], f: usize, reg: f64) -> Vec<f32> {
     // Fixed-size blocks summed in order: the same result whatever the thread scheduling.
     let blocks: Vec<Vec<f64>> = y
         .par_chunks(f * 1024)
-        .map(|block| {
-            let mut g = vec![0.0f64; f * f];
-            for row in block.chunks(f) {
-                for a in 0..f {
-                    let ra = f64::from(row[a]);
-                    for b in 0..f {
-                        g[a * f + b] += ra * f64::from(row[b]);
-                    }
-                }
-            }
-            g
-        })
+        .map(|block| with_avx2!(gram_block(block, f)))
         .collect();
     let mut g = vec![0.0f64; f * f];
     for block in blocks {
@@ -148,11 +137,35 @@ fn gram(y: &[f32], f: usize, reg: f64) -> Vec<f32> {
     }
     for a in 0..f {
         g[a * f + a] += reg;
+        for b in 0..a {
+            g[a * f + b] = g[b * f + a];
+        }
     }
     g.into_iter().map(|v| v as f32).collect()
 }
 
+/// The upper triangle of one block's Yᵀ Y, in f64 (the Gram matrix is symmetric).
+#[inline(always)]
+fn gram_block(block: &[f32], f: usize) -> Vec<f64> {
+    let mut g = vec![0.0f64; f * f];
+    let mut r64 = vec![0.0f64; f];
+    for row in block.chunks(f) {
+        r64.iter_mut()
+            .zip(row)
+            .for_each(|(d, v)| *d = f64::from(*v));
+        for a in 0..f {
+            let ra = r64[a];
+            g[a * f + a..(a + 1) * f]
+                .iter_mut()
+                .zip(&r64[a..])
+                .for_each(|(g, r)| *g += ra * r);
+        }
+    }
+    g
+}
+
 /// a · b with eight partial sums (vectorises; one running float sum would not).
+#[inline(always)]
 fn dot8(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -187,6 +200,7 @@ impl Scratch {
     }
 }
 
+#[inline(always)]
 fn conjugate_gradient(
     x: &mut [f32],
     cols: &[u32],
@@ -200,8 +214,8 @@ fn conjugate_gradient(
     let alpha = p.alpha as f32;
     let yi = |i: u32| &y[i as usize * f..][..f];
     let times_gram = |v: &[f32], out: &mut [f32]| {
-        for (a, o) in out.iter_mut().enumerate() {
-            *o = dot8(&gram[a * f..][..f], v);
+        for (o, g) in out.iter_mut().zip(gram.chunks_exact(f)) {
+            *o = dot8(g, v);
         }
     };
     // r = Yᵀ C p − (YᵀY + λI + Yᵀ(C − I)Y) x

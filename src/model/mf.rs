@@ -98,7 +98,7 @@ impl MatrixFactorization {
             bi: vec![0.0; m.items()],
         };
         let mean = m.mean();
-        run_epochs(m, &params, mean, &mut state, &mut rng);
+        with_avx2!(epochs(m, &params, mean, &mut state, &mut rng));
         let State { pu, qi, yj, bu, bi } = state;
         let mut model = Self {
             params,
@@ -168,25 +168,7 @@ struct State {
     bi: Vec<f64>,
 }
 
-/// The SGD epochs, compiled twice: for the baseline x86-64 target and, chosen at run time on a
-/// CPU that has it, with AVX2 (twice the float lanes). Lanes only widen element-wise loops and
-/// the dot product keeps its eight fixed partial sums, so both give the same numbers.
-fn run_epochs(m: &RatingMatrix, p: &MfParams, mean: f64, state: &mut State, rng: &mut ChaCha8Rng) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU was just checked for AVX2, the only feature `epochs_avx2` enables.
-        unsafe { epochs_avx2(m, p, mean, state, rng) };
-        return;
-    }
-    epochs(m, p, mean, state, rng);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn epochs_avx2(m: &RatingMatrix, p: &MfParams, mean: f64, state: &mut State, rng: &mut ChaCha8Rng) {
-    epochs(m, p, mean, state, rng);
-}
-
+/// The SGD epochs (run through `with_avx2!`).
 #[inline(always)]
 fn epochs(m: &RatingMatrix, params: &MfParams, mean: f64, state: &mut State, rng: &mut ChaCha8Rng) {
     let (lr, reg, reg_b) = (params.learning_rate, params.reg, params.reg_bias);

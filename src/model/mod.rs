@@ -1,6 +1,32 @@
 //! Recommendation models. Free of HTTP and database concerns: they take plain feature rows and
 //! answer queries, so they can be fitted from SQLite, a file or a synthetic benchmark alike.
 
+/// Runs `f(args)` compiled with AVX2 when the CPU has it (twice the float lanes of the x86-64
+/// baseline), else as compiled for the baseline. For hot numeric loops marked
+/// `#[inline(always)]`: their sums keep fixed partial sums and element order, so both give the
+/// same numbers.
+macro_rules! with_avx2 {
+    ($f:ident($($arg:expr),* $(,)?)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2")]
+            fn avx2<R>(run: impl FnOnce() -> R) -> R {
+                run()
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU was just checked for AVX2, the only feature `avx2` enables.
+                unsafe { avx2(|| $f($($arg),*)) }
+            } else {
+                $f($($arg),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $f($($arg),*)
+        }
+    }};
+}
+
 pub mod als;
 pub mod baseline;
 pub mod blocks;
