@@ -12,7 +12,7 @@ use super::ratings::RatingMatrix;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -79,10 +79,20 @@ impl MatrixFactorization {
     pub fn fit(m: &RatingMatrix, params: MfParams) -> Self {
         let f = params.factors;
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-        let normal = Normal::new(0.0, params.init_std.max(f64::MIN_POSITIVE))
-            .unwrap_or_else(|_| Normal::new(0.0, 0.1).expect("a valid normal"));
-        let mut init =
-            |n: usize| -> Vec<f32> { (0..n * f).map(|_| normal.sample(&mut rng) as f32).collect() };
+        // N(0, init_std²) as a standard normal scaled (a non-finite or negative std starts at 0).
+        let std = if params.init_std.is_finite() {
+            params.init_std.max(0.0)
+        } else {
+            0.0
+        };
+        let mut init = |n: usize| -> Vec<f32> {
+            (0..n * f)
+                .map(|_| {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    (std * z) as f32
+                })
+                .collect()
+        };
         let pu = init(m.users());
         let qi = init(m.items());
         let yj = if params.implicit {
