@@ -43,6 +43,7 @@ pub mod movie;
 pub mod record;
 pub mod source;
 pub mod trained;
+pub mod user;
 pub mod window;
 
 /// A point in time. Stored and served as RFC 3339 UTC with milliseconds.
@@ -83,6 +84,10 @@ id_type!(
 id_type!(
     /// `ingest_runs.ingest_run_id`: one ingest from a movie API, across its resumes.
     IngestRunId
+);
+id_type!(
+    /// `users.user_id`: a user of a loaded ratings dataset (unique across datasets).
+    UserId
 );
 
 pub use movie::{CatalogMovie, Movie};

@@ -219,16 +219,10 @@ fn least_squares(features: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
     for p in 0..d {
         a[p * d + p] += 1e-6;
     }
-    let solved = faer::Mat::from_fn(d, d, |p, q| a[p * d + q])
-        .llt(faer::Side::Lower)
-        .map(|llt| {
-            let rhs = faer::Mat::from_fn(d, 1, |p, _| b[p]);
-            faer::linalg::solvers::Solve::solve(&llt, &rhs)
-        });
-    match solved {
-        Ok(x) => (0..d).map(|p| x[(p, 0)]).collect(),
+    match crate::model::solve_spd(&a, &b) {
+        Some(x) => x,
         // Degenerate validation set: an equal-weight average.
-        Err(_) => std::iter::once(0.0)
+        None => std::iter::once(0.0)
             .chain(features.iter().map(|_| 1.0 / features.len() as f64))
             .collect(),
     }

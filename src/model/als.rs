@@ -51,7 +51,7 @@ pub fn bm25(m: &Csr, cols: usize, k1: f64, b: f64) -> Csr {
     }
     let idf: Vec<f64> = column_count
         .iter()
-        .map(|&n| rows.ln() - (n as f64).ln_1p())
+        .map(|&n| bm25_idf(m.rows(), n))
         .collect();
     let average = row_sums.iter().sum::<f64>() / rows.max(1.0);
     m.map(|r, c, v| {
@@ -59,6 +59,27 @@ pub fn bm25(m: &Csr, cols: usize, k1: f64, b: f64) -> Csr {
         let norm = (1.0 - b) + b * row_sums[r] / average;
         (v * (k1 + 1.0) / (k1 * norm + v) * idf[c as usize]) as f32
     })
+}
+
+/// [`bm25`]'s idf of a column with `n` stored values in a matrix of `rows` rows.
+pub fn bm25_idf(rows: usize, n: usize) -> f64 {
+    (rows as f64).ln() - (n as f64).ln_1p()
+}
+
+/// What [`bm25`] turns a stored 1 in row r into, before its column's idf:
+/// (K1 + 1) / (K1 · len_r + 1). With [`bm25_idf`], the weights of a new column (a user folded
+/// into a model weighted item × user) without the matrix.
+pub fn bm25_row_factors(m: &Csr, k1: f64, b: f64) -> Vec<f32> {
+    let sums: Vec<f64> = (0..m.rows())
+        .map(|r| m.row(r).1.iter().map(|&v| f64::from(v)).sum())
+        .collect();
+    let average = sums.iter().sum::<f64>() / (m.rows() as f64).max(1.0);
+    sums.iter()
+        .map(|s| {
+            let norm = (1.0 - b) + b * s / average;
+            ((k1 + 1.0) / (k1 * norm + 1.0)) as f32
+        })
+        .collect()
 }
 
 /// Fitted user and item factors (row-major, `factors` wide).
@@ -100,6 +121,47 @@ impl Als {
 
     pub fn user(&self, u: usize) -> &[f32] {
         &self.user_factors[u * self.params.factors..][..self.params.factors]
+    }
+
+    /// YᵀY + λI (f × f, row-major): what [`Self::fold_in`] needs for every new user, computed
+    /// once.
+    pub fn gram(&self) -> Vec<f32> {
+        gram(&self.item_factors, self.params.factors, self.params.reg)
+    }
+
+    /// The factors of a user who is not in the model, from the items they interacted with and
+    /// their weights (before α): the same least-squares problem a training half-step solves
+    /// for a user, (YᵀY + λI + Yᵀ(C − I)Y) x = Yᵀ C p, solved exactly rather than by a few CG
+    /// steps from a warm start (there is none). `gram` is [`Self::gram`]. The item factors stay
+    /// fixed: nothing is retrained.
+    pub fn fold_in(&self, gram: &[f32], items: &[u32], weights: &[f32]) -> Vec<f32> {
+        let f = self.params.factors;
+        let mut a: Vec<f64> = gram.iter().map(|&v| f64::from(v)).collect();
+        let mut b = vec![0.0f64; f];
+        for (&i, &w) in items.iter().zip(weights) {
+            let c = self.params.alpha * f64::from(w);
+            if c <= 0.0 || i as usize >= self.items() {
+                continue;
+            }
+            let y = self.item(i as usize);
+            for p in 0..f {
+                let yp = f64::from(y[p]);
+                b[p] += c * yp;
+                for q in 0..f {
+                    a[p * f + q] += (c - 1.0) * yp * f64::from(y[q]);
+                }
+            }
+        }
+        super::solve_spd(&a, &b)
+            .map(|x| x.into_iter().map(|v| v as f32).collect())
+            .unwrap_or_else(|| vec![0.0; f])
+    }
+
+    /// x · y_i for every item, into `scores`.
+    pub fn score_vector(&self, x: &[f32], scores: &mut [f64]) {
+        for (i, s) in scores.iter_mut().enumerate() {
+            *s = f64::from(dot8(x, self.item(i)));
+        }
     }
 
     /// x_u · y_i for every item, into `scores`.
@@ -278,6 +340,10 @@ mod tests {
         let expected = 101.0 / (100.0 * norm0 + 1.0) * (2f64.ln() - 3f64.ln());
         assert!((f64::from(w.get(0, 0).expect("stored")) - expected).abs() < 1e-6);
         assert_eq!(w.get(0, 1), Some(0.0));
+        // Row 0's factor times column 0's idf is the stored weight.
+        let factors = bm25_row_factors(m.by_user(), 100.0, 0.8);
+        let folded = f64::from(factors[0]) * bm25_idf(2, 2);
+        assert!((folded - expected).abs() < 1e-6);
     }
 
     #[test]
@@ -309,5 +375,47 @@ mod tests {
             .fold(f64::MIN, f64::max);
         assert!(scores[10] > best_odd, "{scores:?}");
         assert_eq!(als, Als::fit(m.by_user(), 20, params));
+    }
+
+    #[test]
+    fn a_folded_in_user_ranks_like_the_fitted_user_with_the_same_items() {
+        let mut t = Vec::new();
+        for u in 0..40u32 {
+            for i in 0..24u32 {
+                if (u % 2 == i % 2) && (u + i) % 5 != 0 {
+                    t.push((u, i, 1.0));
+                }
+            }
+        }
+        let m = RatingMatrix::new(40, 24, &t);
+        let params = AlsParams {
+            factors: 6,
+            reg: 0.1,
+            iterations: 15,
+            alpha: 10.0,
+            cg_steps: 6,
+            ..AlsParams::default()
+        };
+        let als = Als::fit(m.by_user(), 24, params);
+        let (items, weights) = m.by_user().row(0);
+        let x = als.fold_in(&als.gram(), items, weights);
+        let (mut fitted, mut folded) = (vec![0.0; 24], vec![0.0; 24]);
+        als.score_user(0, &mut fitted);
+        als.score_vector(&x, &mut folded);
+        for (a, b) in fitted.iter().zip(&folded) {
+            assert!((a - b).abs() < 0.05, "{fitted:?} vs {folded:?}");
+        }
+        // An even-group newcomer who saw four even items prefers the unseen even items.
+        let seen = [2, 4, 6, 8];
+        let x = als.fold_in(&als.gram(), &seen, &[1.0; 4]);
+        als.score_vector(&x, &mut folded);
+        let mean = |odd: bool| {
+            let s: Vec<f64> = (0..24)
+                .filter(|i| i % 2 == usize::from(odd) && !seen.contains(&(*i as u32)))
+                .map(|i| folded[i])
+                .collect();
+            s.iter().sum::<f64>() / s.len() as f64
+        };
+        assert!(mean(false) > mean(true) + 0.1, "{folded:?}");
     }
 }

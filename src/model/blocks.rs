@@ -607,6 +607,17 @@ impl ContentBlocks {
         self.dense(self.numbers[item], out);
     }
 
+    /// How similar movie `j` is to movie `i`: one entry of [`Self::score_similar`], without the
+    /// pass over the catalog.
+    pub fn similarity(&self, i: usize, j: usize) -> f64 {
+        let sparse: f64 = SPARSE
+            .iter()
+            .zip(&self.sparse)
+            .map(|(b, s)| self.weights.of(*b) * s.shared(i, j).0)
+            .sum();
+        sparse + f64::from(self.dense_one(self.numbers[j], self.popularity[j], self.numbers[i]))
+    }
+
     /// Every movie's score for a profile of (movie, weight) pairs into `out`: per block the
     /// weighted sum of the movies' vectors, L2-normalised, against every movie; the numbers block
     /// against the positively weighted movies' mean.
@@ -823,6 +834,9 @@ mod tests {
             assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), want[..3]);
             for (j, s) in got {
                 assert!((s - full[j]).abs() < 1e-5, "{s} vs {}", full[j]);
+            }
+            for (j, f) in full.iter().enumerate() {
+                assert!((model.similarity(item, j) - f).abs() < 1e-5, "{item} {j}");
             }
             let odd = model.top_similar(item, 3, |j| j % 2 == 1, &mut scratch);
             assert!(odd.iter().all(|g| g.0 % 2 == 1 && g.0 != item));

@@ -85,6 +85,18 @@ impl Ease {
         self.weights[i * self.items + j]
     }
 
+    /// Adds Σ_i w_i B_i· over (i, w_i) in `profile` into `scores`: a folded-in user whose row of
+    /// X holds weights rather than ones (a disliked movie, weighted below zero, pushes away).
+    pub fn score_weighted(&self, profile: &[(u32, f64)], scores: &mut [f64]) {
+        for &(i, w) in profile {
+            let row = &self.weights[i as usize * self.items..][..self.items];
+            scores
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, b)| *s += w * f64::from(*b));
+        }
+    }
+
     /// Adds Σ_{i∈rated} B_i· into `scores`.
     pub fn score_items(&self, rated: &[u32], scores: &mut [f64]) {
         for &i in rated {
@@ -113,6 +125,9 @@ mod tests {
         let mut scores = vec![0.0; 2];
         ease.score_items(&[0], &mut scores);
         assert!((scores[1] - 1.0 / 3.0).abs() < 1e-6 && scores[0] == 0.0);
+        let mut weighted = vec![0.0; 2];
+        ease.score_weighted(&[(0, -0.5)], &mut weighted);
+        assert!((weighted[1] + 0.5 / 3.0).abs() < 1e-6);
         assert_eq!(Ease::fit(&m, 0.0), Err(EaseError::Lambda(0.0)));
     }
 }

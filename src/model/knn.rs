@@ -235,6 +235,16 @@ impl ItemKnn {
         }
     }
 
+    /// Adds Σ w_i s_ij over (i, w_i) in `profile` into `scores`: [`Self::score_items`] for a
+    /// folded-in user whose ratings weigh their items.
+    pub fn score_weighted(&self, profile: &[(u32, f64)], scores: &mut [f64]) {
+        for &(i, w) in profile {
+            for &(j, s) in self.neighbours.of(i as usize).iter().take(self.params.k) {
+                scores[j as usize] += w * f64::from(s);
+            }
+        }
+    }
+
     /// Adds Σ s_ij over `rated` items i into `scores` (one slot per item).
     pub fn score_items(&self, rated: &[u32], scores: &mut [f64]) {
         for &i in rated {
@@ -279,6 +289,9 @@ mod tests {
         assert_eq!(knn.neighbours.of(0).len(), 1);
         let mut scores = vec![0.0; 3];
         knn.score_items(&[0, 2], &mut scores);
+        let mut weighted = vec![0.0; scores.len()];
+        knn.score_weighted(&[(0, 1.0), (2, 1.0)], &mut weighted);
+        assert_eq!(weighted, scores);
         assert!((scores[1] - (2.0 / 6f64.sqrt() + 1.0 / 3f64.sqrt())).abs() < 1e-6);
         let kept = ItemKnn::fit(&m, KnnParams { keep: 1, ..p }, None);
         assert_eq!(kept.neighbours.of(1), &n1[..1]);

@@ -129,7 +129,71 @@ impl MatrixFactorization {
     /// p_u + |N(u)|^−½ Σ_{j∈N(u)} y_j for a fitted user `u` who rated `items`.
     fn fold_in_vector(&self, u: usize, items: &[u32]) -> Vec<f32> {
         let f = self.params.factors;
-        let mut v = self.user_factors[u * f..][..f].to_vec();
+        let mut v = self.fold_in_vector_of(items);
+        v.iter_mut()
+            .zip(&self.user_factors[u * f..][..f])
+            .for_each(|(v, p)| *v += p);
+        v
+    }
+
+    pub fn items(&self) -> usize {
+        self.item_bias.len()
+    }
+
+    /// A user who is not in the model, from their ratings of fitted `items`: b_u and p_u solved
+    /// by ridge least squares against the fixed item biases and factors (the objective SGD
+    /// minimises for that one user, with its per-rating regularisation), SVD++'s implicit term
+    /// from the same items. Nothing is retrained.
+    pub fn fold_in(&self, items: &[u32], ratings: &[f32]) -> FoldedUser {
+        let f = self.params.factors;
+        let known: Vec<(usize, f64)> = items
+            .iter()
+            .zip(ratings)
+            .filter(|(i, _)| (**i as usize) < self.items())
+            .map(|(&i, &r)| (i as usize, f64::from(r)))
+            .collect();
+        let implicit =
+            self.fold_in_vector_of(&known.iter().map(|k| k.0 as u32).collect::<Vec<_>>());
+        let n = known.len() as f64;
+        let d = f + 1;
+        let mut a = vec![0.0f64; d * d];
+        let mut b = vec![0.0f64; d];
+        let mut x = vec![0.0f64; d];
+        for &(i, r) in &known {
+            let q = &self.item_factors[i * f..][..f];
+            x[0] = 1.0;
+            x[1..]
+                .iter_mut()
+                .zip(q)
+                .for_each(|(x, q)| *x = f64::from(*q));
+            let offset: f64 = q.iter().zip(&implicit).map(|(q, y)| f64::from(q * y)).sum();
+            let target = r - self.mean - self.item_bias[i] - offset;
+            for p in 0..d {
+                b[p] += x[p] * target;
+                for c in 0..d {
+                    a[p * d + c] += x[p] * x[c];
+                }
+            }
+        }
+        a[0] += self.params.reg_bias * n.max(1.0);
+        for p in 1..d {
+            a[p * d + p] += self.params.reg * n.max(1.0);
+        }
+        let z = super::solve_spd(&a, &b).unwrap_or_else(|| vec![0.0; d]);
+        FoldedUser {
+            bias: z[0],
+            vector: z[1..]
+                .iter()
+                .zip(&implicit)
+                .map(|(p, y)| *p as f32 + y)
+                .collect(),
+        }
+    }
+
+    /// |N|^−½ Σ_{j∈N} y_j over `items` (SVD++), zeros for SVD.
+    fn fold_in_vector_of(&self, items: &[u32]) -> Vec<f32> {
+        let f = self.params.factors;
+        let mut v = vec![0.0f32; f];
         if self.params.implicit && !items.is_empty() {
             let norm = 1.0 / (items.len() as f32).sqrt();
             for &j in items {
@@ -140,8 +204,14 @@ impl MatrixFactorization {
         v
     }
 
-    pub fn items(&self) -> usize {
-        self.item_bias.len()
+    /// A folded-in user's predicted rating of every item, into `scores`.
+    pub fn score_folded(&self, user: &FoldedUser, scores: &mut [f64]) {
+        let f = self.params.factors;
+        for (i, s) in scores.iter_mut().enumerate() {
+            let q = &self.item_factors[i * f..][..f];
+            let dot: f32 = q.iter().zip(&user.vector).map(|(a, b)| a * b).sum();
+            *s = self.mean + user.bias + self.item_bias[i] + f64::from(dot);
+        }
     }
 
     /// Predicted rating; an unknown user or item gets μ plus the biases that are known.
@@ -167,6 +237,14 @@ impl MatrixFactorization {
         }
         estimate
     }
+}
+
+/// A user folded into a fitted model: their bias and their vector (p_u plus SVD++'s implicit
+/// term).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldedUser {
+    pub bias: f64,
+    pub vector: Vec<f32>,
 }
 
 /// What SGD updates.
@@ -306,6 +384,30 @@ mod tests {
             let model = MatrixFactorization::fit(&m, params);
             // The mean alone misses every held-out rating by 2.
             assert!(rmse(&model, &held) < 0.8, "{}", rmse(&model, &held));
+            assert_eq!(model, MatrixFactorization::fit(&m, params));
+        }
+    }
+
+    #[test]
+    fn a_folded_in_newcomer_gets_their_taste_without_retraining() {
+        let (m, _) = two_tastes();
+        for params in [MfParams::svd(), MfParams::svdpp()] {
+            let params = MfParams {
+                epochs: 60,
+                factors: 8,
+                ..params
+            };
+            let model = MatrixFactorization::fit(&m, params);
+            // Likes the even items 0, 2, 4; dislikes the odd 1, 3.
+            let user = model.fold_in(&[0, 2, 4, 1, 3], &[5.0, 5.0, 5.0, 1.0, 1.0]);
+            let mut scores = vec![0.0; 20];
+            model.score_folded(&user, &mut scores);
+            for even in (6..20).step_by(2) {
+                for odd in (5..20).step_by(2) {
+                    assert!(scores[even] > scores[odd] + 1.0, "{scores:?}");
+                }
+            }
+            // The fitted model is unchanged.
             assert_eq!(model, MatrixFactorization::fit(&m, params));
         }
     }

@@ -60,6 +60,18 @@ pub fn profile_weights(ratings: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// The solution x of A x = b for a symmetric positive definite `d` × `d` matrix A (row-major),
+/// by faer's Cholesky factorisation; `None` when A is not positive definite.
+pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
+    let d = b.len();
+    let llt = faer::Mat::from_fn(d, d, |p, q| a[p * d + q])
+        .llt(faer::Side::Lower)
+        .ok()?;
+    let rhs = faer::Mat::from_fn(d, 1, |p, _| b[p]);
+    let x = faer::linalg::solvers::Solve::solve(&llt, &rhs);
+    Some((0..d).map(|p| x[(p, 0)]).collect())
+}
+
 /// The best `n` positions of `scores` that are not `rated`, best first, ties by position;
 /// positions scoring −∞ (a model cannot place them) are left out. `scores` is scratch: the rated
 /// positions are overwritten.

@@ -136,6 +136,17 @@ impl Recommender for BlockContent {
         Ok(self.scored(top_n(n, scored, |p| !rated(p) && keep(self.ids[p]))))
     }
 
+    fn affinity(&self, rated: MovieId, candidate: MovieId) -> f64 {
+        match (self.position(rated), self.position(candidate)) {
+            (Some(r), Some(c)) => self.model.similarity(r, c),
+            _ => 0.0,
+        }
+    }
+
+    fn knows(&self, movie: MovieId) -> bool {
+        self.position(movie).is_some()
+    }
+
     fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String {
         match (self.position(query.id), self.position(candidate.id)) {
             (Some(q), Some(c)) => self.model.explain(q, c),

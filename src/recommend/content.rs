@@ -89,6 +89,24 @@ impl Recommender for SeedContent {
         Ok(self.scored(neighbours))
     }
 
+    /// The cosine of the two movies' standardised vectors.
+    fn affinity(&self, rated: MovieId, candidate: MovieId) -> f64 {
+        let (Some(a), Some(b)) = (self.model.vector(rated.0), self.model.vector(candidate.0))
+        else {
+            return 0.0;
+        };
+        let norms = a[0].hypot(a[1]) * b[0].hypot(b[1]);
+        if norms > 0.0 {
+            (a[0] * b[0] + a[1] * b[1]) / norms
+        } else {
+            0.0
+        }
+    }
+
+    fn knows(&self, movie: MovieId) -> bool {
+        self.model.vector(movie.0).is_some()
+    }
+
     fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String {
         let years = (candidate.release_year - query.release_year).abs();
         let when = match years {

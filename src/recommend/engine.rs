@@ -19,6 +19,8 @@ pub struct Engine {
     content: BlockContent,
     /// The newest trained model of each kind whose artifact loaded.
     trained: Vec<Served>,
+    /// Positions in `movies`, most votes first (ties by id): the popular list is a prefix scan.
+    pub(super) by_votes: Vec<u32>,
     /// The newest `models` row when the engine was built.
     pub model_id: Option<ModelId>,
     /// The newest succeeded ETL run when the catalog was read.
@@ -88,7 +90,7 @@ impl SimilarModel {
     ];
 
     /// The trained kind it serves, for the collaborative ones.
-    fn trained(self) -> Option<ModelKind> {
+    pub(super) fn trained(self) -> Option<ModelKind> {
         match self {
             SimilarModel::Content | SimilarModel::ContentSeed => None,
             SimilarModel::ItemKnn => Some(ModelKind::ItemKnn),
@@ -173,11 +175,14 @@ impl Engine {
         };
         let seed = SeedContent::fit(data)?;
         let content = BlockContent::fit(data)?;
+        let mut by_votes: Vec<u32> = (0..movies.len() as u32).collect();
+        by_votes.sort_by_key(|&p| std::cmp::Reverse(movies[p as usize].votes.unwrap_or(0)));
         Ok(Self {
             movies,
             seed,
             content,
             trained: Vec::new(),
+            by_votes,
             model_id: None,
             run_id,
             fitted_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
@@ -196,7 +201,7 @@ impl Engine {
             .map(|i| &self.movies[i])
     }
 
-    fn model(&self, model: SimilarModel) -> Result<&dyn Recommender, RecommendError> {
+    pub(super) fn model(&self, model: SimilarModel) -> Result<&dyn Recommender, RecommendError> {
         match model.trained() {
             None if model == SimilarModel::ContentSeed => Ok(&self.seed),
             None => Ok(&self.content),

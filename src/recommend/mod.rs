@@ -5,12 +5,15 @@
 mod blocks;
 mod content;
 mod engine;
+mod personal;
 pub mod trained;
 
 pub use blocks::BlockContent;
 pub use content::SeedContent;
 pub use engine::{Engine, EngineError, Recommendation, Similar, SimilarModel};
+pub use personal::{Because, Fallback, Personal, Pick};
 
+use crate::domain::genre::Genre;
 use crate::domain::movie::{CatalogMovie, MovieAttributes};
 use crate::domain::MovieId;
 use crate::model::ModelError;
@@ -31,11 +34,21 @@ pub struct Scored {
     pub score: f64,
 }
 
-/// A movie someone rated, on the catalog's 0–10 scale.
+/// A movie someone rated, in stars: 0.5–5 in halves, as MovieLens rates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rated {
     pub movie: MovieId,
     pub rating: f64,
+}
+
+/// The rating, in stars, from which a rated movie counts as liked: an interaction for ALS, and
+/// a movie a reason may name.
+pub const LIKED: f64 = 3.0;
+
+/// How strongly a rating in stars says "more like this": 5★ is 1 (a stored interaction to a
+/// model fitted on who rated what), 2.5★ nothing, below pushes away.
+pub fn star_weight(rating: f64) -> f64 {
+    (rating - 2.5) / 2.5
 }
 
 /// Which movies may be recommended: applied before ranking, so `n` stays `n`.
@@ -44,6 +57,7 @@ pub struct Filters {
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
     pub min_rating: Option<f64>,
+    pub genre: Option<Genre>,
 }
 
 impl Filters {
@@ -58,6 +72,12 @@ impl Filters {
             && self
                 .min_rating
                 .is_none_or(|r| movie.rating.is_some_and(|m| m >= r))
+            && self.genre.is_none_or(|g| {
+                movie
+                    .genre
+                    .as_deref()
+                    .is_some_and(|list| list.split('|').any(|name| name == g.name()))
+            })
     }
 }
 
@@ -95,6 +115,14 @@ pub trait Recommender: Send + Sync {
 
     /// Why `candidate` was recommended for `query`, in words, from the two movies' attributes.
     fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String;
+
+    /// How much liking `rated` speaks for `candidate` by this model's own measure (comparable
+    /// within one answer): what a personal recommendation's reason names.
+    fn affinity(&self, rated: MovieId, candidate: MovieId) -> f64;
+
+    /// Whether the model can place `movie` (a trained model knows only the movies it was
+    /// trained on).
+    fn knows(&self, movie: MovieId) -> bool;
 }
 
 /// A [`Recommender`] that can be fitted.

@@ -2,11 +2,11 @@
 //! out and measured, written as an artifact file (postcard) under the data directory with a row
 //! in `models`; `serve` loads the newest of each kind and answers "similar" from it.
 
-use super::{Rated, RecommendError, Recommender, Scored};
+use super::{star_weight, Rated, RecommendError, Recommender, Scored, LIKED};
 use crate::domain::movie::CatalogMovie;
 use crate::domain::trained::{ModelKind, TrainedModel};
 use crate::domain::MovieId;
-use crate::model::als::{bm25, Als, AlsParams};
+use crate::model::als::{bm25, bm25_idf, bm25_row_factors, Als, AlsParams};
 use crate::model::ease::Ease;
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
 use crate::model::metrics::{self, TopNScores};
@@ -25,6 +25,9 @@ use std::time::Instant;
 
 /// A rating at or above this is a positive (the top-N hold-out's relevant items).
 const POSITIVE: f32 = 4.0;
+/// ALS's BM25 weighting of the item × user matrix (implicit's MovieLens example).
+const BM25_K1: f64 = 100.0;
+const BM25_B: f64 = 0.8;
 /// Neighbours kept per movie by item-kNN, so "similar" can list up to this many.
 const KEEP: usize = 100;
 
@@ -61,8 +64,14 @@ pub struct TrainParams {
 enum Fitted {
     Knn(ItemKnn),
     Mf(MatrixFactorization),
-    Als(Als),
+    /// With each item's BM25 factor, to weigh a folded-in user's items as training did.
+    Als(Als, Vec<f32>),
     Ease(Ease),
+}
+
+/// Each known rated position with its [`star_weight`].
+fn star_weighted(known: &[(u32, f64)]) -> Vec<(u32, f64)> {
+    known.iter().map(|&(i, r)| (i, star_weight(r))).collect()
 }
 
 impl Fitted {
@@ -128,9 +137,10 @@ impl Fitted {
                     ..d
                 };
                 let b = binary();
-                let weights = bm25(b.by_item(), b.users(), 100.0, 0.8).transpose(b.users());
+                let weights = bm25(b.by_item(), b.users(), BM25_K1, BM25_B).transpose(b.users());
+                let factors = bm25_row_factors(b.by_item(), BM25_K1, BM25_B);
                 (
-                    Fitted::Als(Als::fit(&weights, b.items(), params)),
+                    Fitted::Als(Als::fit(&weights, b.items(), params), factors),
                     serde_json::json!(params),
                 )
             }
@@ -151,7 +161,7 @@ impl Fitted {
         match self {
             Fitted::Knn(k) => k.score_items(rated, out),
             Fitted::Ease(e) => e.score_items(rated, out),
-            Fitted::Als(a) => a.score_user(u, out),
+            Fitted::Als(a, _) => a.score_user(u, out),
             Fitted::Mf(m) => {
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = m.predict(Some(u as u32), Some(i as u32));
@@ -199,7 +209,7 @@ impl Fitted {
                 .find(|n| n.0 as usize == j)
                 .map_or(0.0, |n| f64::from(n.1)),
             Fitted::Ease(e) => f64::from(e.weight(i, j)),
-            Fitted::Als(a) => cosine(&a.item_factors, a.params.factors),
+            Fitted::Als(a, _) => cosine(&a.item_factors, a.params.factors),
             Fitted::Mf(m) => cosine(&m.item_factors, m.params.factors),
         }
     }
@@ -392,6 +402,8 @@ pub struct Served {
     pub record: TrainedModel,
     movies: Vec<MovieId>,
     fitted: Fitted,
+    /// ALS's YᵀY + λI, computed once for every user folded in (empty for other kinds).
+    gram: Vec<f32>,
 }
 
 impl Served {
@@ -417,10 +429,15 @@ impl Served {
                 artifact.kind, record.kind
             )));
         }
+        let gram = match &artifact.fitted {
+            Fitted::Als(a, _) => a.gram(),
+            _ => Vec::new(),
+        };
         Ok(Self {
             record,
             movies: artifact.movies,
             fitted: artifact.fitted,
+            gram,
         })
     }
 
@@ -478,27 +495,53 @@ impl Recommender for Served {
         Ok(found)
     }
 
-    /// The rated movies, each weighted as [`crate::model::profile_weights`] says, summed by
-    /// the model's own item similarity.
+    /// Folds the person in, nothing retrained: SVD and SVD++ solve their bias and vector against
+    /// the fixed item factors from the ratings themselves; ALS solves its user vector from the
+    /// movies they liked (≥ [`LIKED`]), weighted by BM25 as in training; item-kNN and EASE^R
+    /// sum the rated movies' rows, each weighted by its stars (5★ = 1, below 2.5★ pushes away).
+    /// Movies the model was not trained on are left out of the profile.
     fn score_profile(
         &self,
         profile: &[Rated],
         n: usize,
         keep: &dyn Fn(MovieId) -> bool,
     ) -> Result<Vec<Scored>, RecommendError> {
-        let ratings: Vec<f64> = profile.iter().map(|r| r.rating).collect();
-        let mut total = vec![0.0; self.movies.len()];
-        let mut one = vec![0.0; self.movies.len()];
-        let mut rated = Vec::with_capacity(profile.len());
-        for (r, w) in profile.iter().zip(crate::model::profile_weights(&ratings)) {
-            let at = self
-                .position(r.movie)
-                .ok_or(RecommendError::UnknownMovie(r.movie))?;
-            self.fitted.score_like(at, &mut one);
-            total.iter_mut().zip(&one).for_each(|(t, o)| *t += w * o);
-            rated.push(at as u32);
+        let known: Vec<(u32, f64)> = profile
+            .iter()
+            .filter_map(|r| Some((self.position(r.movie)? as u32, r.rating)))
+            .collect();
+        let rated: Vec<u32> = known.iter().map(|k| k.0).collect();
+        let mut scores = vec![0.0; self.movies.len()];
+        match &self.fitted {
+            Fitted::Knn(k) => k.score_weighted(&star_weighted(&known), &mut scores),
+            Fitted::Ease(e) => e.score_weighted(&star_weighted(&known), &mut scores),
+            Fitted::Mf(m) => {
+                let stars: Vec<f32> = known.iter().map(|k| k.1 as f32).collect();
+                m.score_folded(&m.fold_in(&rated, &stars), &mut scores);
+            }
+            Fitted::Als(a, factors) => {
+                let liked: Vec<u32> = known.iter().filter(|k| k.1 >= LIKED).map(|k| k.0).collect();
+                let items = if liked.is_empty() { &rated } else { &liked };
+                let idf = bm25_idf(self.movies.len(), items.len());
+                let weights: Vec<f32> = items
+                    .iter()
+                    .map(|&i| factors[i as usize] * idf as f32)
+                    .collect();
+                a.score_vector(&a.fold_in(&self.gram, items, &weights), &mut scores);
+            }
         }
-        Ok(self.top(&mut total, &rated, n, keep))
+        Ok(self.top(&mut scores, &rated, n, keep))
+    }
+
+    fn knows(&self, movie: MovieId) -> bool {
+        self.position(movie).is_some()
+    }
+
+    fn affinity(&self, rated: MovieId, candidate: MovieId) -> f64 {
+        match (self.position(rated), self.position(candidate)) {
+            (Some(r), Some(c)) => self.fitted.like(r, c),
+            _ => 0.0,
+        }
     }
 
     fn explain(&self, query: &CatalogMovie, candidate: &CatalogMovie) -> String {
@@ -512,7 +555,7 @@ impl Recommender for Served {
                 "people who rated {} tend to rate it (weight {s:.3})",
                 query.title
             ),
-            Fitted::Als(_) | Fitted::Mf(_) => {
+            Fitted::Als(..) | Fitted::Mf(_) => {
                 format!(
                     "close in the taste space learned from {} ratings (cosine {s:.2})",
                     self.record.ratings

@@ -8,7 +8,7 @@ use crate::domain::ingest::{
 use crate::domain::record::Field;
 use crate::domain::source::Provider;
 use crate::domain::trained::ModelKind;
-use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp};
+use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp, UserId};
 use chrono::{NaiveDate, SecondsFormat};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::Row;
@@ -28,7 +28,7 @@ macro_rules! id_sql {
     )+};
 }
 
-id_sql!(MovieId, EtlRunId, IngestRunId);
+id_sql!(MovieId, EtlRunId, IngestRunId, UserId);
 
 macro_rules! code_sql {
     ($($t:ty),+) => {$(

@@ -18,6 +18,7 @@ mod models;
 mod movies;
 mod ratings;
 mod runs;
+mod users;
 
 pub use ingest::Checkpoint;
 pub use load::{Load, LoadSummary};

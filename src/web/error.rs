@@ -55,6 +55,22 @@ impl ApiError {
         e
     }
 
+    /// A request body that is malformed or fails validation; `field` is its JSON path.
+    pub fn bad_body(field: &str, detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid-body", detail);
+        e.0.parameter = Some(field.to_owned());
+        e
+    }
+
+    /// A body sent with a content type the route does not read.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            detail,
+        )
+    }
+
     /// A bug or an unavailable database: logged in full, answered without internals.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");

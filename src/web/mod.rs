@@ -10,7 +10,9 @@ pub mod metrics;
 mod models;
 mod movies;
 mod params;
+mod recommendations;
 pub mod state;
+mod users;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -66,6 +68,7 @@ pub struct WebConfig {
     tags(
         (name = "movies", description = "The catalog and recommendations"),
         (name = "etl", description = "ETL runs, audit reports and rejected rows"),
+        (name = "users", description = "Personal recommendations: for users of the ratings table, and for anyone from the ratings they send"),
         (name = "models", description = "Models trained on the ratings (`movierec train`)"),
         (name = "operations", description = "Health and metrics")
     )
@@ -81,8 +84,13 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(movies::list))
         .routes(routes!(movies::get))
         .routes(routes!(movies::genres))
+        .routes(routes!(movies::popular))
         .routes(routes!(movies::similar))
         .routes(routes!(movies::points))
+        .routes(routes!(users::list))
+        .routes(routes!(users::get))
+        .routes(routes!(users::recommendations))
+        .routes(routes!(recommendations::recommend))
         .routes(routes!(models::list))
         .routes(routes!(etl_runs::list))
         .routes(routes!(etl_runs::get))
@@ -152,7 +160,8 @@ pub fn app(
         Some(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(config.cors_origins.clone()))
-                .allow_methods([Method::GET, Method::HEAD]),
+                .allow_methods([Method::GET, Method::HEAD, Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
         )
     };
     let router = Router::new()

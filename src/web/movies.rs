@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, Problem};
 use super::params::{in_range, optional_in_range, path_id, ApiQuery};
+use super::recommendations::MAX_N;
 use super::state::AppState;
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::genre::Genre;
@@ -16,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 const MAX_LIMIT: u32 = 500;
-const MAX_N: usize = 100;
 
 /// Sort order of a catalog page; a leading `-` sorts descending.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -90,15 +90,17 @@ pub struct ListParams {
 }
 
 /// The optional filters shared by the catalog list and the recommendations, each checked.
-fn checked_filters(
+pub(super) fn checked_filters(
     year_from: Option<i32>,
     year_to: Option<i32>,
     min_rating: Option<f64>,
+    genre: Option<Genre>,
 ) -> Result<Filters, ApiError> {
     Ok(Filters {
         year_from: optional_in_range("year_from", year_from, 0..=9999)?,
         year_to: optional_in_range("year_to", year_to, 0..=9999)?,
         min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
+        genre,
     })
 }
 
@@ -123,13 +125,13 @@ pub async fn list(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Page<CatalogMovie>>, ApiError> {
     let (sort, descending) = p.sort.unwrap_or_default().key();
-    let filters = checked_filters(p.year_from, p.year_to, p.min_rating)?;
+    let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
     let query = CatalogQuery {
         title_key: p.q.as_deref().map(title_key),
         year_from: filters.year_from,
         year_to: filters.year_to,
         min_rating: filters.min_rating,
-        genre: p.genre,
+        genre: filters.genre,
         sort,
         descending,
         limit: in_range("limit", p.limit, 50, 1..=MAX_LIMIT)?,
@@ -208,6 +210,9 @@ pub struct SimilarParams {
     /// Recommend only movies rated at least this, 0–10.
     #[param(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
+    /// Recommend only movies of this genre.
+    #[param(inline)]
+    genre: Option<Genre>,
     /// `content` (default: genres, keywords and tags, people, overview, facts, rating and year,
     /// popularity), `content-seed` (the seed's rating + release year model), or a model trained
     /// with `movierec train` (`item-knn`, `svd`, `svd++`, `als`, `ease`; 404 when not trained).
@@ -232,19 +237,74 @@ pub async fn similar(
 ) -> Result<Response, ApiError> {
     let id = MovieId(path_id("id", &id)?);
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
-    let filters = checked_filters(p.year_from, p.year_to, p.min_rating)?;
+    let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
     let engine = state.engine.load();
     let model = p.model.unwrap_or_default();
     let similar = engine
         .similar(id, n, &filters, model)
-        .map_err(|e| match e {
-            RecommendError::UnknownMovie(_) | RecommendError::NotTrained(_) => {
-                ApiError::not_found(e.to_string())
-            }
-            e => ApiError::internal(e),
-        })?;
+        .map_err(recommend_error)?;
     // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
     let body = similar_json(&similar).map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A recommendation error as a problem: an unknown movie or an untrained model is a 404.
+pub(super) fn recommend_error(e: RecommendError) -> ApiError {
+    match e {
+        RecommendError::UnknownMovie(_) | RecommendError::NotTrained(_) => {
+            ApiError::not_found(e.to_string())
+        }
+        e => ApiError::internal(e),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PopularParams {
+    /// How many movies, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    n: Option<usize>,
+    /// Only movies of this genre.
+    #[param(inline)]
+    genre: Option<Genre>,
+    /// Released in or after this year.
+    #[param(minimum = 0, maximum = 9999)]
+    year_from: Option<i32>,
+    /// Released in or before this year.
+    #[param(minimum = 0, maximum = 9999)]
+    year_to: Option<i32>,
+    /// Rated at least this, 0–10.
+    #[param(minimum = 0, maximum = 10)]
+    min_rating: Option<f64>,
+}
+
+/// The most popular movies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Popular<'a> {
+    /// Most votes first.
+    pub items: Vec<&'a CatalogMovie>,
+}
+
+/// Popular movies by genre and period.
+///
+/// The movies with the most votes among those of a genre and a period: what a newcomer with no
+/// ratings yet is offered to rate, and what `POST /api/recommendations` falls back to without
+/// ratings.
+#[utoipa::path(get, path = "/api/movies/popular", tag = "movies", operation_id = "popularMovies",
+    params(PopularParams),
+    responses((status = 200, description = "The most voted movies passing the filters", body = Popular),
+              (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn popular(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<PopularParams>,
+) -> Result<Response, ApiError> {
+    let n = in_range("n", p.n, 20, 1..=MAX_N)?;
+    let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
+    let engine = state.engine.load();
+    let body = serde_json::to_vec(&Popular {
+        items: engine.popular(n, &filters),
+    })
+    .map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -76,3 +76,52 @@ pub fn path_id(name: &str, raw: &str) -> Result<i64, ApiError> {
         )
     })
 }
+
+/// Like `axum::Json`, but every failure is a problem naming what was wrong: a body that is not
+/// JSON (with its line and column), a field of the wrong type or missing (with its path), a
+/// content type other than JSON (415). An oversized body is refused by the body limit (413).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::unsupported_media_type(
+                "the body must be JSON: send `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+                }
+                _ => ApiError::bad_body("body", format!("cannot read the body: {e}")),
+            })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                ApiError::bad_body("body", format!("the body is not valid JSON: {inner}"))
+            } else {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::bad_body(&field, format!("`{field}`: {inner}"))
+            }
+        })?;
+        de.end().map_err(|e| {
+            ApiError::bad_body("body", format!("trailing data after the JSON: {e}"))
+        })?;
+        Ok(ApiJson(value))
+    }
+}

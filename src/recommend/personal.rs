@@ -1,0 +1,239 @@
+//! Recommendations for a person: a profile of rated movies (a user of the ratings table, or
+//! someone who is not in the database) folded into a model, nothing retrained or stored; each
+//! pick with the rated movies that speak for it.
+
+use super::engine::Engine;
+use super::{star_weight, Filters, Rated, RecommendError, Recommender, SimilarModel, LIKED};
+use crate::domain::movie::CatalogMovie;
+use crate::domain::trained::ModelKind;
+use crate::domain::MovieId;
+use serde::Serialize;
+
+/// Rated movies a reason may name, the best rated first: bounds the reasons' cost for a
+/// profile of a thousand ratings.
+const REASON_CANDIDATES: usize = 50;
+
+/// The trained models a person's list comes from when none is asked for, best first (by the
+/// top-N evaluation on ml-latest-small); content v2 when none is trained.
+const PREFERRED: [ModelKind; 5] = [
+    ModelKind::Ease,
+    ModelKind::ItemKnn,
+    ModelKind::Als,
+    ModelKind::SvdPp,
+    ModelKind::Svd,
+];
+
+/// A rated movie that speaks for a pick.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Because<'a> {
+    pub movie_id: MovieId,
+    pub title: &'a str,
+    /// The person's rating, in stars (0.5–5).
+    pub rating: f64,
+}
+
+/// A movie recommended to a person.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Pick<'a> {
+    #[serde(flatten)]
+    pub movie: &'a CatalogMovie,
+    /// How strongly the model recommends it (comparable within one answer).
+    pub score: f64,
+    /// Why, in words: "because you rated Heat 5/5 and The Insider 4.5/5".
+    pub reason: String,
+    /// The rated movies the reason names, strongest first.
+    pub because: Vec<Because<'a>>,
+}
+
+/// Why a list is not the model's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fallback {
+    /// No ratings to go on: the most popular movies that pass the filters.
+    Popular,
+    /// The model asked for knows none of the rated movies: content v2 answered.
+    Content,
+}
+
+/// A person's recommendations, best first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Personal<'a> {
+    /// The model that ranked the list (`null` for the popular fallback).
+    pub model: Option<SimilarModel>,
+    /// Set when the list is a fallback, with `notice` saying why.
+    pub fallback: Option<Fallback>,
+    pub notice: Option<String>,
+    /// How many ratings the list was made from.
+    pub rated: usize,
+    pub recommendations: Vec<Pick<'a>>,
+}
+
+impl Engine {
+    /// The model a person's list comes from when none is asked for.
+    pub fn default_personal_model(&self) -> SimilarModel {
+        PREFERRED
+            .into_iter()
+            .find_map(|kind| {
+                SimilarModel::ALL
+                    .into_iter()
+                    .find(|m| m.trained() == Some(kind) && self.trained().any(|t| t.kind == kind))
+            })
+            .unwrap_or(SimilarModel::Content)
+    }
+
+    /// The `n` movies with the most votes that pass `filters`, most first.
+    pub fn popular(&self, n: usize, filters: &Filters) -> Vec<&CatalogMovie> {
+        let movies = self.movies();
+        self.by_votes
+            .iter()
+            .map(|&p| &movies[p as usize])
+            .filter(|m| filters.admits(m))
+            .take(n)
+            .collect()
+    }
+
+    /// The `n` movies a person who rated `profile` (every movie in the catalog, each once)
+    /// should see next, by `model` (or [`Self::default_personal_model`]), among those passing
+    /// `filters`, never one they rated; each with its reason. No ratings: the popular list.
+    pub fn recommend(
+        &self,
+        profile: &[Rated],
+        n: usize,
+        filters: &Filters,
+        model: Option<SimilarModel>,
+    ) -> Result<Personal<'_>, RecommendError> {
+        let mut rated = Vec::with_capacity(profile.len());
+        for r in profile {
+            let movie = self
+                .movie(r.movie)
+                .ok_or(RecommendError::UnknownMovie(r.movie))?;
+            rated.push((movie, r.rating));
+        }
+        if profile.is_empty() {
+            return Ok(self.popular_fallback(n, filters));
+        }
+        let asked = model.unwrap_or_else(|| self.default_personal_model());
+        let mut recommender = self.model(asked)?;
+        let mut chosen = asked;
+        let mut fallback = None;
+        let mut notice = None;
+        if !profile.iter().any(|r| recommender.knows(r.movie)) {
+            notice = Some(format!(
+                "{} was not trained on any movie you rated: content v2 answered",
+                asked.name()
+            ));
+            fallback = Some(Fallback::Content);
+            chosen = SimilarModel::Content;
+            recommender = self.model(chosen)?;
+        }
+        let keep = |id: MovieId| {
+            !profile.iter().any(|r| r.movie == id)
+                && (filters.is_empty() || self.movie(id).is_some_and(|m| filters.admits(m)))
+        };
+        let scored = recommender.score_profile(profile, n, &keep)?;
+        let mut liked: Vec<(&CatalogMovie, f64)> =
+            rated.into_iter().filter(|r| r.1 >= LIKED).collect();
+        liked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+        liked.truncate(REASON_CANDIDATES);
+        let recommendations = scored
+            .into_iter()
+            .filter_map(|s| {
+                let movie = self.movie(s.id)?;
+                let (reason, because) = reason(recommender, chosen, &liked, movie, profile.len());
+                Some(Pick {
+                    movie,
+                    score: s.score,
+                    reason,
+                    because,
+                })
+            })
+            .collect();
+        Ok(Personal {
+            model: Some(chosen),
+            fallback,
+            notice,
+            rated: profile.len(),
+            recommendations,
+        })
+    }
+
+    fn popular_fallback(&self, n: usize, filters: &Filters) -> Personal<'_> {
+        let recommendations = self
+            .popular(n, filters)
+            .into_iter()
+            .enumerate()
+            .map(|(rank, movie)| Pick {
+                movie,
+                score: 1.0 / (rank + 1) as f64,
+                reason: popular_reason(movie),
+                because: Vec::new(),
+            })
+            .collect();
+        Personal {
+            model: None,
+            fallback: Some(Fallback::Popular),
+            notice: Some(
+                "no ratings yet: these are the most popular movies; rate a few for a list of your own"
+                    .to_owned(),
+            ),
+            rated: 0,
+            recommendations,
+        }
+    }
+}
+
+/// "popular: 329 votes, rated 8.1/10".
+pub fn popular_reason(movie: &CatalogMovie) -> String {
+    let votes = movie.votes.unwrap_or(0);
+    match movie.rating {
+        Some(r) => format!("popular: {votes} votes, rated {r:.1}/10"),
+        None => format!("popular: {votes} votes"),
+    }
+}
+
+/// The liked movies contributing most to `candidate` by the model's own affinity, named in
+/// words; content v2 adds what the strongest one shares with it.
+fn reason<'a>(
+    recommender: &dyn Recommender,
+    model: SimilarModel,
+    liked: &[(&'a CatalogMovie, f64)],
+    candidate: &CatalogMovie,
+    ratings: usize,
+) -> (String, Vec<Because<'a>>) {
+    let mut contributions: Vec<(f64, &'a CatalogMovie, f64)> = liked
+        .iter()
+        .map(|&(m, stars)| {
+            let c = star_weight(stars) * recommender.affinity(m.id, candidate.id);
+            (c, m, stars)
+        })
+        .filter(|c| c.0 > 0.0)
+        .collect();
+    contributions.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+    contributions.truncate(2);
+    let because: Vec<Because<'a>> = contributions
+        .iter()
+        .map(|&(_, m, stars)| Because {
+            movie_id: m.id,
+            title: &m.title,
+            rating: stars,
+        })
+        .collect();
+    if because.is_empty() {
+        let s = if ratings == 1 { "" } else { "s" };
+        return (format!("from your {ratings} rating{s}"), because);
+    }
+    let named: Vec<String> = because
+        .iter()
+        .map(|b| format!("{} {}/5", b.title, b.rating))
+        .collect();
+    let mut text = format!("because you rated {}", named.join(" and "));
+    if model == SimilarModel::Content {
+        let shared = recommender.explain(contributions[0].1, candidate);
+        if !shared.is_empty() {
+            text.push_str(" (");
+            text.push_str(&shared);
+            text.push(')');
+        }
+    }
+    (text, because)
+}
