@@ -537,8 +537,13 @@ async fn openapi_document_matches_the_router() {
         "/api/movies",
         "/api/movies/{id}",
         "/api/movies/{id}/similar",
+        "/api/movies/popular",
         "/api/genres",
         "/api/catalog/points",
+        "/api/users",
+        "/api/users/{id}",
+        "/api/users/{id}/recommendations",
+        "/api/recommendations",
         "/api/models",
         "/api/etl/runs",
         "/api/etl/runs/{run_id}",
@@ -548,13 +553,19 @@ async fn openapi_document_matches_the_router() {
     .collect();
     assert_eq!(paths, served);
     for path in paths {
+        if path == "/api/recommendations" {
+            assert!(doc["paths"][path]["post"]["responses"]["200"].is_object());
+            continue;
+        }
         let concrete = path.replace("{id}", "1").replace("{run_id}", "1");
         let r = s.get(&concrete).await;
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "{path} is documented but not served"
-        );
+        // This database has no ratings, so no users: their routes answer, with a 404 problem.
+        let expected = if path.starts_with("/api/users/") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(r.status(), expected, "{path} is documented but not served");
         assert!(
             doc["paths"][path]["get"]["responses"]["200"].is_object(),
             "{path}"
@@ -563,7 +574,11 @@ async fn openapi_document_matches_the_router() {
     assert_eq!(movierec::web::openapi().paths.paths.len(), served.len());
     let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        let op = &item["get"];
+        let op = if item["get"].is_object() {
+            &item["get"]
+        } else {
+            &item["post"]
+        };
         let id = op["operationId"].as_str().expect("operationId");
         assert!(operation_ids.insert(id.to_owned()), "{id} is not unique");
         assert!(

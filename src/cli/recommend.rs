@@ -1,10 +1,13 @@
-//! `movierec recommend`: movies similar to one movie, found by id or by title. Answers through
-//! the same engine as the API's `/api/movies/{id}/similar`.
+//! `movierec recommend`: movies similar to one movie (found by id or by title), or a person's
+//! recommendations (a user of the ratings table, or ratings given on the command line). Answers
+//! through the same engine as the API's `/api/movies/{id}/similar`, `/api/users/{id}/
+//! recommendations` and `POST /api/recommendations`.
 
 use crate::domain::catalog::CatalogQuery;
 use crate::domain::movie::{title_key, CatalogMovie};
 use crate::domain::MovieId;
-use crate::recommend::{Engine, Filters, SimilarModel};
+use crate::domain::UserId;
+use crate::recommend::{Engine, Filters, Personal, Rated, SimilarModel};
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +16,7 @@ use std::process::ExitCode;
 const SUGGESTIONS: usize = 5;
 
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("movie").required(true).args(["id", "title"])))]
+#[command(group(clap::ArgGroup::new("query").required(true).args(["id", "title", "user", "rated"])))]
 pub struct Args {
     /// MovieID of the movie to start from.
     #[arg(long)]
@@ -24,14 +27,26 @@ pub struct Args {
     #[arg(long)]
     title: Option<String>,
 
+    /// Recommendations for this user of the ratings table (`users.user_id`, as `/api/users`
+    /// lists them), never a movie they rated.
+    #[arg(long)]
+    user: Option<UserId>,
+
+    /// Recommendations for someone who rated these movies: `TITLE=STARS` pairs separated by
+    /// commas, stars 0.5–5 in halves (`"Heat=5,The Insider=4.5"`); `id:MOVIEID=STARS` for a
+    /// movie by id. Folded into the model, nothing stored.
+    #[arg(long, value_name = "RATINGS")]
+    rated: Option<String>,
+
     /// Number of recommendations, 1–100 (values outside are refused, not clamped).
     #[arg(short = 'n', value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     n: u16,
 
     /// `content` (attributes in weighted blocks), `content-seed` (rating + release year), or a
-    /// trained model: `item-knn`, `svd`, `svd++`, `als`, `ease`.
-    #[arg(long, default_value = "content", value_parser = parse_model)]
-    model: SimilarModel,
+    /// trained model: `item-knn`, `svd`, `svd++`, `als`, `ease`. Default: `content` for similar
+    /// movies; the best trained model (else `content`) for --user and --rated.
+    #[arg(long, value_parser = parse_model)]
+    model: Option<SimilarModel>,
 
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -50,6 +65,9 @@ fn parse_model(name: &str) -> Result<SimilarModel, String> {
 
 pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open_read_only(db)?;
+    if args.user.is_some() || args.rated.is_some() {
+        return personal(args, &store, data_dir);
+    }
     let id = match (args.id, args.title.as_deref()) {
         (Some(id), _) => id,
         (None, Some(title)) => match resolve_title(&store, title)? {
@@ -66,7 +84,8 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
         (None, None) => anyhow::bail!("give --id or --title"),
     };
     let engine = Engine::load(&store, data_dir)?;
-    let similar = engine.similar(id, usize::from(args.n), &Filters::default(), args.model)?;
+    let model = args.model.unwrap_or_default();
+    let similar = engine.similar(id, usize::from(args.n), &Filters::default(), model)?;
     if args.json {
         super::print_json(&similar)?;
     } else {
@@ -85,6 +104,132 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--user` or `--rated`.
+fn personal(args: &Args, store: &Store, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let profile: Vec<Rated> = match (args.user, args.rated.as_deref()) {
+        (Some(user), _) => store
+            .user_profile(user)?
+            .ok_or_else(|| anyhow::anyhow!("no user with id {user} in the ratings table (ratings load with `movierec etl --source movielens:DIR`)"))?
+            .into_iter()
+            .map(|(movie, rating)| Rated { movie, rating })
+            .collect(),
+        (None, Some(text)) => {
+            let mut profile = Vec::new();
+            for (title, stars) in parse_rated(text)? {
+                let movie = match title.strip_prefix("id:") {
+                    Some(id) => {
+                        let id: MovieId = id
+                            .parse()
+                            .map_err(|_| anyhow::anyhow!("--rated: `id:{id}` is not a movie id"))?;
+                        store
+                            .movie(id)?
+                            .ok_or_else(|| anyhow::anyhow!("--rated: no movie with id {id}"))?
+                            .id
+                    }
+                    None => match resolve_title(store, &title)? {
+                        Resolved::One(m) => m.id,
+                        Resolved::Ambiguous(candidates) => {
+                            let list: Vec<String> = candidates
+                                .iter()
+                                .map(|m| format!("  {} ({}): id:{}={stars}", m.title, m.release_year, m.id))
+                                .collect();
+                            anyhow::bail!(
+                                "--rated: title {title:?} matches {} movies; rate one by id:\n{}",
+                                candidates.len(),
+                                list.join("\n")
+                            )
+                        }
+                    },
+                };
+                if profile.iter().any(|r: &Rated| r.movie == movie) {
+                    anyhow::bail!("--rated: {title:?} is rated twice");
+                }
+                profile.push(Rated {
+                    movie,
+                    rating: stars,
+                });
+            }
+            profile
+        }
+        (None, None) => anyhow::bail!("give --user or --rated"),
+    };
+    let engine = Engine::load(store, data_dir)?;
+    let profile: Vec<Rated> = profile
+        .into_iter()
+        .filter(|r| engine.movie(r.movie).is_some())
+        .collect();
+    let personal = engine.recommend(
+        &profile,
+        usize::from(args.n),
+        &Filters::default(),
+        args.model,
+    )?;
+    if args.json {
+        super::print_json(&personal)?;
+    } else {
+        print_personal(&personal);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_personal(personal: &Personal<'_>) {
+    if let Some(notice) = &personal.notice {
+        println!("{notice}");
+    }
+    match personal.model {
+        Some(model) => println!(
+            "Recommended by {} from {} ratings:",
+            model.name(),
+            personal.rated
+        ),
+        None => println!("Popular movies:"),
+    }
+    let scores: Vec<f64> = personal.recommendations.iter().map(|r| r.score).collect();
+    let rows = personal.recommendations.iter().map(|r| r.movie);
+    println!("{}", super::output::movies_table(rows, Some(&scores)));
+    for (i, r) in personal.recommendations.iter().enumerate() {
+        println!("{:>3}. {}: {}", i + 1, r.movie.title, r.reason);
+    }
+}
+
+/// `TITLE=STARS` pairs separated by commas; a title may itself hold commas (a piece without
+/// `=` belongs to the next pair's title).
+fn parse_rated(text: &str) -> anyhow::Result<Vec<(String, f64)>> {
+    let mut pairs = Vec::new();
+    let mut pending = String::new();
+    for piece in text.split(',') {
+        if !pending.is_empty() {
+            pending.push(',');
+        }
+        pending.push_str(piece);
+        let Some((title, stars)) = pending.rsplit_once('=') else {
+            continue;
+        };
+        let title = title.trim();
+        let stars: f64 = stars.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--rated: {:?} for {title:?} is not a number of stars",
+                stars.trim()
+            )
+        })?;
+        if !(0.5..=5.0).contains(&stars) || (stars * 2.0).fract() != 0.0 {
+            anyhow::bail!("--rated: {title:?} is rated {stars}; stars are 0.5–5 in halves");
+        }
+        if title.is_empty() {
+            anyhow::bail!("--rated: a rating of {stars} has no title before its `=`");
+        }
+        pairs.push((title.to_owned(), stars));
+        pending.clear();
+    }
+    if !pending.trim().is_empty() {
+        anyhow::bail!("--rated: {:?} has no `=STARS`", pending.trim());
+    }
+    if pairs.is_empty() {
+        anyhow::bail!("--rated: give TITLE=STARS pairs, e.g. \"Heat=5,The Insider=4.5\"");
+    }
+    Ok(pairs)
 }
 
 enum Resolved {
@@ -138,4 +283,34 @@ fn closest_titles(store: &Store, title: &str) -> anyhow::Result<Vec<CatalogMovie
         .filter_map(|(_, id)| store.movie(id).transpose())
         .collect::<Result<_, _>>()
         .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rated_pairs_keep_commas_in_titles_and_refuse_bad_stars() {
+        let pairs =
+            parse_rated("The Good, the Bad and the Ugly=5, Heat = 4.5,id:12=1").expect("parse");
+        assert_eq!(
+            pairs,
+            vec![
+                ("The Good, the Bad and the Ugly".to_owned(), 5.0),
+                ("Heat".to_owned(), 4.5),
+                ("id:12".to_owned(), 1.0)
+            ]
+        );
+        for bad in [
+            "Heat=6",
+            "Heat=4.3",
+            "Heat=five",
+            "Heat",
+            "=4",
+            "",
+            "Heat=5,Alien",
+        ] {
+            assert!(parse_rated(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -62,6 +62,14 @@ impl ApiError {
         e
     }
 
+    /// The same problem about a field of the request body rather than a query parameter.
+    pub fn in_body(mut self) -> Self {
+        if self.0.kind == "/problems/invalid-parameter" {
+            self.0.kind = "/problems/invalid-body".to_owned();
+        }
+        self
+    }
+
     /// A body sent with a content type the route does not read.
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(

@@ -75,13 +75,14 @@ pub async fn recommend(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RecommendRequest>,
 ) -> Result<Response, ApiError> {
-    let n = in_range("n", request.n, 10, 1..=MAX_N)?;
+    let n = in_range("n", request.n, 10, 1..=MAX_N).map_err(ApiError::in_body)?;
     let filters = checked_filters(
         request.year_from,
         request.year_to,
         request.min_rating,
         request.genre,
-    )?;
+    )
+    .map_err(ApiError::in_body)?;
     let engine = state.engine.load();
     let profile = checked_profile(&engine, &request.ratings)?;
     let personal = engine
