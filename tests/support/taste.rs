@@ -1,3 +1,4 @@
+#![allow(dead_code)] // Shared by several test crates; each uses a part.
 //! A small MovieLens dataset (latest layout) with two kinds of users, comedy fans and drama
 //! fans: what the model tests train and evaluate on.
 
@@ -15,7 +16,7 @@ pub fn dataset(dir: &Path) {
 /// too, so the implicit models (item-kNN, ALS, EASE^R) learn it.
 pub fn implicit_dataset(dir: &Path) {
     write(dir, |u, m| {
-        let h = (u64::from(u) * 2_654_435_761 ^ u64::from(m) * 40_503 * 97) % 1000;
+        let h = ((u64::from(u) * 2_654_435_761) ^ (u64::from(m) * 40_503 * 97)) % 1000;
         if (u % 2 == 0) == (m % 2 == 0) {
             h >= 300
         } else {
