@@ -349,6 +349,42 @@ async fn catalog_points_cover_every_rated_movie() {
     for key in ["id", "title", "release_year", "rating"] {
         assert_eq!(p[key].as_array().map(Vec::len), Some(rated), "{key}");
     }
+    assert_eq!(p["total"], rated);
+    assert_eq!(p["sampled"], false);
+    // A catalog larger than `max`: an even sample of at most `max`, spread across the ids.
+    let max = rated / 7;
+    let sample = s.json(&format!("/api/catalog/points?max={max}")).await;
+    let ids: Vec<i64> = sample["id"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_i64().expect("id"))
+        .collect();
+    assert!(
+        ids.len() <= max && ids.len() > max / 2,
+        "{} of {max}",
+        ids.len()
+    );
+    assert_eq!(sample["sampled"], true);
+    assert_eq!(sample["total"], rated);
+    assert_eq!(sample["rating"].as_array().map(Vec::len), Some(ids.len()));
+    let every: Vec<i64> = p["id"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids[0], every[0]);
+    assert!(
+        *ids.last().expect("last") > every[every.len() * 3 / 4],
+        "spread to the end"
+    );
+    s.problem(
+        "/api/catalog/points?max=0",
+        StatusCode::BAD_REQUEST,
+        Some("max"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -600,7 +636,16 @@ fn every_served_api_route_is_documented() {
         .keys()
         .cloned()
         .collect();
-    let pages: BTreeSet<&str> = ["/", "/catalog", "/quality", "/static/{*path}"].into();
+    let pages: BTreeSet<&str> = [
+        "/",
+        "/catalog",
+        "/quality",
+        "/for-you",
+        "/users",
+        "/models",
+        "/static/{*path}",
+    ]
+    .into();
     let mut mounted = Vec::new();
     let mut stack = vec![std::path::PathBuf::from("src/web")];
     while let Some(dir) = stack.pop() {

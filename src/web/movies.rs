@@ -359,34 +359,60 @@ fn write_movie(
     Ok(())
 }
 
-/// Every movie's model features, as parallel arrays (compact enough for a chart of the catalog).
+/// The rated movies' model features, as parallel arrays (compact enough for a chart of the
+/// catalog); an even sample of them when there are more than asked for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Points {
     pub id: Vec<MovieId>,
     pub title: Vec<String>,
     pub release_year: Vec<i32>,
     pub rating: Vec<f64>,
+    /// How many rated movies the catalog has.
+    pub total: u64,
+    /// Whether the arrays hold a sample (every k-th rated movie by id) rather than all.
+    pub sampled: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PointsParams {
+    /// At most this many points, 1–100000 (default 5000): a chart of a million movies draws
+    /// an even sample.
+    #[param(minimum = 1, maximum = 100_000)]
+    max: Option<usize>,
 }
 
 /// The catalog as chart points.
 ///
 /// The content model's two features (release year, rating) with id and title for every rated movie,
-/// as parallel arrays by id: what the dashboard's scatter chart draws.
+/// as parallel arrays by id: what the dashboard's scatter chart draws. Above `max` rated movies,
+/// every k-th one, evenly across the ids.
 #[utoipa::path(get, path = "/api/catalog/points", tag = "movies", operation_id = "catalogPoints",
-    responses((status = 200, description = "Every movie's features", body = Points)))]
-pub async fn points(State(state): State<AppState>) -> Json<Points> {
+    params(PointsParams),
+    responses((status = 200, description = "The rated movies' features, or an even sample of them", body = Points),
+              (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json")))]
+pub async fn points(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<PointsParams>,
+) -> Result<Json<Points>, ApiError> {
+    let max = in_range("max", p.max, 5000, 1..=100_000)?;
     let engine = state.engine.load();
-    let rated: Vec<(&CatalogMovie, f64)> = engine
+    let all: Vec<(&CatalogMovie, f64)> = engine
         .movies()
         .iter()
         .filter_map(|m| Some((m, m.rating?)))
         .collect();
-    Json(Points {
+    let total = all.len();
+    let step = total.div_ceil(max).max(1);
+    let rated: Vec<(&CatalogMovie, f64)> = all.into_iter().step_by(step).collect();
+    Ok(Json(Points {
         id: rated.iter().map(|(m, _)| m.id).collect(),
         title: rated.iter().map(|(m, _)| m.title.clone()).collect(),
         release_year: rated.iter().map(|(m, _)| m.release_year).collect(),
         rating: rated.iter().map(|(_, r)| *r).collect(),
-    })
+        total: total as u64,
+        sampled: step > 1,
+    }))
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! The dashboard: three pages served by the same binary as the API. Page shells are minijinja
+//! The dashboard: six pages served by the same binary as the API. Page shells are minijinja
 //! templates (auto-escaped); the data comes from the JSON API through small plain-JS files and is
 //! drawn with Chart.js. Every asset is compiled into the binary.
 
 use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::genre::Genre;
+use crate::recommend::SimilarModel;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -20,6 +21,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("recommend.html", include_str!("templates/recommend.html")),
         ("catalog.html", include_str!("templates/catalog.html")),
         ("quality.html", include_str!("templates/quality.html")),
+        ("for-you.html", include_str!("templates/for-you.html")),
+        ("users.html", include_str!("templates/users.html")),
+        ("models.html", include_str!("templates/models.html")),
     ] {
         // The templates are part of the binary: a syntax error is a build defect caught by tests.
         if let Err(e) = env.add_template(name, source) {
@@ -62,6 +66,21 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("static/quality.js"),
     ),
     (
+        "for-you.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/for-you.js"),
+    ),
+    (
+        "users.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/users.js"),
+    ),
+    (
+        "models.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/models.js"),
+    ),
+    (
         "vendor/chart.umd.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("static/vendor/chart.umd.min.js"),
@@ -74,6 +93,9 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(recommend))
         .route("/catalog", get(catalog))
         .route("/quality", get(quality))
+        .route("/for-you", get(for_you))
+        .route("/users", get(users))
+        .route("/models", get(models))
         .route("/static/{*path}", get(asset))
 }
 
@@ -89,6 +111,18 @@ async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError
     page(&state, "quality")
 }
 
+async fn for_you(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    page(&state, "for-you")
+}
+
+async fn users(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    page(&state, "users")
+}
+
+async fn models(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    page(&state, "models")
+}
+
 fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
     let engine = state.engine.load();
     TEMPLATES
@@ -100,6 +134,9 @@ fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
                 fitted_at => engine.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 run_id => engine.run_id.map(|r| r.0),
                 genres => Genre::ALL.iter().map(|g| g.name()).collect::<Vec<_>>(),
+                models => SimilarModel::ALL.iter().map(|m| m.name()).collect::<Vec<_>>(),
+                trained => engine.trained().map(|t| t.kind.as_str()).collect::<Vec<_>>(),
+                default_model => engine.default_personal_model().name(),
             })
         })
         .map(Html)
@@ -124,9 +161,19 @@ async fn asset(Path(path): Path<String>) -> Response {
 mod tests {
     use super::*;
 
+    /// Every page, by name (its template is `NAME.html`).
+    const PAGES: [&str; 6] = [
+        "recommend",
+        "catalog",
+        "quality",
+        "for-you",
+        "users",
+        "models",
+    ];
+
     #[test]
     fn every_template_compiles_and_escapes() {
-        for name in ["recommend", "catalog", "quality"] {
+        for name in PAGES {
             let html = TEMPLATES
                 .get_template(&format!("{name}.html"))
                 .and_then(|t| t.render(context! { page => name, movies => 3, fitted_at => "<b>x</b>", run_id => 1 }))
@@ -144,7 +191,7 @@ mod tests {
 
     #[test]
     fn every_page_script_is_served() {
-        for name in ["recommend", "catalog", "quality"] {
+        for name in PAGES {
             let html = TEMPLATES
                 .get_template(&format!("{name}.html"))
                 .and_then(|t| {

@@ -24,6 +24,9 @@
   }
 
   function makeChart(points) {
+    if (points.sampled) {
+      $("chart-hint").textContent = `The seed model's two features, for an even sample of ${points.id.length.toLocaleString("en")} of the ${points.total.toLocaleString("en")} rated movies. The chosen movie is red, its recommendations orange.`;
+    }
     const catalog = points.id.map((id, i) => ({ x: points.release_year[i], y: points.rating[i], id, title: points.title[i] }));
     chart = new Chart($("scatter"), {
       type: "scatter",
@@ -76,6 +79,7 @@
           String(r.release_year),
           mr.fmt(r.rating, 1),
           mr.fmt(r.score, 4),
+          mr.el("span", { className: "chips" }, ...(r.genre ? r.genre.split("|") : []).map((g) => mr.el("span", { className: "chip" }, g))),
           r.reason || "",
         ]),
       );
