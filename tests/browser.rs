@@ -6,6 +6,8 @@
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/taste.rs"]
+mod taste;
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -146,6 +148,53 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// axe-core, as scripts/test installs it (npm, pinned); override with MOVIEREC_AXE.
+fn axe_source() -> String {
+    let path = std::env::var("MOVIEREC_AXE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/test-tools/npm/node_modules/axe-core/axe.min.js"
+        )
+        .to_owned()
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core is not at {path} ({e}): run scripts/test, which installs it")
+    })
+}
+
+/// Runs axe-core on the current page for WCAG 2.0/2.1 A and AA and asserts it finds nothing.
+async fn assert_accessible(client: &Client, axe: &str, page: &str) {
+    let script = format!(
+        "{axe}\nconst done = arguments[arguments.length - 1];
+         axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }} }})
+            .then((r) => done(r.violations.map((v) => ({{ id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }}))))
+            .catch((e) => done([{{ id: 'axe-error', help: String(e) }}]));"
+    );
+    let violations = client
+        .execute_async(&script, vec![])
+        .await
+        .expect("axe runs");
+    assert_eq!(
+        violations,
+        json!([]),
+        "axe-core finds WCAG 2.1 A/AA violations on {page}"
+    );
+}
+
+/// Asserts nothing on the page overflows sideways (call at phone width).
+async fn assert_no_overflow(client: &Client, page: &str) {
+    assert_eq!(
+        js(
+            client,
+            "return document.documentElement.scrollWidth <= window.innerWidth"
+        )
+        .await,
+        true,
+        "{page} overflows sideways at phone width"
+    );
+}
+
 fn table_titles_script(table: &str) -> String {
     format!("return [...document.querySelectorAll('#{table} tbody tr td:nth-child(2)')].map(td => td.textContent)")
 }
@@ -244,6 +293,8 @@ async fn dashboard_end_to_end() {
     );
 
     // Performance API figures, printed for the closing note (not asserted: timings are benchmarks).
+    let axe = axe_source();
+    assert_accessible(&client, &axe, "/").await;
     let timings = js(
         &client,
         "const nav = performance.getEntriesByType('navigation')[0];
@@ -331,7 +382,35 @@ async fn dashboard_end_to_end() {
         &format!("return document.querySelectorAll('#rejects tbody tr').length === {shown}"),
     )
     .await;
+    assert_accessible(&client, &axe, "/quality").await;
     screenshot(&client, "quality").await;
+    // Run 2 (one clean row) rejected nothing: its chart says so instead of drawing empty axes.
+    client
+        .find(Locator::XPath("//table[@id='runs']//button[text()='#2']"))
+        .await
+        .expect("run 2")
+        .click()
+        .await
+        .expect("pick run 2");
+    eventually(
+        &client,
+        "the empty-chart note",
+        "return !document.getElementById('reasons-empty').hidden && document.getElementById('reasons').hidden",
+    )
+    .await;
+
+    // Models page with no model trained: each chart says so.
+    client
+        .goto(&format!("{base}/models"))
+        .await
+        .expect("open /models");
+    eventually(
+        &client,
+        "empty model charts",
+        "return ['ranking', 'rmse', 'history'].every((id) => !document.getElementById(id + '-empty').hidden && document.getElementById(id).hidden)",
+    )
+    .await;
+    assert_accessible(&client, &axe, "/models (empty)").await;
 
     // Catalog: the hostile title is shown as text; nothing is injected, nothing runs.
     client
@@ -371,6 +450,7 @@ async fn dashboard_end_to_end() {
         .await,
         0
     );
+    assert_accessible(&client, &axe, "/catalog").await;
     screenshot(&client, "catalog").await;
 
     // A movie's detail carries its attributes and each provider's rating; the genre filter
@@ -422,6 +502,19 @@ async fn dashboard_end_to_end() {
         true
     );
     screenshot(&client, "recommend-phone").await;
+    for page in ["/catalog", "/quality", "/models", "/for-you", "/users"] {
+        client
+            .goto(&format!("{base}{page}"))
+            .await
+            .expect("open page");
+        eventually(
+            &client,
+            "page ready",
+            "return performance.getEntriesByName('movierec:ready').length",
+        )
+        .await;
+        assert_no_overflow(&client, page).await;
+    }
 
     // Swagger UI works from the embedded assets under the same Content-Security-Policy.
     client.set_window_size(1280, 1000).await.expect("resize");
@@ -447,6 +540,334 @@ async fn dashboard_end_to_end() {
     .await;
     screenshot(&client, "swagger").await;
 
+    let errors = console_errors(&client).await;
+    assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+    client.close().await.expect("close session");
+}
+
+/// A MovieLens-only catalog (the implicit taste dataset, plus a comedy whose title is markup)
+/// with EASE^R, item-kNN and SVD trained on it: For you, Users and Models, end to end.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run scripts/test"]
+async fn personal_pages_end_to_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ratings = dir.path().join("ml");
+    std::fs::create_dir_all(&ratings).expect("dir");
+    taste::implicit_dataset(&ratings);
+    // Movie 41: a comedy titled with markup, rated by everyone (5 by comedy fans, 2 by the
+    // rest), so it is the most popular comedy.
+    let mut movies = std::fs::read_to_string(ratings.join("movies.csv")).expect("movies");
+    movies.push_str(&format!("41,\"{XSS_TITLE} (2001)\",Comedy\n"));
+    std::fs::write(ratings.join("movies.csv"), movies).expect("movies");
+    let mut rows = std::fs::read_to_string(ratings.join("ratings.csv")).expect("ratings");
+    for u in 1..=80 {
+        let stars = if u % 2 == 0 { 5.0 } else { 2.0 };
+        rows.push_str(&format!("{u},41,{stars},{}\n", 2_000_000 + u));
+    }
+    std::fs::write(ratings.join("ratings.csv"), rows).expect("ratings");
+    let server = app::spawn_sources(&[Source::Movielens(ratings.clone())]).await;
+    for model in [
+        &["--model", "ease", "--lambda", "50"][..],
+        &["--model", "item-knn"],
+        &["--model", "svd"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_movierec"))
+            .arg("--db")
+            .arg(&server.db)
+            .arg("--data-dir")
+            .arg(server.data_dir())
+            .arg("train")
+            .args(model)
+            .output()
+            .expect("train");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let base = server.base.clone();
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        let models = api_json(&http, &format!("{base}/api/models")).await;
+        if models["serving"].as_array().is_some_and(|s| s.len() == 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_driver, client) = start_browser(&dir.path().join("profile")).await;
+    let axe = axe_source();
+
+    // For you: groups of popular films per genre, no ratings yet: the popular list, said so.
+    client
+        .goto(&format!("{base}/for-you"))
+        .await
+        .expect("open /for-you");
+    eventually(
+        &client,
+        "groups",
+        "return document.querySelectorAll('#groups .group').length === 2",
+    )
+    .await;
+    eventually(&client, "popular fallback", "return document.getElementById('status').textContent.includes('no ratings yet') && document.querySelectorAll('#picks li').length").await;
+    let first_render = js(
+        &client,
+        "return performance.getEntriesByName('movierec:ready')[0].startTime",
+    )
+    .await;
+    assert_accessible(&client, &axe, "/for-you").await;
+    // The hostile title shows as text in its group; nothing is injected.
+    let cards = js(
+        &client,
+        "return [...document.querySelectorAll('#groups .card-title')].map((t) => t.textContent)",
+    )
+    .await;
+    assert!(
+        cards
+            .as_array()
+            .expect("cards")
+            .iter()
+            .any(|t| t == &json!(format!("{XSS_TITLE} (2001)"))),
+        "{cards}"
+    );
+    assert_eq!(
+        js(
+            &client,
+            "return document.querySelectorAll('main img').length"
+        )
+        .await,
+        0
+    );
+
+    // Rate five comedies with the keyboard: focus a film's first star, Space picks it, and the
+    // arrow keys move the rating up to five stars, as in any radio group.
+    let comedies = js(&client, "return [...[...document.querySelectorAll('#groups .group')].find((g) => g.querySelector('h3').textContent === 'Comedy').querySelectorAll('.card')].map((c) => Number(c.dataset.id))").await;
+    let comedies: Vec<i64> = comedies
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(Value::as_i64)
+        .take(5)
+        .collect();
+    assert_eq!(comedies.len(), 5);
+    for (k, id) in comedies.iter().enumerate() {
+        js(
+            &client,
+            &format!("document.getElementById('stars-{id}-1').focus()"),
+        )
+        .await;
+        let star = client.active_element().await.expect("focused star");
+        star.send_keys(" ").await.expect("space");
+        // Each key goes to whichever star has the focus now (WebDriver focuses the element it
+        // types into, so the same handle would type into the first star every time).
+        for _ in 0..4 {
+            let focused = client.active_element().await.expect("focused star");
+            focused.send_keys("\u{E014}").await.expect("arrow right");
+        }
+        eventually(&client, "five stars checked", &format!("return document.querySelector('input[name=\"stars-{id}\"]:checked')?.value === '5'")).await;
+        eventually(&client, "the list made from the ratings", &format!("return document.getElementById('status').textContent.includes('from your {} rating')", k + 1)).await;
+    }
+    eventually(
+        &client,
+        "ratings listed",
+        "return document.getElementById('rated-count').textContent === '5'",
+    )
+    .await;
+    let rate_to_list = js(
+        &client,
+        "return performance.getEntriesByName('movierec:rate-to-list').map((m) => m.duration)",
+    )
+    .await;
+    let picks: Value = js(&client, "return [...document.querySelectorAll('#picks li')].map((li) => ({ id: Number(li.dataset.id), text: li.textContent, reason: li.querySelector('.reason').textContent }))").await;
+    let picks = picks.as_array().expect("picks");
+    assert!(!picks.is_empty());
+    for p in picks {
+        assert!(
+            !comedies.contains(&p["id"].as_i64().expect("id")),
+            "a rated film is recommended: {p}"
+        );
+        let reason = p["reason"].as_str().expect("reason");
+        assert!(
+            reason.starts_with("because you rated ") && reason.contains("5/5"),
+            "{reason}"
+        );
+    }
+    // The list is exactly what the API answers for these ratings and this model.
+    let body = json!({ "ratings": comedies.iter().map(|id| json!({"movie_id": id, "rating": 5})).collect::<Vec<_>>(), "n": 12, "model": "ease" });
+    let expected: Value = http
+        .post(format!("{base}/api/recommendations"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let want: Vec<i64> = expected["recommendations"]
+        .as_array()
+        .expect("recs")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    let shown: Vec<i64> = picks
+        .iter()
+        .map(|p| p["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(shown, want);
+    assert!(
+        expected["recommendations"]
+            .as_array()
+            .expect("recs")
+            .iter()
+            .all(|r| r["genre"] == "Comedy"),
+        "{expected}"
+    );
+    // Markup in a title or a reason stays text in the list too.
+    assert_eq!(
+        js(
+            &client,
+            "return document.querySelectorAll('main img').length"
+        )
+        .await,
+        0
+    );
+    assert!(client.get_alert_text().await.is_err(), "no alert may open");
+
+    // The state is in the URL and in localStorage: a reload restores ratings and list.
+    let url = client.current_url().await.expect("url");
+    assert!(
+        url.query()
+            .is_some_and(|q| q.contains(&format!("{}%3A5", comedies[0]))
+                || q.contains(&format!("{}:5", comedies[0]))),
+        "{url}"
+    );
+    let stored = js(
+        &client,
+        "return JSON.parse(localStorage.getItem('movierec.for-you.ratings')).length",
+    )
+    .await;
+    assert_eq!(stored, 5);
+    client
+        .goto(&format!("{base}/for-you"))
+        .await
+        .expect("reload without the query");
+    eventually(&client, "restored from localStorage", "return document.getElementById('rated-count').textContent === '5' && document.querySelectorAll('#picks li').length").await;
+    eventually(
+        &client,
+        "stars restored",
+        &format!(
+            "return document.querySelector('input[name=\"stars-{}\"]:checked')?.value === '5'",
+            comedies[1]
+        ),
+    )
+    .await;
+    // Hide what I rated; filter to dramas.
+    client
+        .find(Locator::Id("hide-rated"))
+        .await
+        .expect("switch")
+        .click()
+        .await
+        .expect("toggle");
+    eventually(
+        &client,
+        "rated cards hidden",
+        &format!(
+            "return document.querySelector('#groups .card[data-id=\"{}\"]').hidden",
+            comedies[0]
+        ),
+    )
+    .await;
+    js(&client, "const g = document.getElementById('genre'); g.value = 'Drama'; g.dispatchEvent(new Event('input'))").await;
+    eventually(&client, "dramas only", "const li = [...document.querySelectorAll('#picks li')]; return li.length > 0 && li.every((l) => l.textContent.includes('Drama'))").await;
+    screenshot(&client, "for-you").await;
+
+    // Users: a comedy fan's history and recommendations, as the API has them.
+    let users = api_json(&http, &format!("{base}/api/users?limit=5")).await;
+    let user = users["items"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["external_id"] == 2)
+        .expect("user 2")
+        .clone();
+    let id = user["id"].as_i64().expect("id");
+    client
+        .goto(&format!("{base}/users?id={id}"))
+        .await
+        .expect("open /users");
+    let api = api_json(
+        &http,
+        &format!("{base}/api/users/{id}/recommendations?n=10&model=ease"),
+    )
+    .await;
+    let want: Vec<&str> = api["recommendations"]
+        .as_array()
+        .expect("recs")
+        .iter()
+        .map(|r| r["title"].as_str().expect("title"))
+        .collect();
+    eventually(
+        &client,
+        "user recommendations",
+        &format!(
+            "return document.querySelectorAll('#recs tbody tr').length === {}",
+            want.len()
+        ),
+    )
+    .await;
+    let shown = js(&client, &table_titles_script("recs")).await;
+    assert_eq!(shown, json!(want));
+    eventually(
+        &client,
+        "history",
+        "return document.querySelectorAll('#history tbody tr').length",
+    )
+    .await;
+    assert_accessible(&client, &axe, "/users").await;
+    screenshot(&client, "users").await;
+
+    // Models: the evaluation charts and the history table.
+    client
+        .goto(&format!("{base}/models"))
+        .await
+        .expect("open /models");
+    eventually(&client, "ranking chart", "const c = Chart.getChart('ranking'); return c && c.data.labels.includes('ease') && c.data.labels.includes('item-knn')").await;
+    eventually(
+        &client,
+        "rmse chart",
+        "const c = Chart.getChart('rmse'); return c && c.data.labels.join() === 'svd'",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &client,
+            "return document.querySelectorAll('#models tbody tr').length"
+        )
+        .await,
+        3
+    );
+    assert_accessible(&client, &axe, "/models").await;
+    screenshot(&client, "models").await;
+
+    // Phone width: the new pages hold their width.
+    client.set_window_size(390, 844).await.expect("resize");
+    for page in [
+        format!("/for-you?rated={}:5", comedies[0]),
+        format!("/users?id={id}"),
+        "/models".to_owned(),
+    ] {
+        client.goto(&format!("{base}{page}")).await.expect("open");
+        eventually(
+            &client,
+            "page ready",
+            "return performance.getEntriesByName('movierec:ready').length",
+        )
+        .await;
+        assert_no_overflow(&client, &page).await;
+    }
+    screenshot(&client, "for-you-phone").await;
+    println!("for-you timings: first render (movierec:ready) {first_render} ms; rating → list updated {rate_to_list} ms");
     let errors = console_errors(&client).await;
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");
     client.close().await.expect("close session");

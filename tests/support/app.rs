@@ -56,6 +56,24 @@ pub async fn spawn_app(extra: &[Source], configure: impl FnOnce(&mut ServeSettin
     serve(db, dir, configure).await
 }
 
+/// Loads only `sources` (no embedded dataset) into a fresh database and serves it.
+pub async fn spawn_sources(sources: &[Source]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("movies.db");
+    let mut store = Store::open(&db).expect("open db");
+    for source in sources {
+        movierec::etl::run(
+            &mut store,
+            &dir.path().join("data"),
+            source,
+            &RatingPolicy::default(),
+        )
+        .expect("etl");
+    }
+    drop(store);
+    serve(db, dir, |_| {}).await
+}
+
 /// Serves `db` on a free port until the returned app is dropped.
 async fn serve(
     db: PathBuf,

@@ -66,11 +66,12 @@
 
   async function loadGroups() {
     const genres = (await mr.getJson("/api/genres")).filter((g) => g.movies > 0).sort((a, b) => b.movies - a.movies).slice(0, GROUPS);
-    const lists = await Promise.all(genres.map((g) => mr.getJson(`/api/movies/popular?${new URLSearchParams({ genre: g.name, n: PER_GROUP })}`)));
+    const lists = await Promise.all(genres.map((g) => mr.getJson(`/api/movies/popular?${new URLSearchParams({ genre: g.name, n: 2 * PER_GROUP })}`)));
     const seen = new Set();
     const groups = genres.map((g, i) => {
       // A film in several genres is offered once, in its first group.
-      const movies = lists[i].items.filter((m) => !seen.has(m.id) && seen.add(m.id));
+      const movies = lists[i].items.filter((m) => !seen.has(m.id)).slice(0, PER_GROUP);
+      for (const m of movies) seen.add(m.id);
       const heading = mr.el("h3", { id: `group-${i}` }, g.name);
       const list = mr.el("ul", { className: "cards" }, ...movies.map(card));
       list.setAttribute("aria-labelledby", heading.id);

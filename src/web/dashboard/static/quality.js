@@ -25,6 +25,10 @@
   function drawReasons(byReason) {
     const labels = Object.keys(byReason);
     const data = labels.map((k) => byReason[k]);
+    const empty = data.every((n) => !n);
+    $("reasons-empty").hidden = !empty;
+    $("reasons").hidden = empty;
+    if (empty) return;
     if (!chart) {
       chart = new Chart($("reasons"), {
         type: "bar",
