@@ -195,6 +195,34 @@ async fn assert_no_overflow(client: &Client, page: &str) {
     );
 }
 
+/// Rates movie `id` five stars on the For-you page with the keyboard — focus its first star,
+/// Space picks it, the arrow keys move up to five as in any radio group — and waits for the list
+/// made from `count` ratings.
+async fn rate_with_keyboard(client: &Client, id: i64, count: usize) {
+    js(
+        client,
+        &format!("document.getElementById('stars-{id}-1').focus()"),
+    )
+    .await;
+    let star = client.active_element().await.expect("focused star");
+    star.send_keys(" ").await.expect("space");
+    // Each key goes to whichever star has the focus now (WebDriver focuses the element it types
+    // into, so the same handle would type into the first star every time).
+    for _ in 0..4 {
+        let focused = client.active_element().await.expect("focused star");
+        focused.send_keys("\u{E014}").await.expect("arrow right");
+    }
+    eventually(
+        client,
+        "five stars checked",
+        &format!(
+            "return document.querySelector('input[name=\"stars-{id}\"]:checked')?.value === '5'"
+        ),
+    )
+    .await;
+    eventually(client, "the list made from the ratings", &format!("return document.getElementById('status').textContent.includes('from your {count} rating')")).await;
+}
+
 fn table_titles_script(table: &str) -> String {
     format!("return [...document.querySelectorAll('#{table} tbody tr td:nth-child(2)')].map(td => td.textContent)")
 }
@@ -651,21 +679,7 @@ async fn personal_pages_end_to_end() {
         .collect();
     assert_eq!(comedies.len(), 5);
     for (k, id) in comedies.iter().enumerate() {
-        js(
-            &client,
-            &format!("document.getElementById('stars-{id}-1').focus()"),
-        )
-        .await;
-        let star = client.active_element().await.expect("focused star");
-        star.send_keys(" ").await.expect("space");
-        // Each key goes to whichever star has the focus now (WebDriver focuses the element it
-        // types into, so the same handle would type into the first star every time).
-        for _ in 0..4 {
-            let focused = client.active_element().await.expect("focused star");
-            focused.send_keys("\u{E014}").await.expect("arrow right");
-        }
-        eventually(&client, "five stars checked", &format!("return document.querySelector('input[name=\"stars-{id}\"]:checked')?.value === '5'")).await;
-        eventually(&client, "the list made from the ratings", &format!("return document.getElementById('status').textContent.includes('from your {} rating')", k + 1)).await;
+        rate_with_keyboard(&client, *id, k + 1).await;
     }
     eventually(
         &client,
@@ -870,5 +884,76 @@ async fn personal_pages_end_to_end() {
     println!("for-you timings: first render (movierec:ready) {first_render} ms; rating → list updated {rate_to_list} ms");
     let errors = console_errors(&client).await;
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+    client.close().await.expect("close session");
+}
+
+/// The For-you page's timings on a server bench/personal.sh started (ml-latest-small, EASE^R):
+/// first render and rating → list updated, from the Performance API. A benchmark, not a test:
+/// scripts/test skips it.
+#[tokio::test]
+#[ignore = "a benchmark: run bench/personal.sh"]
+async fn bench_for_you_timings() {
+    let base =
+        std::env::var("MOVIEREC_BENCH_BASE").expect("MOVIEREC_BENCH_BASE: run bench/personal.sh");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_driver, client) = start_browser(&dir.path().join("profile")).await;
+    let mut first_renders = Vec::new();
+    let mut updates = Vec::new();
+    for round in 0..5 {
+        client
+            .goto(&format!("{base}/for-you"))
+            .await
+            .expect("open /for-you");
+        js(&client, "localStorage.clear()").await;
+        client
+            .goto(&format!("{base}/for-you"))
+            .await
+            .expect("open /for-you");
+        eventually(
+            &client,
+            "ready",
+            "return performance.getEntriesByName('movierec:ready').length",
+        )
+        .await;
+        first_renders.push(
+            js(
+                &client,
+                "return performance.getEntriesByName('movierec:ready')[0].startTime",
+            )
+            .await,
+        );
+        let ids = js(&client, "return [...document.querySelectorAll('#groups .card')].map((c) => Number(c.dataset.id))").await;
+        let ids: Vec<i64> = ids
+            .as_array()
+            .expect("ids")
+            .iter()
+            .filter_map(Value::as_i64)
+            .skip(round * 5)
+            .take(5)
+            .collect();
+        for (k, id) in ids.iter().enumerate() {
+            rate_with_keyboard(&client, *id, k + 1).await;
+        }
+        let reasons = js(
+            &client,
+            "return [...document.querySelectorAll('#picks .reason')].map((r) => r.textContent)",
+        )
+        .await;
+        assert!(
+            reasons.as_array().expect("reasons").iter().all(|r| r
+                .as_str()
+                .is_some_and(|r| r.starts_with("because you rated"))),
+            "{reasons}"
+        );
+        updates.push(js(&client, "return performance.getEntriesByName('movierec:rate-to-list').map((m) => m.duration)").await);
+    }
+    println!(
+        "for-you first render (movierec:ready, ms): {}",
+        json!(first_renders)
+    );
+    println!(
+        "for-you rating -> list updated (ms, every rating, 5 rounds): {}",
+        json!(updates)
+    );
     client.close().await.expect("close session");
 }
