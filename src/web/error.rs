@@ -119,6 +119,19 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// An unknown movie or an untrained model is a 404; anything else is the server's fault.
+impl From<crate::recommend::RecommendError> for ApiError {
+    fn from(e: crate::recommend::RecommendError) -> Self {
+        use crate::recommend::RecommendError;
+        match e {
+            RecommendError::UnknownMovie(_) | RecommendError::NotTrained(_) => {
+                Self::not_found(e.to_string())
+            }
+            e => Self::internal(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =

@@ -1,14 +1,13 @@
 //! `/api/movies`: catalog pages, one movie, similar movies.
 
 use super::error::{ApiError, Problem};
-use super::params::{in_range, optional_in_range, path_id, ApiQuery};
-use super::recommendations::MAX_N;
+use super::params::{checked_filters, in_range, path_id, ApiQuery, MAX_N};
 use super::state::AppState;
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::genre::Genre;
 use crate::domain::movie::{title_key, CatalogMovie, MovieDetail};
 use crate::domain::MovieId;
-use crate::recommend::{Filters, RecommendError, Similar, SimilarModel};
+use crate::recommend::{Similar, SimilarModel};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -87,21 +86,6 @@ pub struct ListParams {
     /// Rows to skip (default 0).
     #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
-}
-
-/// The optional filters shared by the catalog list and the recommendations, each checked.
-pub(super) fn checked_filters(
-    year_from: Option<i32>,
-    year_to: Option<i32>,
-    min_rating: Option<f64>,
-    genre: Option<Genre>,
-) -> Result<Filters, ApiError> {
-    Ok(Filters {
-        year_from: optional_in_range("year_from", year_from, 0..=9999)?,
-        year_to: optional_in_range("year_to", year_to, 0..=9999)?,
-        min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
-        genre,
-    })
 }
 
 /// One page of a list.
@@ -242,20 +226,10 @@ pub async fn similar(
     let model = p.model.unwrap_or_default();
     let similar = engine
         .similar(id, n, &filters, model)
-        .map_err(recommend_error)?;
+        .map_err(ApiError::from)?;
     // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
     let body = similar_json(&similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// A recommendation error as a problem: an unknown movie or an untrained model is a 404.
-pub(super) fn recommend_error(e: RecommendError) -> ApiError {
-    match e {
-        RecommendError::UnknownMovie(_) | RecommendError::NotTrained(_) => {
-            ApiError::not_found(e.to_string())
-        }
-        e => ApiError::internal(e),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

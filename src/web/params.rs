@@ -1,6 +1,8 @@
 //! Request parameters: a query extractor whose errors name the parameter, and range checks.
 
 use super::error::ApiError;
+use crate::domain::genre::Genre;
+use crate::recommend::Filters;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -35,6 +37,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 )
             })
     }
+}
+
+/// The most recommendations one request may ask for.
+pub const MAX_N: usize = 100;
+
+/// The optional filters shared by the catalog list and the recommendations, each checked.
+pub fn checked_filters(
+    year_from: Option<i32>,
+    year_to: Option<i32>,
+    min_rating: Option<f64>,
+    genre: Option<Genre>,
+) -> Result<Filters, ApiError> {
+    Ok(Filters {
+        year_from: optional_in_range("year_from", year_from, 0..=9999)?,
+        year_to: optional_in_range("year_to", year_to, 0..=9999)?,
+        min_rating: optional_in_range("min_rating", min_rating, 0.0..=10.0)?,
+        genre,
+    })
 }
 
 /// `value` (or `default` when absent) if it lies in `range`, else a 400 naming `name`.

@@ -2,8 +2,7 @@
 //! the ratings they send. Folded into the model, never stored.
 
 use super::error::{ApiError, Problem};
-use super::movies::{checked_filters, recommend_error};
-use super::params::{in_range, ApiJson};
+use super::params::{checked_filters, in_range, ApiJson, MAX_N};
 use super::state::AppState;
 use crate::domain::genre::Genre;
 use crate::domain::MovieId;
@@ -15,7 +14,6 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-pub const MAX_N: usize = 100;
 /// The most ratings one request may send.
 pub const MAX_RATINGS: usize = 1000;
 
@@ -87,7 +85,7 @@ pub async fn recommend(
     let profile = checked_profile(&engine, &request.ratings)?;
     let personal = engine
         .recommend(&profile, n, &filters, request.model)
-        .map_err(recommend_error)?;
+        .map_err(ApiError::from)?;
     personal_json(&personal)
 }
 

@@ -1,9 +1,9 @@
 //! `/api/users`: users of the ratings table, their history and their recommendations.
 
 use super::error::{ApiError, Problem};
-use super::movies::{checked_filters, recommend_error, Page};
-use super::params::{in_range, path_id, ApiQuery};
-use super::recommendations::{personal_json, MAX_N};
+use super::movies::Page;
+use super::params::{checked_filters, in_range, path_id, ApiQuery, MAX_N};
+use super::recommendations::personal_json;
 use super::state::AppState;
 use crate::domain::genre::Genre;
 use crate::domain::user::{User, UserRating};
@@ -139,6 +139,6 @@ pub async fn recommendations(
         .collect();
     let personal = engine
         .recommend(&rated, n, &filters, p.model)
-        .map_err(recommend_error)?;
+        .map_err(ApiError::from)?;
     personal_json(&personal)
 }
