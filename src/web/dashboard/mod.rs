@@ -18,6 +18,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [
         ("base.html", include_str!("templates/base.html")),
+        ("fields.html", include_str!("templates/fields.html")),
         ("recommend.html", include_str!("templates/recommend.html")),
         ("catalog.html", include_str!("templates/catalog.html")),
         ("quality.html", include_str!("templates/quality.html")),
