@@ -126,8 +126,10 @@ impl Engine {
             chosen = SimilarModel::Content;
             recommender = self.model(chosen)?;
         }
+        let mut rated_ids: Vec<MovieId> = profile.iter().map(|r| r.movie).collect();
+        rated_ids.sort_unstable();
         let keep = |id: MovieId| {
-            !profile.iter().any(|r| r.movie == id)
+            rated_ids.binary_search(&id).is_err()
                 && (filters.is_empty() || self.movie(id).is_some_and(|m| filters.admits(m)))
         };
         let scored = recommender.score_profile(profile, n, &keep)?;
