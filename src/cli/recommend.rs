@@ -70,7 +70,7 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
     }
     let id = match (args.id, args.title.as_deref()) {
         (Some(id), _) => id,
-        (None, Some(title)) => match resolve_title(&store, title)? {
+        (None, Some(title)) => match resolve_title(&store, title, |m| format!("--id {}", m.id))? {
             Resolved::One(movie) => movie.id,
             Resolved::Ambiguous(candidates) => {
                 eprintln!(
@@ -128,7 +128,7 @@ fn personal(args: &Args, store: &Store, data_dir: &Path) -> anyhow::Result<ExitC
                             .ok_or_else(|| anyhow::anyhow!("--rated: no movie with id {id}"))?
                             .id
                     }
-                    None => match resolve_title(store, &title)? {
+                    None => match resolve_title(store, &title, |m| format!("id:{}={stars}", m.id))? {
                         Resolved::One(m) => m.id,
                         Resolved::Ambiguous(candidates) => {
                             let list: Vec<String> = candidates
@@ -237,7 +237,13 @@ enum Resolved {
     Ambiguous(Vec<CatalogMovie>),
 }
 
-fn resolve_title(store: &Store, title: &str) -> anyhow::Result<Resolved> {
+/// The movie titled `title`; an unknown title fails listing the closest titles, each with
+/// `pick(movie)`: how to name it by id instead (`--id 12`, `id:12=5`).
+fn resolve_title(
+    store: &Store,
+    title: &str,
+    pick: impl Fn(&CatalogMovie) -> String,
+) -> anyhow::Result<Resolved> {
     let key = title_key(title);
     let mut found = store.movies_titled(&key)?;
     match found.len() {
@@ -249,7 +255,7 @@ fn resolve_title(store: &Store, title: &str) -> anyhow::Result<Resolved> {
             }
             let list: Vec<String> = suggestions
                 .iter()
-                .map(|m| format!("  {} ({}) --id {}", m.title, m.release_year, m.id))
+                .map(|m| format!("  {} ({}) {}", m.title, m.release_year, pick(m)))
                 .collect();
             anyhow::bail!(
                 "no movie titled {title:?}; closest matches:\n{}",
