@@ -3,6 +3,7 @@
 
 use super::trained::Served;
 use super::{BlockContent, Dataset, Filters, Fit, RecommendError, Recommender, SeedContent};
+use crate::domain::genre::Genre;
 use crate::domain::movie::{CatalogMovie, MovieAttributes};
 use crate::domain::trained::{ModelId, ModelKind, TrainedModel};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
@@ -21,6 +22,8 @@ pub struct Engine {
     trained: Vec<Served>,
     /// Positions in `movies`, most votes first (ties by id): the popular list is a prefix scan.
     pub(super) by_votes: Vec<u32>,
+    /// How many movies have each genre of the vocabulary, in its order.
+    genre_counts: Vec<(Genre, u64)>,
     /// The newest `models` row when the engine was built.
     pub model_id: Option<ModelId>,
     /// The newest succeeded ETL run when the catalog was read.
@@ -177,17 +180,32 @@ impl Engine {
         let content = BlockContent::fit(data)?;
         let mut by_votes: Vec<u32> = (0..movies.len() as u32).collect();
         by_votes.sort_by_key(|&p| std::cmp::Reverse(movies[p as usize].votes.unwrap_or(0)));
+        let mut counts = [0u64; Genre::ALL.len()];
+        for genre in movies.iter().filter_map(|m| m.genre.as_deref()) {
+            for name in genre.split('|') {
+                if let Some(i) = Genre::ALL.iter().position(|g| g.name() == name) {
+                    counts[i] += 1;
+                }
+            }
+        }
+        let genre_counts = Genre::ALL.into_iter().zip(counts).collect();
         Ok(Self {
             movies,
             seed,
             content,
             trained: Vec::new(),
             by_votes,
+            genre_counts,
             model_id: None,
             run_id,
             fitted_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
             fit_seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Every genre of the vocabulary, in its order, with how many catalog movies have it.
+    pub fn genre_counts(&self) -> &[(Genre, u64)] {
+        &self.genre_counts
     }
 
     pub fn movies(&self) -> &[CatalogMovie] {

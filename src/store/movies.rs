@@ -4,7 +4,6 @@
 use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
-use crate::domain::genre::Genre;
 use crate::domain::movie::{CatalogMovie, MovieAttributes, MovieDetail, SourceFacts};
 use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, MovieId};
@@ -130,24 +129,6 @@ impl Store {
              ORDER BY namespace, external_id",
         )?;
         Ok(Some(m))
-    }
-
-    /// Every genre of the vocabulary with how many movies have it.
-    pub fn genre_counts(&self) -> Result<Vec<(Genre, u64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT g.genre_id, (SELECT COUNT(DISTINCT MovieID) FROM movie_genres AS mg
-                                 WHERE mg.genre_id = g.genre_id)
-             FROM genres AS g ORDER BY g.genre_id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, n) = row?;
-            if let Some(g) = Genre::ALL.into_iter().find(|g| g.id() == id) {
-                out.push((g, n));
-            }
-        }
-        Ok(out)
     }
 
     /// Movies whose normalised title equals `key` (see [`crate::domain::movie::title_key`]),
