@@ -83,4 +83,13 @@ printf '%-44s %10s %10s %10s | %8s %10s %10s %8s\n' "GET /api/users/{id}/recomme
 
 echo "== For-you page in headless Chromium (Performance API)"
 MOVIEREC_BENCH_BASE=$base cargo test --release --quiet --test browser bench_for_you_timings -- --ignored --nocapture 2>&1 |
-  grep -E '^for-you|test result'
+  grep -E '^for-you|test result' | tee "$work/timings.txt"
+python3 - "$work/timings.txt" <<'PY'
+import json, statistics, sys
+lines = open(sys.argv[1]).read().splitlines()
+first = json.loads(next(l for l in lines if l.startswith("for-you first render")).split(": ", 1)[1])
+updates = [v for r in json.loads(next(l for l in lines if l.startswith("for-you rating")).split(": ", 1)[1]) for v in r]
+q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
+print(f"first render: median {statistics.median(first):.0f} ms, max {max(first):.0f} ms (n={len(first)}); "
+      f"rating -> list: median {statistics.median(updates):.1f} ms, p95 {q(updates, 0.95):.1f} ms, max {max(updates):.1f} ms (n={len(updates)})")
+PY
