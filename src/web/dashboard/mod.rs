@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::genre::Genre;
 use crate::recommend::SimilarModel;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -104,8 +104,15 @@ async fn recommend(State(state): State<AppState>) -> Result<Html<String>, ApiErr
     page(&state, "recommend")
 }
 
-async fn catalog(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    page(&state, "catalog")
+/// `?movie=ID` opens a movie's detail above the table: its space is reserved from the start, so
+/// the detail arriving does not push the page down.
+async fn catalog(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, ApiError> {
+    let selected = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(k, v)| k == "movie" && !v.is_empty());
+    render(&state, "catalog", selected)
 }
 
 async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
@@ -125,12 +132,18 @@ async fn models(State(state): State<AppState>) -> Result<Html<String>, ApiError>
 }
 
 fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
+    render(state, name, false)
+}
+
+/// Renders page `name`; `selected`: the URL picks an item whose panel loads after the page.
+fn render(state: &AppState, name: &str, selected: bool) -> Result<Html<String>, ApiError> {
     let engine = state.engine.load();
     TEMPLATES
         .get_template(&format!("{name}.html"))
         .and_then(|t| {
             t.render(context! {
                 page => name,
+                selected => selected,
                 movies => engine.movies().len(),
                 fitted_at => engine.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 run_id => engine.run_id.map(|r| r.0),

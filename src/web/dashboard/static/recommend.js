@@ -39,6 +39,7 @@
       },
       options: {
         animation: false,
+        normalized: true,
         maintainAspectRatio: false,
         scales: {
           x: { title: { display: true, text: "release year" }, ticks: { callback: (v) => String(v) } },
@@ -167,7 +168,7 @@
     sliderValue.textContent = String(state.n);
     for (const [key, input] of Object.entries(filters)) input.value = params.get(key) || (input.tagName === "SELECT" ? input.options[0].value : "");
     const id = Number(params.get("id"));
-    const pending = [mr.getJson("/api/catalog/points").then(makeChart)];
+    const pending = [mr.getJson("/api/catalog/points?max=1000").then(makeChart)];
     if (Number.isInteger(id) && id > 0) {
       pending.push(
         mr.getJson(`/api/movies/${id}`).then((m) => {
