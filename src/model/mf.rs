@@ -372,15 +372,19 @@ mod tests {
         (se / held.len() as f64).sqrt()
     }
 
+    /// SVD and SVD++ sized for the 40 × 20 two-tastes matrix.
+    fn small() -> [MfParams; 2] {
+        [MfParams::svd(), MfParams::svdpp()].map(|p| MfParams {
+            epochs: 60,
+            factors: 8,
+            ..p
+        })
+    }
+
     #[test]
     fn svd_and_svdpp_learn_held_out_tastes_and_are_deterministic() {
         let (m, held) = two_tastes();
-        for params in [MfParams::svd(), MfParams::svdpp()] {
-            let params = MfParams {
-                epochs: 60,
-                factors: 8,
-                ..params
-            };
+        for params in small() {
             let model = MatrixFactorization::fit(&m, params);
             // The mean alone misses every held-out rating by 2.
             assert!(rmse(&model, &held) < 0.8, "{}", rmse(&model, &held));
@@ -391,12 +395,7 @@ mod tests {
     #[test]
     fn a_folded_in_newcomer_gets_their_taste_without_retraining() {
         let (m, _) = two_tastes();
-        for params in [MfParams::svd(), MfParams::svdpp()] {
-            let params = MfParams {
-                epochs: 60,
-                factors: 8,
-                ..params
-            };
+        for params in small() {
             let model = MatrixFactorization::fit(&m, params);
             // Likes the even items 0, 2, 4; dislikes the odd 1, 3.
             let user = model.fold_in(&[0, 2, 4, 1, 3], &[5.0, 5.0, 5.0, 1.0, 1.0]);

@@ -73,10 +73,11 @@ impl Engine {
     pub fn default_personal_model(&self) -> SimilarModel {
         PREFERRED
             .into_iter()
+            .filter(|kind| self.trained().any(|t| t.kind == *kind))
             .find_map(|kind| {
                 SimilarModel::ALL
                     .into_iter()
-                    .find(|m| m.trained() == Some(kind) && self.trained().any(|t| t.kind == kind))
+                    .find(|m| m.trained() == Some(kind))
             })
             .unwrap_or(SimilarModel::Content)
     }

@@ -26,6 +26,11 @@ const mr = {
     tbody.replaceChildren(...rows.map((cells) => mr.el("tr", null, ...cells.map((c) => mr.el("td", null, c)))));
   },
 
+  /** A movie's `|`-separated genres as chips. */
+  chips(genre) {
+    return mr.el("span", { className: "chips" }, ...(genre ? genre.split("|") : []).map((g) => mr.el("span", { className: "chip" }, g)));
+  },
+
   link(href, text) {
     return mr.el("a", { href }, text);
   },

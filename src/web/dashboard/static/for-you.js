@@ -48,12 +48,9 @@
     return box;
   }
 
-  function chips(genre) {
-    return mr.el("span", { className: "chips" }, ...(genre ? genre.split("|") : []).map((g) => mr.el("span", { className: "chip" }, g)));
-  }
 
   function card(movie) {
-    const li = mr.el("li", { className: "card" }, mr.el("span", { className: "card-title" }, `${movie.title} (${movie.release_year})`), chips(movie.genre), stars(movie));
+    const li = mr.el("li", { className: "card" }, mr.el("span", { className: "card-title" }, `${movie.title} (${movie.release_year})`), mr.chips(movie.genre), stars(movie));
     li.dataset.id = String(movie.id);
     return li;
   }
@@ -103,7 +100,7 @@
     const body = { ratings: [...ratings.entries()].map(([movie_id, r]) => ({ movie_id, rating: r.stars })), n: 12 };
     for (const [key, value] of Object.entries(filterValues())) {
       if (!value) continue;
-      body[key] = ["year_from", "year_to"].includes(key) ? Number(value) : key === "min_rating" ? Number(value) : value;
+      body[key] = ["year_from", "year_to", "min_rating"].includes(key) ? Number(value) : value;
     }
     try {
       const response = await fetch("/api/recommendations", {
@@ -136,7 +133,7 @@
           "li",
           { className: "pick-item" },
           mr.el("span", { className: "card-title" }, mr.link(`/?id=${r.id}`, r.title), ` (${r.release_year})`),
-          chips(r.genre),
+          mr.chips(r.genre),
           mr.el("span", { className: "reason" }, r.reason),
         );
         li.dataset.id = String(r.id);

@@ -80,7 +80,7 @@
           String(r.release_year),
           mr.fmt(r.rating, 1),
           mr.fmt(r.score, 4),
-          mr.el("span", { className: "chips" }, ...(r.genre ? r.genre.split("|") : []).map((g) => mr.el("span", { className: "chip" }, g))),
+          mr.chips(r.genre),
           r.reason || "",
         ]),
       );

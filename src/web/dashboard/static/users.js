@@ -7,9 +7,6 @@
   const state = { id: Number(mr.params().get("id")) || null };
   let generation = 0;
 
-  function chips(genre) {
-    return mr.el("span", { className: "chips" }, ...(genre ? genre.split("|") : []).map((g) => mr.el("span", { className: "chip" }, g)));
-  }
 
   async function loadUsers() {
     const page = await mr.getJson("/api/users?limit=20");
@@ -38,7 +35,7 @@
       $("user-title").textContent = `User #${u.id} (${u.dataset} user ${u.external_id}): ${u.ratings} ratings, ${mr.fmt(u.mean_rating, 2)} stars on average. ${recs.notice || `Recommended by ${recs.model}:`}`;
       mr.fillTable(
         document.querySelector("#recs tbody"),
-        recs.recommendations.map((r, i) => [String(i + 1), mr.link(`/?id=${r.id}`, r.title), String(r.release_year), chips(r.genre), r.reason]),
+        recs.recommendations.map((r, i) => [String(i + 1), mr.link(`/?id=${r.id}`, r.title), String(r.release_year), mr.chips(r.genre), r.reason]),
       );
       const shown = history.ratings.slice(0, HISTORY);
       mr.fillTable(
