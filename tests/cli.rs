@@ -128,6 +128,37 @@ fn etl_of_embedded_data_loads_and_a_rerun_changes_nothing() {
         first["counts"]["rejected"].as_u64(),
         Some(extracted - loaded)
     );
+    // vega's mojibake is repaired and counted; real accents and stylised titles are kept.
+    let repairs = &first["repairs"]["title"];
+    assert_eq!(repairs["count"].as_u64(), Some(18), "{repairs}");
+    let conn = Connection::open(env.db()).expect("open");
+    let titles = |like: &str| -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT Title FROM Movies WHERE Title LIKE ?1 ORDER BY Title")
+            .expect("prepare");
+        let rows = stmt.query_map([like], |r| r.get(0)).expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    };
+    assert_eq!(
+        titles("Le Fabuleux%"),
+        ["Le Fabuleux destin d'Amélie Poulain"]
+    );
+    assert_eq!(titles("D_j_ Vu"), ["Déjà Vu"]);
+    assert_eq!(titles("Ri%h"), ["Ri¢hie Ri¢h"]);
+    assert_eq!(titles("Alien³"), ["Alien³"]);
+    // Creative Type is not a genre: "Historical Fiction" no longer makes Titanic History.
+    let genre: Option<String> = conn
+        .query_row(
+            "SELECT Genre FROM Movies WHERE Title = 'Titanic'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("Titanic");
+    assert!(
+        !genre.as_deref().unwrap_or("").contains("History"),
+        "{genre:?}"
+    );
+    drop(conn);
     let before = env.catalog();
 
     let out = env.run(&["etl"]);

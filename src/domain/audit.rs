@@ -1,9 +1,11 @@
 //! The audit report of one ETL run: what the notebook of the original design showed by hand —
 //! null counts per field, rejects by reason with examples, and the shape of what was loaded.
 
+use super::derive::Conflict;
 use super::etl::{Reason, RejectsByReason};
 use super::record::Field;
 use super::source::Provider;
+use super::text::Repair;
 use super::{EtlRunId, MovieId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,6 +38,13 @@ pub struct AuditReport {
     /// Genre labels the vocabulary does not know, with how many rows had them.
     #[serde(default)]
     pub unknown_genres: BTreeMap<String, u64>,
+    /// Disagreements between providers that the trust policy settled (`domain::derive`): per
+    /// field, per overruled provider.
+    #[serde(default)]
+    pub conflicts: BTreeMap<String, BTreeMap<String, ConflictGroup>>,
+    /// Text repaired from mojibake (see `domain::text`), per field.
+    #[serde(default)]
+    pub repairs: BTreeMap<String, RepairGroup>,
     /// What a ratings dataset's run did with its ratings and tags.
     #[serde(default)]
     pub ratings: Option<RatingsCounts>,
@@ -58,6 +67,63 @@ pub struct RatingsCounts {
     pub new_users: u64,
     pub tags_read: u64,
     pub tags_inserted: u64,
+}
+
+/// The repairs of one field: how many, and the first few.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RepairGroup {
+    pub count: u64,
+    pub examples: Vec<Repair>,
+}
+
+/// The conflicts of one field with one provider: how many, and the first few.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConflictGroup {
+    pub count: u64,
+    /// Of which are a named kind of error (e.g. `two_digit_year`).
+    #[serde(default)]
+    pub kinds: BTreeMap<String, u64>,
+    pub examples: Vec<ConflictExample>,
+}
+
+/// A movie whose providers disagreed, and how it was settled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConflictExample {
+    pub movie_id: MovieId,
+    pub title: String,
+    pub conflict: Conflict,
+}
+
+/// How many examples each conflict group keeps.
+const CONFLICT_EXAMPLES: usize = 3;
+
+impl ConflictGroup {
+    /// Adds the conflicts of one movie to a report's groups.
+    pub fn add_all(
+        groups: &mut BTreeMap<String, BTreeMap<String, ConflictGroup>>,
+        movie_id: MovieId,
+        title: &str,
+        conflicts: &[Conflict],
+    ) {
+        for c in conflicts {
+            let group = groups
+                .entry(c.field.clone())
+                .or_default()
+                .entry(c.overruled.as_str().to_owned())
+                .or_default();
+            group.count += 1;
+            if let Some(kind) = &c.kind {
+                *group.kinds.entry(kind.clone()).or_default() += 1;
+            }
+            if group.examples.len() < CONFLICT_EXAMPLES {
+                group.examples.push(ConflictExample {
+                    movie_id,
+                    title: title.to_owned(),
+                    conflict: c.clone(),
+                });
+            }
+        }
+    }
 }
 
 /// Row counts of one run. `rejected` counts rows, not problems: a row may have several.

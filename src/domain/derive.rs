@@ -1,9 +1,21 @@
-//! How a catalog movie (`Movies`) is derived from what each provider says of it: descriptive
-//! fields from the first provider with a value in [`Provider::ATTRIBUTE_PRIORITY`], the rating
-//! by a [`RatingPolicy`], genres from all. Pure: the store reads the facts and writes the result.
+//! How a catalog movie (`Movies`) is derived from what each provider says of it — the per-field
+//! trust policy. Pure: the store reads the facts and writes the result.
+//!
+//! | field | rule |
+//! |---|---|
+//! | title, release year and date | the first provider with a value in [`Provider::IDENTITY_TRUST`] (tmdb, movielens, vega, file) |
+//! | genres | the union of the trusted providers' (tmdb, movielens) when either has any; else vega's and the file's |
+//! | director, overview, runtime, language, popularity | the first provider with a value in [`Provider::ATTRIBUTE_PRIORITY`] (tmdb, vega, movielens, file) |
+//! | rating and votes | the run's [`RatingPolicy`] |
+//!
+//! Every disagreement the rules settle is returned as a [`Conflict`]: a year (a vega year exactly
+//! 100 off is named the two-digit slip it is), a title that is another title and not another
+//! spelling of it, a runtime more than 5 minutes off, genres that the trusted sources overrule.
 
 use super::genre::Genre;
+use super::movie::match_key;
 use super::source::{Provider, RatingPolicy};
+use serde::{Deserialize, Serialize};
 
 /// One provider's facts of a movie, as `movie_sources` keeps them.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -48,6 +60,8 @@ pub struct Derived {
     pub votes: Option<u64>,
     /// Genres of the vocabulary, `|`-separated.
     pub genre: Option<String>,
+    /// The same genres, in vocabulary order.
+    pub genres: Vec<Genre>,
     pub director: Option<String>,
     pub overview: Option<String>,
     pub runtime: Option<u32>,
@@ -55,32 +69,62 @@ pub struct Derived {
     pub popularity: Option<f64>,
     /// Per field, the provider that supplied it (`several` for a rating of more than one).
     pub supplied_by: Vec<(&'static str, &'static str)>,
+    /// The disagreements the policy settled.
+    pub conflicts: Vec<Conflict>,
 }
 
-fn rank(provider: Option<Provider>) -> usize {
+/// Two providers disagreeing on a field, and which value the policy kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Conflict {
+    /// `title`, `release_year`, `runtime` or `genre`.
+    pub field: String,
+    /// The provider whose value was kept, and its value.
+    pub kept_from: Provider,
+    pub kept: String,
+    /// The provider overruled, and its value.
+    pub overruled: Provider,
+    pub value: String,
+    /// A named kind of error, when the policy recognises it (`two_digit_year`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+fn rank(order: &[Provider], provider: Option<Provider>) -> usize {
     provider
-        .and_then(|p| Provider::ATTRIBUTE_PRIORITY.iter().position(|q| *q == p))
-        .unwrap_or(Provider::ATTRIBUTE_PRIORITY.len())
+        .and_then(|p| order.iter().position(|q| *q == p))
+        .unwrap_or(order.len())
 }
 
-/// Derives a movie from its providers' facts (any order; at least one) and genres.
-pub fn derive(facts: &[ProviderFacts], genres: &[Genre], policy: &RatingPolicy) -> Derived {
+/// Providers whose genres overrule the others' (see the module docs).
+const GENRE_TRUSTED: [Provider; 2] = [Provider::Tmdb, Provider::Movielens];
+
+/// Derives a movie from its providers' facts (any order; at least one) and each provider's genres.
+pub fn derive<'f>(
+    facts: &'f [ProviderFacts],
+    genres: &[(Provider, Genre)],
+    policy: &RatingPolicy,
+) -> Derived {
+    let mut trusted: Vec<&ProviderFacts> = facts.iter().collect();
+    trusted.sort_by_key(|f| rank(&Provider::IDENTITY_TRUST, f.provider));
     let mut ordered: Vec<&ProviderFacts> = facts.iter().collect();
-    ordered.sort_by_key(|f| rank(f.provider));
+    ordered.sort_by_key(|f| rank(&Provider::ATTRIBUTE_PRIORITY, f.provider));
     let name = |f: &ProviderFacts| f.provider.map_or("unknown", Provider::as_str);
     let mut supplied_by = Vec::new();
-    let mut first = |field: &'static str, has: &dyn Fn(&ProviderFacts) -> bool| {
-        let found = ordered.iter().copied().find(|f| has(f));
+    let mut first = |field: &'static str,
+                     order: &[&'f ProviderFacts],
+                     has: &dyn Fn(&ProviderFacts) -> bool|
+     -> Option<&'f ProviderFacts> {
+        let found = order.iter().copied().find(|f| has(f));
         if let Some(f) = found {
             supplied_by.push((field, name(f)));
         }
         found
     };
-    let head = first("title", &|_| true);
-    let date = first("release_date", &|f| f.release_date.is_some());
-    let director = first("director", &|f| f.director.is_some());
-    let overview = first("overview", &|f| f.overview.is_some());
-    let runtime = first("runtime", &|f| f.runtime.is_some());
+    let head = first("title", &trusted, &|_| true);
+    let date = first("release_date", &trusted, &|f| f.release_date.is_some());
+    let director = first("director", &ordered, &|f| f.director.is_some());
+    let overview = first("overview", &ordered, &|f| f.overview.is_some());
+    let runtime = first("runtime", &ordered, &|f| f.runtime.is_some());
     let language = ordered.iter().find_map(|f| f.language.clone());
     let popularity = ordered.iter().find_map(|f| f.popularity);
     let rated: Vec<&ProviderFacts> = ordered
@@ -113,9 +157,17 @@ pub fn derive(facts: &[ProviderFacts], genres: &[Genre], policy: &RatingPolicy) 
         [one] => supplied_by.push(("rating", name(one))),
         _ => supplied_by.push(("rating", "several")),
     }
-    let mut genres = genres.to_vec();
-    genres.sort_unstable();
-    genres.dedup();
+    let mut conflicts = Vec::new();
+    if let Some(head) = head {
+        conflicts = settled_conflicts(
+            head,
+            &trusted[1..],
+            runtime
+                .and_then(|f| f.runtime)
+                .zip(runtime.and_then(|f| f.provider)),
+        );
+    }
+    let genres = settled_genres(genres, &mut conflicts);
     Derived {
         title: head.map(|f| f.title.clone()).unwrap_or_default(),
         title_key: head.map(|f| f.title_key.clone()).unwrap_or_default(),
@@ -130,13 +182,115 @@ pub fn derive(facts: &[ProviderFacts], genres: &[Genre], policy: &RatingPolicy) 
                 .collect::<Vec<_>>()
                 .join("|")
         }),
+        genres,
         director: director.and_then(|f| f.director.clone()),
         overview: overview.and_then(|f| f.overview.clone()),
         runtime: runtime.and_then(|f| f.runtime),
         language,
         popularity,
         supplied_by,
+        conflicts,
     }
+}
+
+/// The disagreements of the overruled providers with the kept title, year and runtime.
+fn settled_conflicts(
+    head: &ProviderFacts,
+    others: &[&ProviderFacts],
+    runtime: Option<(u32, Provider)>,
+) -> Vec<Conflict> {
+    let mut out = Vec::new();
+    let (Some(kept_from), key) = (head.provider, match_key(&head.title)) else {
+        return out;
+    };
+    for f in others {
+        let Some(overruled) = f.provider else {
+            continue;
+        };
+        let mut add = |field: &str, kept: String, value: String, kind: Option<&str>| {
+            out.push(Conflict {
+                field: field.to_owned(),
+                kept_from,
+                kept,
+                overruled,
+                value,
+                kind: kind.map(str::to_owned),
+            });
+        };
+        if f.release_year != head.release_year {
+            let slip = (f.release_year - head.release_year).abs() == 100;
+            add(
+                "release_year",
+                head.release_year.to_string(),
+                f.release_year.to_string(),
+                slip.then_some("two_digit_year"),
+            );
+        }
+        if match_key(&f.title) != key {
+            add("title", head.title.clone(), f.title.clone(), None);
+        }
+        if let (Some((kept, from)), Some(value)) = (runtime, f.runtime) {
+            if from != overruled && kept.abs_diff(value) > 5 {
+                out.push(Conflict {
+                    field: "runtime".to_owned(),
+                    kept_from: from,
+                    kept: kept.to_string(),
+                    overruled,
+                    value: value.to_string(),
+                    kind: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The catalog's genres by the genre rule, recording the untrusted genres it overrules.
+fn settled_genres(genres: &[(Provider, Genre)], conflicts: &mut Vec<Conflict>) -> Vec<Genre> {
+    let of = |trusted: bool| -> Vec<Genre> {
+        let mut g: Vec<Genre> = genres
+            .iter()
+            .filter(|(p, _)| GENRE_TRUSTED.contains(p) == trusted)
+            .map(|(_, g)| *g)
+            .collect();
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    let (kept, rest) = (of(true), of(false));
+    if kept.is_empty() {
+        return rest;
+    }
+    let names = |g: &[Genre]| g.iter().map(|g| g.name()).collect::<Vec<_>>().join("|");
+    let kept_from = genres
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| GENRE_TRUSTED.contains(p));
+    let mut overruled: Vec<Provider> = genres
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| !GENRE_TRUSTED.contains(p))
+        .collect();
+    overruled.sort_unstable();
+    overruled.dedup();
+    for p in overruled {
+        let theirs: Vec<Genre> = genres
+            .iter()
+            .filter(|(q, _)| *q == p)
+            .map(|(_, g)| *g)
+            .collect();
+        if theirs.iter().any(|g| !kept.contains(g)) {
+            conflicts.push(Conflict {
+                field: "genre".to_owned(),
+                kept_from: kept_from.unwrap_or(Provider::Tmdb),
+                kept: names(&kept),
+                overruled: p,
+                value: names(&theirs),
+                kind: None,
+            });
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -164,10 +318,19 @@ mod tests {
         tmdb.overview = Some("A ship.".into());
         let d = derive(
             &[vega, tmdb],
-            &[Genre::Romance, Genre::Drama],
+            &[
+                (Provider::Tmdb, Genre::Romance),
+                (Provider::Tmdb, Genre::Drama),
+            ],
             &RatingPolicy::VoteWeighted,
         );
         assert_eq!(d.title, "tmdb title");
+        assert_eq!(
+            d.conflicts.len(),
+            1,
+            "vega's title is another title: {:?}",
+            d.conflicts
+        );
         assert_eq!(d.director.as_deref(), Some("James Cameron"));
         assert_eq!(d.overview.as_deref(), Some("A ship."));
         assert_eq!(d.genre.as_deref(), Some("Drama|Romance"));
@@ -204,5 +367,62 @@ mod tests {
             &RatingPolicy::VoteWeighted,
         );
         assert_eq!((unrated.rating, unrated.votes), (None, None));
+    }
+
+    #[test]
+    fn identifying_facts_trust_providers_with_ids_and_name_the_overruled() {
+        let mut vega = facts(Provider::Vega, None, None);
+        vega.title = "Wings".into();
+        vega.release_year = 2027;
+        vega.runtime = Some(139);
+        let mut ml = facts(Provider::Movielens, None, None);
+        ml.title = "Wings".into();
+        ml.release_year = 1927;
+        let d = derive(
+            &[vega.clone(), ml.clone()],
+            &[
+                (Provider::Vega, Genre::History),
+                (Provider::Vega, Genre::Drama),
+                (Provider::Movielens, Genre::Drama),
+                (Provider::Movielens, Genre::Romance),
+                (Provider::Movielens, Genre::War),
+            ],
+            &RatingPolicy::VoteWeighted,
+        );
+        assert_eq!((d.title.as_str(), d.release_year), ("Wings", 1927));
+        assert_eq!(d.genre.as_deref(), Some("Drama|Romance|War"));
+        assert_eq!(d.runtime, Some(139), "a runtime only vega has is vega's");
+        let fields: Vec<(&str, Provider, Option<&str>)> = d
+            .conflicts
+            .iter()
+            .map(|c| (c.field.as_str(), c.overruled, c.kind.as_deref()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("release_year", Provider::Vega, Some("two_digit_year")),
+                ("genre", Provider::Vega, None)
+            ]
+        );
+        // Alone, vega's facts are the catalog's, genres included.
+        let alone = derive(
+            std::slice::from_ref(&vega),
+            &[(Provider::Vega, Genre::Drama)],
+            &RatingPolicy::VoteWeighted,
+        );
+        assert_eq!(
+            (alone.release_year, alone.genre.as_deref()),
+            (2027, Some("Drama"))
+        );
+        assert!(alone.conflicts.is_empty());
+        // Another spelling of one title is no conflict; a runtime 6+ minutes off is.
+        let mut tmdb = facts(Provider::Tmdb, None, None);
+        tmdb.title = "WINGS".into();
+        tmdb.release_year = 1927;
+        tmdb.runtime = Some(144);
+        let d = derive(&[vega, ml, tmdb], &[], &RatingPolicy::VoteWeighted);
+        let fields: Vec<&str> = d.conflicts.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["release_year"], "{:?}", d.conflicts);
+        assert_eq!(d.runtime, Some(144));
     }
 }

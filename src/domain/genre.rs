@@ -1,19 +1,19 @@
 //! One genre vocabulary for every source. Each provider's labels map onto it here, and only here;
 //! the migration seeds the `genres` table with the same names (a test holds the two equal).
 //!
-//! | Genre            | vega (Major Genre / Creative Type)         | TMDB              | MovieLens        |
+//! | Genre            | vega (Major Genre)                         | TMDB              | MovieLens        |
 //! |------------------|--------------------------------------------|-------------------|------------------|
 //! | Action           | Action                                     | Action            | Action           |
 //! | Adventure        | Adventure                                  | Adventure         | Adventure        |
 //! | Animation        |                                            | Animation         | Animation        |
 //! | Comedy           | Comedy, Black Comedy, Romantic Comedy      | Comedy            | Comedy           |
 //! | Crime            |                                            | Crime             | Crime            |
-//! | Documentary      | Documentary, Concert/Performance; Factual  | Documentary       | Documentary      |
+//! | Documentary      | Documentary, Concert/Performance           | Documentary       | Documentary      |
 //! | Drama            | Drama                                      | Drama             | Drama            |
-//! | Family           | Kids Fiction                               | Family            | Children('s)     |
+//! | Family           |                                            | Family            | Children('s)     |
 //! | Fantasy          | Fantasy                                    | Fantasy           | Fantasy          |
 //! | Film Noir        |                                            |                   | Film-Noir        |
-//! | History          | Historical Fiction                         | History           |                  |
+//! | History          |                                            | History           |                  |
 //! | Horror           | Horror                                     | Horror            | Horror           |
 //! | Music            | Musical, Concert/Performance               | Music             | Musical          |
 //! | Mystery          |                                            | Mystery           | Mystery          |
@@ -24,8 +24,10 @@
 //! | War              |                                            | War               | War              |
 //! | Western          | Western                                    | Western           | Western          |
 //!
+//! vega's Creative Type ("Historical Fiction", "Kids Fiction", "Science Fiction"…) is not read
+//! as genres at all: it says how a story is told, and made Titanic and The Godfather "History".
 //! Labels that are not genres (MovieLens "IMAX", "(no genres listed)", "unknown"; TMDB
-//! "Foreign"; vega's other creative types) map to nothing. An unknown label maps to nothing and
+//! "Foreign") map to nothing. An unknown label maps to nothing and
 //! is counted in the run's audit.
 
 use serde::{Deserialize, Serialize};
@@ -176,19 +178,10 @@ impl Genre {
             "thriller/suspense" => &[Thriller],
             "concert/performance" => &[Music, Documentary],
             "musical" => &[Music],
-            "kids fiction" | "children" | "children's" => &[Family],
-            "historical fiction" => &[History],
-            "factual" => &[Documentary],
+            "children" | "children's" => &[Family],
             "sci-fi" => &[ScienceFiction],
             "film-noir" => &[FilmNoir],
-            "imax"
-            | "(no genres listed)"
-            | "unknown"
-            | "foreign"
-            | "contemporary fiction"
-            | "dramatization"
-            | "super hero"
-            | "multiple creative types" => return Mapped::NotAGenre,
+            "imax" | "(no genres listed)" | "unknown" | "foreign" => return Mapped::NotAGenre,
             _ => return Mapped::Unknown,
         })
     }

@@ -42,6 +42,7 @@ pub mod ingest;
 pub mod movie;
 pub mod record;
 pub mod source;
+pub mod text;
 pub mod trained;
 pub mod user;
 pub mod window;

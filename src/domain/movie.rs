@@ -117,6 +117,8 @@ pub struct Movie {
     /// any other ids it gives (an IMDb id from TMDB, TMDB and IMDb ids from MovieLens links).
     pub ids: Vec<ExternalId>,
     pub title: Title,
+    /// The title in the film's own language, or another it is known by.
+    pub original_title: Option<Title>,
     pub year: i32,
     pub release_date: Option<NaiveDate>,
     /// `None` when the provider has no rating, or one backed by zero votes.
@@ -145,6 +147,7 @@ impl Movie {
             provider,
             ids: Vec::new(),
             title,
+            original_title: None,
             year,
             release_date: None,
             rating: None,

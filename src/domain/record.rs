@@ -42,6 +42,9 @@ pub enum Field {
     Writer,
     /// A release year given without a date (MovieLens titles).
     Year,
+    /// The title in the film's own language (TMDB's `original_title`; a MovieLens alternative
+    /// title in parentheses): identity compares it too.
+    OriginalTitle,
     /// Fields of a rating or tag row (MovieLens).
     User,
     Movie,
@@ -51,7 +54,7 @@ pub enum Field {
 
 impl Field {
     /// Every column-backed field, in report order.
-    pub const COLUMNS: [Field; 18] = [
+    pub const COLUMNS: [Field; 19] = [
         Field::Title,
         Field::ReleaseDate,
         Field::Rating,
@@ -70,6 +73,7 @@ impl Field {
         Field::CreativeType,
         Field::Writer,
         Field::Year,
+        Field::OriginalTitle,
     ];
 
     /// Fields the seed catalog has columns for: the audit counts missing values of these.
@@ -106,6 +110,7 @@ impl Field {
             Field::CreativeType => "creative_type",
             Field::Writer => "writer",
             Field::Year => "year",
+            Field::OriginalTitle => "original_title",
             Field::User => "user",
             Field::Movie => "movie",
             Field::RatedAt => "rated_at",
@@ -150,6 +155,7 @@ impl Field {
             Field::CreativeType => &["Creative Type"],
             Field::Writer => &["writer", "writers"],
             Field::Year => &["year", "release_year"],
+            Field::OriginalTitle => &["original_title"],
             Field::User | Field::Movie | Field::RatedAt | Field::Tag => &[],
         }
     }
@@ -277,7 +283,7 @@ pub struct RawRecord {
     /// Ids a structured source already knows (MovieLens: its own id, then links): own id first.
     pub ids: Vec<ExternalId>,
     /// Indexed by `Field as usize` for the movie fields; the `Record` slot stays `Missing`.
-    fields: [RawValue; 24],
+    fields: [RawValue; 25],
     /// Set when the record as a whole is unusable (e.g. a JSON element that is not an object).
     pub malformed: Option<String>,
 }

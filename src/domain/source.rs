@@ -43,6 +43,17 @@ impl Provider {
     /// the first provider that has a value supplies it.
     pub const ATTRIBUTE_PRIORITY: [Provider; 4] = Self::ALL;
 
+    /// The order the facts that identify a film — title, release year and date, genres — are
+    /// trusted in: providers that key their films by id (TMDB, MovieLens) before vega, whose
+    /// titles are abbreviated ("Star Wars Ep. IV"), whose years hold two-digit slips (Wings 2027
+    /// for 1927) and re-release dates (Akira 2001), and whose genre is one "major genre".
+    pub const IDENTITY_TRUST: [Provider; 4] = [
+        Provider::Tmdb,
+        Provider::Movielens,
+        Provider::Vega,
+        Provider::File,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Tmdb => "tmdb",

@@ -1,9 +1,10 @@
 //! Builds the audit report while records stream through the pipeline, and renders it as
 //! Markdown for `<data dir>/reports/run-N.md`.
 
-use crate::domain::audit::{AuditReport, Counts, Example, RejectGroup, ValueRange};
+use crate::domain::audit::{AuditReport, Counts, Example, RejectGroup, RepairGroup, ValueRange};
 use crate::domain::etl::{Reason, Reject};
 use crate::domain::record::{Field, RawRecord};
+use crate::domain::text::Repair;
 use crate::store::LoadSummary;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -51,6 +52,7 @@ pub struct AuditBuilder {
     rating: Running,
     year: Running,
     unknown_genres: BTreeMap<String, u64>,
+    repairs: BTreeMap<String, RepairGroup>,
 }
 
 impl AuditBuilder {
@@ -64,6 +66,17 @@ impl AuditBuilder {
         if !record.get(Field::Genre).is_blank() {
             for label in super::transform::unknown_genre_labels(record) {
                 *self.unknown_genres.entry(label).or_default() += 1;
+            }
+        }
+    }
+
+    /// Counts the text repairs of one clean record.
+    pub fn repaired(&mut self, repairs: &[Repair]) {
+        for r in repairs {
+            let group = self.repairs.entry(r.field.as_str().to_owned()).or_default();
+            group.count += 1;
+            if group.examples.len() < EXAMPLES_PER_REASON {
+                group.examples.push(r.clone());
             }
         }
     }
@@ -143,7 +156,9 @@ impl AuditBuilder {
             release_year: self.year.range(),
             identity: load.identity.clone(),
             supplied_by: load.supplied_by.clone(),
+            conflicts: load.conflicts.clone(),
             unknown_genres: self.unknown_genres,
+            repairs: self.repairs,
             ..AuditReport::default()
         }
     }
@@ -176,6 +191,47 @@ pub fn to_markdown(report: &AuditReport) -> String {
             g.count,
             examples_text(g).replace('|', "\\|")
         );
+    }
+    if !report.conflicts.is_empty() {
+        md.push_str("\n## Conflicts settled\n\nProviders that disagreed, by field and overruled provider (the trust policy is in `src/domain/derive.rs`).\n\n| field | overruled | movies | of which | examples (movie: kept ← overruled) |\n|---|---|---:|---|---|\n");
+        for (field, by) in &report.conflicts {
+            for (provider, g) in by {
+                let kinds: Vec<String> = g.kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                let examples: Vec<String> = g
+                    .examples
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} {}: {} ← {}",
+                            e.movie_id, e.title, e.conflict.kept, e.conflict.value
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    md,
+                    "| {field} | {provider} | {} | {} | {} |",
+                    g.count,
+                    kinds.join(", "),
+                    examples.join("; ").replace('|', "\\|")
+                );
+            }
+        }
+    }
+    if !report.repairs.is_empty() {
+        md.push_str("\n## Text repaired\n\nMojibake undone where the round trip is exact and the result more plausible.\n\n| field | values | examples (row: before → after) |\n|---|---:|---|\n");
+        for (field, g) in &report.repairs {
+            let examples: Vec<String> = g
+                .examples
+                .iter()
+                .map(|r| format!("{}: {} → {}", r.row, r.before, r.after))
+                .collect();
+            let _ = writeln!(
+                md,
+                "| {field} | {} | {} |",
+                g.count,
+                examples.join("; ").replace('|', "\\|")
+            );
+        }
     }
     md.push_str("\n## Ratings of loaded movies\n\n| band | movies |\n|---|---:|\n");
     for (i, n) in report.rating_histogram.iter().enumerate() {
@@ -249,6 +305,7 @@ mod tests {
             duplicates: 1,
             identity: Default::default(),
             supplied_by: Default::default(),
+            conflicts: Default::default(),
             duplicate_examples: vec![Example {
                 row: 9,
                 raw_value: Some("Heat".into()),

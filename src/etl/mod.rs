@@ -343,8 +343,9 @@ impl<'s> Pipeline<'s> {
     fn push(&mut self, record: RawRecord) -> Result<(), EtlError> {
         self.audit.observe(&record);
         match transform::transform(&record, self.rules) {
-            Ok(movie) => {
-                self.clean.push(movie);
+            Ok(clean) => {
+                self.audit.repaired(&clean.repairs);
+                self.clean.push(clean.movie);
                 if self.clean.len() >= BATCH {
                     self.load.put_movies(&self.clean)?;
                     self.clean.clear();

@@ -112,9 +112,11 @@ pub fn dataset_name(dir: &Path) -> String {
         )
 }
 
-/// `Matrix, The (1999)` → ("The Matrix", Some(1999)). Text without a trailing `(YYYY)` keeps
-/// its whole title and has no year.
-pub fn split_title(raw: &str) -> (String, Option<i32>) {
+/// `Matrix, The (1999)` → ("The Matrix", Some(1999), None). Text without a trailing `(YYYY)`
+/// keeps its whole title and has no year. An alternative title in parentheses after the main one
+/// (`Seven (a.k.a. Se7en)`, `City of Lost Children, The (Cité des enfants perdus, La)`) is
+/// returned third, its article put back too: identity compares it as the original title.
+pub fn split_title(raw: &str) -> (String, Option<i32>, Option<String>) {
     let raw = raw.trim();
     let (mut title, year) = match raw.strip_suffix(')').and_then(|r| r.rsplit_once('(')) {
         Some((head, y)) if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => {
@@ -122,10 +124,20 @@ pub fn split_title(raw: &str) -> (String, Option<i32>) {
         }
         _ => (raw, None),
     };
-    // An alternative title in parentheses after the main one.
-    if let Some((main, _aka)) = title.strip_suffix(')').and_then(|t| t.split_once(" (")) {
+    let mut aka = None;
+    if let Some((main, alternative)) = title.strip_suffix(')').and_then(|t| t.split_once(" (")) {
         title = main;
+        let alternative = alternative
+            .strip_prefix("a.k.a. ")
+            .unwrap_or(alternative)
+            .trim();
+        aka = (!alternative.is_empty()).then(|| article_first(alternative));
     }
+    (article_first(title), year, aka)
+}
+
+/// `Matrix, The` → `The Matrix`, `Homme, L'` → `L'Homme`.
+fn article_first(title: &str) -> String {
     const ARTICLES: [&str; 14] = [
         "The", "A", "An", "Les", "La", "Le", "L'", "Il", "El", "Das", "Der", "Die", "Los", "Las",
     ];
@@ -135,10 +147,10 @@ pub fn split_title(raw: &str) -> (String, Option<i32>) {
             .and_then(|h| h.strip_suffix(", "))
         {
             let sep = if article.ends_with('\'') { "" } else { " " };
-            return (format!("{article}{sep}{head}"), year);
+            return format!("{article}{sep}{head}");
         }
     }
-    (title.to_owned(), year)
+    title.to_owned()
 }
 
 /// A reader that hashes what passes through it, for the run's lineage.
@@ -376,12 +388,15 @@ pub fn read_movies(
                  date: Option<String>|
      -> Result<RawRecord, Reject> {
         let id = integer(row, Field::Movie, id)?;
-        let (title, year) = split_title(&title);
+        let (title, year, aka) = split_title(&title);
         let mut record = RawRecord::new(row, Provider::Movielens)
             .with(Field::Title, RawValue::Text(title))
             .with(Field::Genre, RawValue::List(genres));
         if let Some(year) = year {
             record.set(Field::Year, RawValue::Number(f64::from(year)));
+        }
+        if let Some(aka) = aka {
+            record.set(Field::OriginalTitle, RawValue::Text(aka));
         }
         if let Some(date) = date {
             record.set(Field::ReleaseDate, RawValue::Text(date));
@@ -900,24 +915,28 @@ mod tests {
     fn titles_lose_their_year_and_get_their_article_back() {
         assert_eq!(
             split_title("Matrix, The (1999)"),
-            ("The Matrix".into(), Some(1999))
+            ("The Matrix".into(), Some(1999), None)
         );
         assert_eq!(
             split_title("City of Lost Children, The (Cité des enfants perdus, La) (1995)"),
-            ("The City of Lost Children".into(), Some(1995))
+            (
+                "The City of Lost Children".into(),
+                Some(1995),
+                Some("La Cité des enfants perdus".into())
+            )
         );
         assert_eq!(
             split_title("Toy Story (1995)"),
-            ("Toy Story".into(), Some(1995))
+            ("Toy Story".into(), Some(1995), None)
         );
-        assert_eq!(split_title("Babylon 5"), ("Babylon 5".into(), None));
+        assert_eq!(split_title("Babylon 5"), ("Babylon 5".into(), None, None));
         assert_eq!(
             split_title("Homme, L' (2000)"),
-            ("L'Homme".into(), Some(2000))
+            ("L'Homme".into(), Some(2000), None)
         );
         assert_eq!(
             split_title("Seven (a.k.a. Se7en) (1995)"),
-            ("Seven".into(), Some(1995))
+            ("Seven".into(), Some(1995), Some("Se7en".into()))
         );
     }
 

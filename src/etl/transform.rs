@@ -6,6 +6,7 @@ use crate::domain::genre::{Genre, Mapped};
 use crate::domain::movie::{Movie, Rating, ReleaseDate, Title, MIN_YEAR};
 use crate::domain::record::{Field, RawRecord, RawValue};
 use crate::domain::source::{ExternalId, Namespace};
+use crate::domain::text::{self, Repair};
 use chrono::NaiveDate;
 
 /// Settings of the transform that depend on the world, passed in so the stages stay pure.
@@ -17,8 +18,15 @@ pub struct Rules {
 
 type Stage<T> = Result<T, (Reason, Option<String>)>;
 
+/// A clean record and the text repairs that made it so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transformed {
+    pub movie: Movie,
+    pub repairs: Vec<Repair>,
+}
+
 /// Runs every stage on one record; a row with any problem yields all of its problems.
-pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>> {
+pub fn transform(record: &RawRecord, rules: Rules) -> Result<Transformed, Vec<Reject>> {
     if let Some(what) = &record.malformed {
         return Err(vec![Reject {
             file: String::new(),
@@ -54,7 +62,29 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>>
     else {
         return Err(stage.rejects);
     };
+    let mut repairs = Vec::new();
+    let mut fix = |field: Field, text: String| -> String {
+        match text::repair(&text) {
+            Some(r) => {
+                repairs.push(Repair {
+                    field,
+                    row: record.row,
+                    before: text,
+                    after: r.text.clone(),
+                    via: r.via.to_owned(),
+                });
+                r.text
+            }
+            None => text,
+        }
+    };
+    let title = match Title::parse(&fix(Field::Title, title.as_str().to_owned())) {
+        Some(t) => t,
+        None => title,
+    };
     let mut movie = Movie::new(record.provider, title, year, record.row);
+    movie.original_title = optional_text(record.get(Field::OriginalTitle))
+        .and_then(|t| Title::parse(&fix(Field::OriginalTitle, t)));
     movie.ids = record.ids.clone();
     movie.ids.extend(
         tmdb_id
@@ -67,17 +97,23 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Movie, Vec<Reject>>
     movie.rating = rating.filter(|_| votes != Some(0));
     movie.votes = votes;
     movie.genres = genres(record);
-    movie.keywords = names(record.get(Field::Keywords));
-    movie.cast = names(record.get(Field::Cast));
-    movie.directors = names(record.get(Field::Director));
-    movie.writers = names(record.get(Field::Writer));
-    movie.overview = optional_text(record.get(Field::Overview));
+    let mut fixed_names = |field: Field| -> Vec<String> {
+        names(record.get(field))
+            .into_iter()
+            .map(|n| fix(field, n))
+            .collect()
+    };
+    movie.keywords = fixed_names(Field::Keywords);
+    movie.cast = fixed_names(Field::Cast);
+    movie.directors = fixed_names(Field::Director);
+    movie.writers = fixed_names(Field::Writer);
+    movie.overview = optional_text(record.get(Field::Overview)).map(|o| fix(Field::Overview, o));
     movie.runtime = runtime;
     movie.language = optional_text(record.get(Field::Language));
     movie.popularity = popularity;
     movie.certification = optional_text(record.get(Field::Certification));
     movie.creative_type = optional_text(record.get(Field::CreativeType));
-    Ok(movie)
+    Ok(Transformed { movie, repairs })
 }
 
 /// A release year, with the date when the source has one.
@@ -306,11 +342,12 @@ pub fn names(raw: &RawValue) -> Vec<String> {
     out
 }
 
-/// The record's genres in the vocabulary, from its genre labels and (vega) its creative type.
+/// The record's genres in the vocabulary, from its genre labels only: vega's Creative Type
+/// ("Historical Fiction", "Contemporary Fiction") says how a story is told, not what kind of film
+/// it is — it made Titanic and The Godfather "History" — so it is kept as a fact, not a genre.
 pub fn genres(record: &RawRecord) -> Vec<Genre> {
     let mut out: Vec<Genre> = names(record.get(Field::Genre))
         .into_iter()
-        .chain(names(record.get(Field::CreativeType)))
         .filter_map(|label| match Genre::map_label(&label) {
             Mapped::Genres(g) => Some(g),
             Mapped::NotAGenre | Mapped::Unknown => None,
@@ -475,7 +512,7 @@ mod tests {
             Field::Genre,
             text(r#"[{"id": 18, "name": "Drama"}, {"id": 10749, "name": "Romance"}]"#),
         );
-        let movie = transform(&rec, RULES).expect("valid row");
+        let movie = transform(&rec, RULES).expect("valid row").movie;
         assert_eq!(movie.title.as_str(), "The Land Girls");
         assert_eq!(movie.year, 1998);
         assert_eq!(movie.release_date, NaiveDate::from_ymd_opt(1998, 6, 12));
@@ -493,7 +530,7 @@ mod tests {
     fn a_rating_backed_by_zero_votes_is_no_rating() {
         let rec = record(text("Unseen"), text("2020-01-01"), RawValue::Number(0.0))
             .with(Field::Votes, RawValue::Number(0.0));
-        let movie = transform(&rec, RULES).expect("valid row");
+        let movie = transform(&rec, RULES).expect("valid row").movie;
         assert_eq!(movie.rating, None);
         assert_eq!(movie.votes, Some(0));
         let rated = record(text("Seen"), text("2020-01-01"), RawValue::Number(0.0))
@@ -501,6 +538,7 @@ mod tests {
         assert_eq!(
             transform(&rated, RULES)
                 .expect("valid")
+                .movie
                 .rating
                 .map(Rating::value),
             Some(0.0)
@@ -512,7 +550,7 @@ mod tests {
         let rec = RawRecord::new(1, Provider::Movielens)
             .with(Field::Title, text("The Matrix"))
             .with(Field::Year, RawValue::Number(1999.0));
-        let movie = transform(&rec, RULES).expect("valid");
+        let movie = transform(&rec, RULES).expect("valid").movie;
         assert_eq!((movie.year, movie.release_date), (1999, None));
         let bad = RawRecord::new(2, Provider::Movielens)
             .with(Field::Title, text("Future"))
@@ -550,7 +588,7 @@ mod tests {
                 RawValue::List(vec!["Kate".into(), "Leo".into(), "Kate".into()]),
             )
             .with(Field::Runtime, RawValue::Number(0.0));
-        let movie = transform(&rec, RULES).expect("valid");
+        let movie = transform(&rec, RULES).expect("valid").movie;
         assert_eq!(
             movie.ids,
             [
@@ -574,11 +612,19 @@ mod tests {
     }
 
     #[test]
-    fn vega_genre_and_creative_type_map_onto_the_vocabulary() {
+    fn vega_genres_map_onto_the_vocabulary_and_creative_types_are_not_genres() {
         let rec = RawRecord::new(1, Provider::Vega)
             .with(Field::Genre, text("Thriller/Suspense"))
-            .with(Field::CreativeType, text("Science Fiction"));
-        assert_eq!(genres(&rec), [Genre::ScienceFiction, Genre::Thriller]);
+            .with(Field::CreativeType, text("Historical Fiction"));
+        assert_eq!(genres(&rec), [Genre::Thriller]);
+        let movie = transform(
+            &rec.with(Field::Title, text("Titanic"))
+                .with(Field::Year, RawValue::Number(1997.0)),
+            RULES,
+        )
+        .expect("valid")
+        .movie;
+        assert_eq!(movie.creative_type.as_deref(), Some("Historical Fiction"));
         let odd = RawRecord::new(1, Provider::Vega).with(Field::Genre, text("Space Opera"));
         assert_eq!(genres(&odd), []);
         assert_eq!(unknown_genre_labels(&odd), ["Space Opera"]);

@@ -139,6 +139,7 @@ pub struct MovieRecord {
     pub directors: Vec<String>,
     pub writers: Vec<String>,
     pub original_language: Option<String>,
+    pub original_title: Option<String>,
     pub runtime: Option<u32>,
     pub keywords: Vec<String>,
     /// In billing order.
@@ -166,6 +167,7 @@ impl MovieRecord {
             .with(Field::Director, list(self.directors))
             .with(Field::Writer, list(self.writers))
             .with(Field::Language, text(self.original_language))
+            .with(Field::OriginalTitle, text(self.original_title))
             .with(
                 Field::Runtime,
                 self.runtime
@@ -234,6 +236,7 @@ impl Assembler {
         record.overview = s.core.overview;
         record.popularity = s.core.popularity;
         record.original_language = s.core.original_language;
+        record.original_title = s.core.original_title;
         self.genre_ids.insert(s.id, s.genre_ids);
     }
 
@@ -264,6 +267,7 @@ impl Assembler {
                 vote_average: d.core.vote_average,
                 vote_count: d.core.vote_count,
                 original_language: d.core.original_language,
+                original_title: d.core.original_title,
                 genres: d.genres,
                 directors,
                 writers,
@@ -315,6 +319,8 @@ struct Core {
     popularity: Option<f64>,
     #[serde(default)]
     original_language: Option<String>,
+    #[serde(default)]
+    original_title: Option<String>,
 }
 
 /// A `/discover/movie` result.

@@ -19,11 +19,13 @@
 
 use super::codec::timestamp;
 use super::{Store, StoreError};
-use crate::domain::audit::{AmbiguousRecord, AuditReport, Example, IdentityReport, MatchKind};
+use crate::domain::audit::{
+    AmbiguousRecord, AuditReport, ConflictGroup, Example, IdentityReport, MatchKind,
+};
 use crate::domain::derive::{derive, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
-use crate::domain::movie::{match_key, Movie};
+use crate::domain::movie::{match_key, Movie, Title};
 use crate::domain::source::{ExternalId, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
@@ -53,6 +55,7 @@ pub struct LoadSummary {
     pub duplicate_examples: Vec<Example>,
     pub identity: IdentityReport,
     pub supplied_by: BTreeMap<String, BTreeMap<String, u64>>,
+    pub conflicts: BTreeMap<String, BTreeMap<String, ConflictGroup>>,
 }
 
 /// What happened to a (movie, provider) the run touched, as kept in `temp.etl_touched`.
@@ -372,11 +375,11 @@ impl Load<'_> {
                 "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
                      release_date, rating, scale, votes, director, overview, runtime, language,
                      popularity, certification, creative_type, attributes, source_row, run_id,
-                     match_key)
+                     match_key, original_title)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?21)
+                         ?17, ?18, ?19, ?21, ?22)
                  ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
-                     match_key = excluded.match_key,
+                     match_key = excluded.match_key, original_title = excluded.original_title,
                      release_year = excluded.release_year, release_date = excluded.release_date,
                      rating = CASE WHEN ?20 THEN rating ELSE excluded.rating END,
                      scale = excluded.scale,
@@ -387,6 +390,7 @@ impl Load<'_> {
                      creative_type = excluded.creative_type, attributes = excluded.attributes,
                      source_row = excluded.source_row, run_id = excluded.run_id
                  WHERE NOT (title IS excluded.title AND release_year IS excluded.release_year
+                     AND original_title IS excluded.original_title
                      AND release_date IS excluded.release_date
                      AND (?20 OR (rating IS excluded.rating AND votes IS excluded.votes))
                      AND director IS excluded.director
@@ -419,7 +423,8 @@ impl Load<'_> {
                     m.source_row,
                     self.run_id,
                     m.provider == Provider::Movielens,
-                    match_key(m.title.as_str())
+                    match_key(m.title.as_str()),
+                    m.original_title.as_ref().map(Title::as_str)
                 ],
                 |_| Ok(()),
             )
@@ -524,21 +529,26 @@ impl Load<'_> {
     ) -> Result<LoadSummary, StoreError> {
         let tx = &self.tx;
         let mut genres = tx.prepare(
-            "SELECT DISTINCT MovieID, genre_id FROM movie_genres
+            "SELECT MovieID, provider, genre_id FROM movie_genres
              WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched)
-             ORDER BY MovieID, genre_id",
+             ORDER BY MovieID, provider, genre_id",
         )?;
         let mut genres = genres.query([])?;
-        let mut next_genre: Option<(MovieId, i64)> = match genres.next()? {
-            Some(r) => Some((r.get(0)?, r.get(1)?)),
+        let mut next_genre: Option<(MovieId, Provider, i64)> = match genres.next()? {
+            Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
             None => None,
         };
         let mut facts = tx.prepare(
-            "SELECT MovieID, provider, title, title_key, release_year, release_date, rating, scale,
-                    votes, director, overview, runtime, language, popularity
-             FROM movie_sources WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched)
-             ORDER BY MovieID",
+            "SELECT s.MovieID, s.provider, s.title, s.title_key, s.release_year, s.release_date,
+                    s.rating, s.scale, s.votes, s.director, s.overview, s.runtime, s.language,
+                    s.popularity, m.Genre
+             FROM movie_sources AS s JOIN Movies AS m USING (MovieID)
+             WHERE s.MovieID IN (SELECT MovieID FROM temp.etl_touched)
+             ORDER BY s.MovieID",
         )?;
+        let mut clear_genres = tx.prepare("DELETE FROM catalog_genres WHERE MovieID = ?1")?;
+        let mut add_genre =
+            tx.prepare("INSERT INTO catalog_genres (MovieID, genre_id) VALUES (?1, ?2)")?;
         let mut rows = facts.query([])?;
         let mut update = tx.prepare(
             "UPDATE Movies SET Title = ?2, TitleKey = ?3, ReleaseYear = ?4, ReleaseDate = ?5,
@@ -551,29 +561,36 @@ impl Load<'_> {
                         AND Popularity IS ?13)",
         )?;
         let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut conflicts = BTreeMap::new();
         let mut loaded = 0;
-        let mut current: Option<MovieId> = None;
+        let mut current: Option<(MovieId, Option<String>)> = None;
         let mut group: Vec<ProviderFacts> = Vec::new();
-        let mut finish = |movie: MovieId,
+        let mut finish = |(movie, old_genre): (MovieId, Option<String>),
                           group: &mut Vec<ProviderFacts>,
-                          next_genre: &mut Option<(MovieId, i64)>,
+                          next_genre: &mut Option<(MovieId, Provider, i64)>,
                           genres: &mut rusqlite::Rows<'_>|
          -> Result<(), StoreError> {
             let mut of_movie = Vec::new();
-            while let Some((m, g)) = *next_genre {
+            while let Some((m, p, g)) = *next_genre {
                 if m > movie {
                     break;
                 }
                 if m == movie {
-                    of_movie.extend(Genre::ALL.into_iter().find(|x| x.id() == g));
+                    of_movie.extend(Genre::ALL.into_iter().find(|x| x.id() == g).map(|g| (p, g)));
                 }
                 *next_genre = match genres.next()? {
-                    Some(r) => Some((r.get(0)?, r.get(1)?)),
+                    Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
                     None => None,
                 };
             }
             let d = derive(group, &of_movie, policy);
             group.clear();
+            if d.genre != old_genre {
+                clear_genres.execute([movie])?;
+                for g in &d.genres {
+                    add_genre.execute(params![movie, g.id()])?;
+                }
+            }
             update.execute(params![
                 movie,
                 d.title,
@@ -597,18 +614,21 @@ impl Load<'_> {
                     .entry((*provider).to_owned())
                     .or_default() += 1;
             }
+            ConflictGroup::add_all(&mut conflicts, movie, &d.title, &d.conflicts);
             on_loaded(d.rating, d.release_year);
             loaded += 1;
             Ok(())
         };
         while let Some(r) = rows.next()? {
             let movie: MovieId = r.get(0)?;
-            if current.is_some_and(|c| c != movie) {
-                if let Some(done) = current {
+            if current.as_ref().is_some_and(|(c, _)| *c != movie) {
+                if let Some(done) = current.take() {
                     finish(done, &mut group, &mut next_genre, &mut genres)?;
                 }
             }
-            current = Some(movie);
+            if current.is_none() {
+                current = Some((movie, r.get(14)?));
+            }
             group.push(ProviderFacts {
                 provider: r.get(1)?,
                 title: r.get(2)?,
@@ -648,6 +668,7 @@ impl Load<'_> {
             duplicate_examples: std::mem::take(&mut self.duplicate_examples),
             identity: std::mem::take(&mut self.identity),
             supplied_by,
+            conflicts,
         })
     }
 
@@ -692,7 +713,7 @@ mod tests {
     use crate::domain::catalog::CatalogQuery;
     use crate::domain::etl::SourceFormat;
     use crate::domain::genre::Genre;
-    use crate::domain::movie::{Rating, Title};
+    use crate::domain::movie::Rating;
     use crate::domain::source::Namespace;
 
     fn movie(provider: Provider, row: u64, title: &str, year: i32, rating: f64) -> Movie {
@@ -898,7 +919,11 @@ mod tests {
         let weighted = (7.4 * 240_732.0 + 7.5 * 7562.0) / (240_732.0 + 7562.0);
         assert_eq!(m.rating, Some((weighted * 100.0_f64).round() / 100.0));
         assert_eq!(m.votes, Some(240_732 + 7562));
-        assert_eq!(m.genre.as_deref(), Some("Drama|Romance|Thriller"));
+        assert_eq!(
+            m.genre.as_deref(),
+            Some("Drama|Romance"),
+            "TMDB's genres overrule vega's"
+        );
         assert_eq!(m.director.as_deref(), Some("James Cameron"));
         assert_eq!(summary.supplied_by["rating"]["several"], 1);
         assert_eq!(summary.supplied_by["director"]["vega"], 1);

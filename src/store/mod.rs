@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_ingest.sql"),
     include_str!("../../migrations/0003_identity.sql"),
     include_str!("../../migrations/0004_models.sql"),
+    include_str!("../../migrations/0005_trust.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.

@@ -84,7 +84,7 @@ impl Store {
         };
         m.genres = names(
             "SELECT name FROM genres WHERE genre_id IN
-                 (SELECT genre_id FROM movie_genres WHERE MovieID = ?1)
+                 (SELECT genre_id FROM catalog_genres WHERE MovieID = ?1)
              ORDER BY genre_id",
         )?;
         // People of one role come from the first provider (by attribute priority) that has any.
@@ -171,7 +171,7 @@ impl Store {
             args.push(r.into());
         }
         if let Some(g) = q.genre {
-            clauses.push("MovieID IN (SELECT MovieID FROM movie_genres WHERE genre_id = ?)");
+            clauses.push("MovieID IN (SELECT MovieID FROM catalog_genres WHERE genre_id = ?)");
             args.push(g.id().into());
         }
         let filter = if clauses.is_empty() {
@@ -266,7 +266,7 @@ impl Store {
             }
         };
         each(
-            "SELECT mg.MovieID, g.name, NULL FROM movie_genres AS mg JOIN genres AS g USING (genre_id)
+            "SELECT mg.MovieID, g.name, NULL FROM catalog_genres AS mg JOIN genres AS g USING (genre_id)
               ORDER BY mg.MovieID, g.genre_id",
             &mut |a, name, _| push(&mut a.genres, name),
         )?;

@@ -1,0 +1,20 @@
+-- Version 5: a catalog people can trust (entity resolution, the per-field trust policy).
+
+-- The title in the film's own language (TMDB's original_title, a MovieLens alternative title):
+-- identity compares it too.
+ALTER TABLE movie_sources ADD COLUMN original_title TEXT;
+
+-- The catalog's genres, derived on every load by the genre rule of src/domain/derive.rs (the
+-- providers with ids overrule vega's one "major genre"); movie_genres keeps what each provider
+-- said. Readers (the genre filter, the content model, a movie's detail) read this table.
+CREATE TABLE catalog_genres (
+    MovieID  INTEGER NOT NULL REFERENCES Movies (MovieID),
+    genre_id INTEGER NOT NULL REFERENCES genres (genre_id),
+    PRIMARY KEY (MovieID, genre_id)
+) WITHOUT ROWID;
+CREATE INDEX catalog_genres_by_genre ON catalog_genres (genre_id, MovieID);
+INSERT INTO catalog_genres (MovieID, genre_id)
+SELECT DISTINCT MovieID, genre_id FROM movie_genres AS g
+WHERE provider IN ('tmdb', 'movielens')
+   OR NOT EXISTS (SELECT 1 FROM movie_genres AS t
+                  WHERE t.MovieID = g.MovieID AND t.provider IN ('tmdb', 'movielens'));
