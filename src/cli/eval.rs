@@ -2,6 +2,7 @@
 //! rating protocol (ml-100k folds u1–u5: RMSE, MAE) or the top-N protocol (a seeded per-user
 //! holdout: precision, recall, NDCG, MAP, coverage) — as a table or `--json`.
 
+use crate::eval::identity::{IdentityInput, IdentityReport};
 use crate::eval::topn::TopNReport;
 use crate::eval::{self, Input, RatingAlgorithm, RatingReport, TopNAlgorithm};
 use std::path::PathBuf;
@@ -13,6 +14,9 @@ pub enum Protocol {
     Rating,
     /// Top-N ranking on a per-user holdout of liked movies (ml-latest-small).
     Topn,
+    /// Entity resolution: MovieLens resolved against a TMDB export by content alone, scored
+    /// against `links.csv` (needs --tmdb).
+    Identity,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -42,6 +46,15 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     seed: u64,
 
+    /// The TMDB export the identity protocol resolves MovieLens against
+    /// (`../shared/data/tmdb-5000/tmdb_5000_movies.csv`).
+    #[arg(long, required_if_eq("protocol", "identity"))]
+    tmdb: Option<PathBuf>,
+
+    /// How many seeded train/test halves the identity protocol averages over.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    halves: u64,
+
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -70,6 +83,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 super::print_json(&report)?;
             } else {
                 print_topn(&report);
+            }
+        }
+        Protocol::Identity => {
+            let input = IdentityInput {
+                dataset: args.dataset.clone(),
+                tmdb: args.tmdb.clone().unwrap_or_default(),
+                seeds: (args.seed..args.seed + args.halves).collect(),
+            };
+            let report = eval::identity::run(&input)?;
+            if args.json {
+                super::print_json(&report)?;
+            } else {
+                print_identity(&report);
             }
         }
     }
@@ -170,4 +196,72 @@ fn print_topn(report: &TopNReport) {
         );
     }
     println!("total {:.1} s", report.seconds);
+}
+
+fn print_identity(report: &IdentityReport) {
+    let mut t = super::output::table(&[
+        "resolver",
+        "P (all)",
+        "R (all)",
+        "F1 (all)",
+        "P test ± se",
+        "R test ± se",
+        "F1 test ± se",
+        "threshold per half",
+    ]);
+    for r in &report.rows {
+        let est = |e: &crate::eval::identity::Estimate| format!("{:.4} ± {:.4}", e.mean, e.se);
+        t.add_row(vec![
+            r.resolver.clone(),
+            format!("{:.4}", r.all.precision),
+            format!("{:.4}", r.all.recall),
+            format!("{:.4}", r.all.f1),
+            est(&r.test_precision),
+            est(&r.test_recall),
+            est(&r.test_f1),
+            r.chosen
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]);
+    }
+    println!(
+        "identity protocol — {} MovieLens movies resolved against {} TMDB films, {} gold pairs (links.csv withheld), {} halves",
+        report.movielens_movies,
+        report.tmdb_movies,
+        report.gold_pairs,
+        report.seeds.len()
+    );
+    println!("{t}");
+    println!(
+        "listed for review instead of decided: {}; false matches: {}; gold pairs missed: {}",
+        report.review,
+        report.false_matches.len(),
+        report.missed.len()
+    );
+    for (what, list) in [
+        ("false match", &report.false_matches),
+        ("missed", &report.missed),
+    ] {
+        for m in list.iter().take(40) {
+            println!(
+                "  {what}: {} → {} (gold: {})",
+                m.movielens,
+                m.predicted.as_deref().unwrap_or("-"),
+                m.gold.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    let mut w = super::output::table(&["comparison", "level", "m", "u", "log2(m/u)"]);
+    for l in &report.weights {
+        w.add_row(vec![
+            l.comparison.clone(),
+            l.level.clone(),
+            format!("{:.4}", l.m),
+            format!("{:.4}", l.u),
+            format!("{:.1}", l.log2_m_over_u),
+        ]);
+    }
+    println!("comparison levels on blocked pairs of the gold's MovieLens movies:\n{w}");
 }

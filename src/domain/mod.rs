@@ -38,6 +38,7 @@ pub mod derive;
 pub mod etl;
 pub mod export;
 pub mod genre;
+pub mod identity;
 pub mod ingest;
 pub mod movie;
 pub mod record;

@@ -5,6 +5,7 @@
 //! [`crate::model::metrics`].
 
 pub mod data;
+pub mod identity;
 mod rating;
 pub mod topn;
 
