@@ -7,9 +7,11 @@ ALTER TABLE movie_sources ADD COLUMN original_title TEXT;
 -- The catalog's genres, derived on every load by the genre rule of src/domain/derive.rs (the
 -- providers with ids overrule vega's one "major genre"); movie_genres keeps what each provider
 -- said. Readers (the genre filter, the content model, a movie's detail) read this table.
+-- No foreign-key clauses on this table or movie_keys (as on ratings): they are written only by
+-- the load, for movies it resolved in the same transaction, and their checks cost the load.
 CREATE TABLE catalog_genres (
-    MovieID  INTEGER NOT NULL REFERENCES Movies (MovieID),
-    genre_id INTEGER NOT NULL REFERENCES genres (genre_id),
+    MovieID  INTEGER NOT NULL,                     -- Movies.MovieID
+    genre_id INTEGER NOT NULL,                     -- genres.genre_id
     PRIMARY KEY (MovieID, genre_id)
 ) WITHOUT ROWID;
 CREATE INDEX catalog_genres_by_genre ON catalog_genres (genre_id, MovieID);
@@ -18,3 +20,13 @@ SELECT DISTINCT MovieID, genre_id FROM movie_genres AS g
 WHERE provider IN ('tmdb', 'movielens')
    OR NOT EXISTS (SELECT 1 FROM movie_genres AS t
                   WHERE t.MovieID = g.MovieID AND t.provider IN ('tmdb', 'movielens'));
+
+-- Identity's blocking keys (src/domain/identity): the compact normal form of every title,
+-- original title and title fragment of a movie's providers. A record's candidates are the
+-- movies sharing one of its keys. Filled by each load; a database from before this version is
+-- filled on its next load.
+CREATE TABLE movie_keys (
+    key     TEXT NOT NULL,
+    MovieID INTEGER NOT NULL,                      -- Movies.MovieID
+    PRIMARY KEY (key, MovieID)
+) WITHOUT ROWID;

@@ -178,7 +178,7 @@ impl AuditReport {
 pub struct IdentityReport {
     /// Per provider of the run's records.
     pub providers: BTreeMap<Provider, IdentityCounts>,
-    /// Records whose title and year fit more than one movie: loaded as new movies, not merged.
+    /// Records held for review (see `domain::identity`): loaded as new movies, not merged.
     pub ambiguous: Vec<AmbiguousRecord>,
 }
 
@@ -187,9 +187,10 @@ pub struct IdentityReport {
 pub struct IdentityCounts {
     /// Matched by an external id (the provider's own, or a shared one like IMDb's).
     pub matched_by_id: u64,
-    /// Matched by normalised title and the same year.
+    /// Matched by identity's scored comparison, in the same release year.
     pub matched_by_title: u64,
-    /// Matched by normalised title, one year apart, the only such movie.
+    /// Matched by the scored comparison, release years apart (one apart, or a two-digit slip
+    /// with another agreeing fact).
     pub matched_by_near_year: u64,
     pub new: u64,
     pub ambiguous: u64,
@@ -218,14 +219,21 @@ impl IdentityReport {
     }
 }
 
-/// A record not merged because several movies fit it.
+/// A record kept apart and listed for review: several movies fit it, or one fits too weakly,
+/// or one fits but has another id in the record's namespace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AmbiguousRecord {
     pub provider: Provider,
     pub source_row: u64,
     pub title: String,
     pub year: i32,
-    /// The movies it could have been.
+    /// Why it was not merged: `several` candidates, `low_confidence`, or `conflicting_ids`.
+    #[serde(default)]
+    pub reason: String,
+    /// The best candidate's score (see `domain::identity::score`).
+    #[serde(default)]
+    pub score: Option<f64>,
+    /// The movies it could have been, best first.
     pub candidates: Vec<MovieId>,
     /// The movie it was loaded as.
     pub loaded_as: MovieId,

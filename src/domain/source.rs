@@ -121,6 +121,20 @@ impl Namespace {
             Namespace::File => "file",
         }
     }
+
+    /// The namespace a stored code stands for.
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            Namespace::Tmdb,
+            Namespace::Imdb,
+            Namespace::Movielens,
+            Namespace::Ml100k,
+            Namespace::Vega,
+            Namespace::File,
+        ]
+        .into_iter()
+        .find(|n| n.as_str() == code)
+    }
 }
 
 /// One external id of a movie.

@@ -6,7 +6,7 @@ use crate::domain::ingest::{
     IngestMode, IngestRunStatus, ItemState, ResponseKind, ResponseOutcome, WindowState,
 };
 use crate::domain::record::Field;
-use crate::domain::source::Provider;
+use crate::domain::source::{Namespace, Provider};
 use crate::domain::trained::ModelKind;
 use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp, UserId};
 use chrono::{NaiveDate, SecondsFormat};
@@ -50,6 +50,7 @@ macro_rules! code_sql {
 
 code_sql!(
     Provider,
+    Namespace,
     EtlRunStatus,
     SourceFormat,
     Reason,

@@ -1,15 +1,14 @@
 //! The ETL's load: one IMMEDIATE transaction per run, holding its lineage row, its rejects and
 //! every catalog change, so a failure or a kill leaves the database as it was.
 //!
-//! **Identity.** Each record is what one provider says of one film. It is matched to a movie in
-//! this order: (1) any of its external ids (its provider's own id first — TMDB id, MovieLens id,
-//! or for a source without ids its normalised title and year — then shared ones such as IMDb's);
-//! (2) the same normalised title and release year; (3) the same title one year apart. A
-//! candidate that already has an id in a namespace the record has ids in is a different film
-//! (two TMDB films of one title and year stay two movies), so it never matches by title. Titles
-//! compare by [`match_key`]: case, accents, punctuation, `&`/`and` and a leading article aside. Steps
-//! 2 and 3 match only a single candidate: several are *ambiguous*, and the record becomes a new
-//! movie listed in the run's identity report rather than a guess.
+//! **Identity.** Each record is what one provider says of one film; which movie it is, is
+//! decided by the pure policy in [`crate::domain::identity`]. The load only stages: per batch of
+//! records, one statement joins all their ids against `movie_ids`, one joins their blocking
+//! keys against `movie_keys`, two read the candidates' facts; then each record is decided in
+//! memory, in input order (a record may be the film an earlier one of the batch created), and
+//! the decision written: its ids and keys mapped, a new movie created when it matched none.
+//! A record held for review becomes a movie of its own and is listed in the run's identity
+//! report with its candidates and the reason.
 //!
 //! **Facts.** The record's facts go to `movie_sources` under its provider, untouched by any
 //! other provider's load; its lists (genres, keywords, cast, crew) to the attribute tables. A
@@ -25,11 +24,13 @@ use crate::domain::audit::{
 use crate::domain::derive::{derive, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
+use crate::domain::identity::score::YearLevel;
+use crate::domain::identity::{self, Decision, Profile, Thresholds};
 use crate::domain::movie::{match_key, Movie, Title};
-use crate::domain::source::{ExternalId, Provider, RatingPolicy};
+use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
 /// An ETL run's load. Dropped without [`Load::commit`], it leaves the database as it was.
@@ -67,9 +68,11 @@ impl Store {
     /// Starts an ETL run's load: takes the write lock and opens the run's lineage row, which only
     /// becomes visible, as `succeeded`, when the load commits.
     pub fn begin_load(&mut self, run: &RunStart) -> Result<Load<'_>, StoreError> {
-        let tx = self
-            .owned()?
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let conn = self.owned()?;
+        // A load writes across a dozen B-trees at once: a 64 MiB page cache (against SQLite's
+        // 2 MiB) keeps their upper levels in memory instead of re-reading them from the WAL.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status)
@@ -94,8 +97,10 @@ impl Store {
                  rating     REAL,
                  outcome    INTEGER NOT NULL,
                  PRIMARY KEY (MovieID, provider)
-             ) WITHOUT ROWID;",
+             ) WITHOUT ROWID;
+",
         )?;
+        backfill_keys(&tx)?;
         Ok(Load {
             tx,
             run_id,
@@ -105,6 +110,41 @@ impl Store {
             file: String::new(),
         })
     }
+}
+
+/// The ids and blocking keys a batch has mapped so far, which the catalog's tables will only
+/// show the next batch.
+#[derive(Default)]
+struct BatchIndex {
+    ids: HashMap<ExternalId, MovieId>,
+    keys: HashMap<String, Vec<MovieId>>,
+}
+
+/// Fills `movie_keys` for a catalog loaded before identity kept blocking keys (schema version
+/// 5): every provider's titles, as the load would have registered them.
+fn backfill_keys(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM movie_keys)", [], |r| {
+        r.get(0)
+    })?;
+    if !empty {
+        return Ok(());
+    }
+    let mut facts =
+        tx.prepare("SELECT MovieID, title, original_title, release_year FROM movie_sources")?;
+    let mut insert =
+        tx.prepare("INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
+    let mut rows = facts.query([])?;
+    while let Some(r) = rows.next()? {
+        let movie: MovieId = r.get(0)?;
+        let title: String = r.get(1)?;
+        let original: Option<String> = r.get(2)?;
+        let mut p = Profile::default();
+        p.add_facts(&title, original.as_deref(), r.get(3)?, None, None);
+        for k in p.block_keys() {
+            insert.execute(params![k, movie])?;
+        }
+    }
+    Ok(())
 }
 
 /// The fingerprint of a record's lists, stored beside its facts so an unchanged record skips
@@ -131,16 +171,258 @@ impl Load<'_> {
         self.run_id
     }
 
-    /// Matches and writes a batch of clean movie records.
+    /// Resolves and writes a batch of clean movie records. Set-based: the batch's ids and
+    /// blocking keys are staged and joined against the catalog in two statements, the
+    /// candidates' facts read in two more; then [`identity`] decides record by record in
+    /// memory (a record may be the film an earlier record of the batch created), and the
+    /// decisions and facts are written.
     pub fn put_movies(&mut self, movies: &[Movie]) -> Result<(), StoreError> {
-        for m in movies {
-            self.put_movie(m)?;
+        let profiles: Vec<Profile> = movies.iter().map(Profile::of).collect();
+        let (id_hits, key_hits) = self.stage(&profiles)?;
+        let mut known = self.candidate_profiles(key_hits.values().flatten())?;
+        let mut batch = BatchIndex::default();
+        for (seq, (m, profile)) in movies.iter().zip(&profiles).enumerate() {
+            let by_id = profile.ids.iter().enumerate().find_map(|(ord, id)| {
+                batch
+                    .ids
+                    .get(id)
+                    .copied()
+                    .or_else(|| id_hits.get(&(seq, ord)).copied())
+            });
+            let (movie_id, kind) = match by_id {
+                Some(movie) => (movie, MatchKind::Id),
+                None => {
+                    let mut ids: Vec<MovieId> = key_hits.get(&seq).cloned().unwrap_or_default();
+                    for key in profile.block_keys() {
+                        let local = batch
+                            .keys
+                            .get(&key)
+                            .filter(|l| l.len() <= identity::MAX_BLOCK);
+                        ids.extend(local.into_iter().flatten());
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    // A movie an earlier record of the batch found by id: its stored facts too.
+                    let unknown: Vec<MovieId> = ids
+                        .iter()
+                        .filter(|id| !known.contains_key(id))
+                        .copied()
+                        .collect();
+                    if !unknown.is_empty() {
+                        for (id, stored) in self.candidate_profiles(unknown.iter())? {
+                            known.entry(id).or_default().merge(&stored);
+                        }
+                    }
+                    let decision = identity::decide(
+                        profile,
+                        ids.iter().filter_map(|id| known.get(id).map(|p| (*id, p))),
+                        &Thresholds::DEFAULT,
+                    );
+                    self.settle_decision(m, decision)?
+                }
+            };
+            self.register(
+                movie_id,
+                profile,
+                |ord| id_hits.contains_key(&(seq, ord)),
+                &mut batch,
+            )?;
+            // Movies whose stored facts are not in `known` are read when first needed.
+            match known.get_mut(&movie_id) {
+                Some(p) => p.merge(profile),
+                None if matches!(kind, MatchKind::New | MatchKind::Ambiguous) => {
+                    known.insert(movie_id, profile.clone());
+                }
+                None => {}
+            }
+            self.put_movie(m, movie_id, kind)?;
         }
         Ok(())
     }
 
-    fn put_movie(&mut self, m: &Movie) -> Result<(), StoreError> {
-        let (movie_id, kind) = self.resolve(m)?;
+    /// Stages the batch's ids and keys (as two JSON arrays, one statement each, no temporary
+    /// rows) and joins them against the catalog; returns the movie each (record, id position)
+    /// is mapped to, and each record's candidate movies by blocking key.
+    #[allow(clippy::type_complexity)]
+    fn stage(
+        &mut self,
+        profiles: &[Profile],
+    ) -> Result<
+        (
+            HashMap<(usize, usize), MovieId>,
+            HashMap<usize, Vec<MovieId>>,
+        ),
+        StoreError,
+    > {
+        let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let ids: Vec<(usize, usize, &str, &str)> = profiles
+            .iter()
+            .enumerate()
+            .flat_map(|(seq, p)| {
+                p.ids
+                    .iter()
+                    .enumerate()
+                    .map(move |(ord, i)| (seq, ord, i.namespace.as_str(), i.value.as_str()))
+            })
+            .collect();
+        let mut id_hits = HashMap::new();
+        {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT s.value ->> 0, s.value ->> 1, i.MovieID FROM json_each(?1) AS s
+                 JOIN movie_ids AS i ON i.namespace = s.value ->> 2
+                                    AND i.external_id = s.value ->> 3",
+            )?;
+            let mut rows = stmt.query([serde_json::to_string(&ids).map_err(json)?])?;
+            while let Some(r) = rows.next()? {
+                id_hits.insert((r.get::<_, usize>(0)?, r.get::<_, usize>(1)?), r.get(2)?);
+            }
+        }
+        let placed: std::collections::HashSet<usize> =
+            id_hits.keys().map(|(seq, _)| *seq).collect();
+        let keys: Vec<(usize, String)> = profiles
+            .iter()
+            .enumerate()
+            .filter(|(seq, _)| !placed.contains(seq))
+            .flat_map(|(seq, p)| p.block_keys().into_iter().map(move |k| (seq, k)))
+            .collect();
+        let mut key_hits: HashMap<usize, Vec<MovieId>> = HashMap::new();
+        if !keys.is_empty() {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT DISTINCT k.value ->> 0, b.MovieID FROM json_each(?1) AS k
+                 JOIN movie_keys AS b ON b.key = k.value ->> 1
+                 WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
+                                              WHERE c.key = k.value ->> 1 LIMIT ?2 + 1)) <= ?2",
+            )?;
+            let mut rows = stmt.query(params![
+                serde_json::to_string(&keys).map_err(json)?,
+                identity::MAX_BLOCK
+            ])?;
+            while let Some(r) = rows.next()? {
+                key_hits.entry(r.get(0)?).or_default().push(r.get(1)?);
+            }
+        }
+        Ok((id_hits, key_hits))
+    }
+
+    /// What identity knows of the candidate movies: every provider's facts and every id.
+    fn candidate_profiles<'m>(
+        &mut self,
+        movies: impl Iterator<Item = &'m MovieId>,
+    ) -> Result<HashMap<MovieId, Profile>, StoreError> {
+        let mut out: HashMap<MovieId, Profile> = HashMap::new();
+        let mut wanted: Vec<MovieId> = movies.copied().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let list = serde_json::to_string(&wanted.iter().map(|m| m.0).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut facts = self.tx.prepare_cached(
+            "SELECT MovieID, title, original_title, release_year, director, runtime
+             FROM movie_sources WHERE MovieID IN (SELECT value FROM json_each(?1))",
+        )?;
+        let mut rows = facts.query([&list])?;
+        while let Some(r) = rows.next()? {
+            let title: String = r.get(1)?;
+            let original: Option<String> = r.get(2)?;
+            let director: Option<String> = r.get(4)?;
+            out.entry(r.get(0)?).or_default().add_facts(
+                &title,
+                original.as_deref(),
+                r.get(3)?,
+                director.as_deref(),
+                r.get(5)?,
+            );
+        }
+        let mut ids = self.tx.prepare_cached(
+            "SELECT MovieID, namespace, external_id FROM movie_ids
+             WHERE MovieID IN (SELECT value FROM json_each(?1))",
+        )?;
+        let mut rows = ids.query([&list])?;
+        while let Some(r) = rows.next()? {
+            let namespace: Namespace = r.get(1)?;
+            out.entry(r.get(0)?)
+                .or_default()
+                .add_id(ExternalId::new(namespace, r.get::<_, String>(2)?));
+        }
+        Ok(out)
+    }
+
+    /// The movie a decision makes of a record: the matched one, or a new one (listed for
+    /// review when the decision says so).
+    fn settle_decision(
+        &mut self,
+        m: &Movie,
+        decision: Decision,
+    ) -> Result<(MovieId, MatchKind), StoreError> {
+        match decision {
+            Decision::Match { movie, comparison } => {
+                let kind = if comparison.year == YearLevel::Same {
+                    MatchKind::Title
+                } else {
+                    MatchKind::NearYear
+                };
+                Ok((movie, kind))
+            }
+            Decision::New => Ok((self.insert_movie(m)?, MatchKind::New)),
+            Decision::Review { reason, candidates } => {
+                let loaded_as = self.insert_movie(m)?;
+                self.identity.ambiguous.push(AmbiguousRecord {
+                    provider: m.provider,
+                    source_row: m.source_row,
+                    title: m.title.as_str().to_owned(),
+                    year: m.year,
+                    reason: reason.as_str().to_owned(),
+                    score: candidates.first().map(|(_, c)| c.score),
+                    candidates: candidates.iter().map(|(id, _)| *id).collect(),
+                    loaded_as,
+                });
+                Ok((loaded_as, MatchKind::Ambiguous))
+            }
+        }
+    }
+
+    /// Maps the record's ids and blocking keys to its movie. An id already mapped (to this
+    /// movie or, rarely, to another) stays as it is.
+    fn register(
+        &mut self,
+        movie: MovieId,
+        profile: &Profile,
+        mapped: impl Fn(usize) -> bool,
+        batch: &mut BatchIndex,
+    ) -> Result<(), StoreError> {
+        let mut id = self.tx.prepare_cached(
+            "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for (ord, i) in profile.ids.iter().enumerate() {
+            if !mapped(ord) && !batch.ids.contains_key(i) {
+                id.execute(params![i.namespace.as_str(), i.value, movie, self.run_id])?;
+                batch.ids.insert(i.clone(), movie);
+            }
+        }
+        let mut key = self.tx.prepare_cached(
+            "INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for k in profile.block_keys() {
+            let list = batch.keys.entry(k.clone()).or_default();
+            if !list.contains(&movie) {
+                list.push(movie);
+                key.execute(params![k, movie])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a resolved record: its facts, or, when an earlier record of the same input and
+    /// provider is the same film, the better of the two (the other is a `duplicate` reject).
+    fn put_movie(
+        &mut self,
+        m: &Movie,
+        movie_id: MovieId,
+        kind: MatchKind,
+    ) -> Result<(), StoreError> {
         // A movie created for this record has no facts, attributes or earlier record yet.
         let fresh = matches!(kind, MatchKind::New | MatchKind::Ambiguous);
         let votes = m.votes.unwrap_or(0);
@@ -245,99 +527,6 @@ impl Load<'_> {
                 "same film as row {winner} (kept: {votes} votes, rating {rating})"
             )),
         }])
-    }
-
-    /// Finds the movie a record is (see the module docs), creating it when there is none.
-    fn resolve(&mut self, m: &Movie) -> Result<(MovieId, MatchKind), StoreError> {
-        let own = m.own_id();
-        let ids: Vec<&ExternalId> = std::iter::once(&own)
-            .chain(m.ids.iter().filter(|i| **i != own))
-            .collect();
-        // Each id's movie, if it has one; the first found (own id first) decides.
-        let found: Vec<Option<MovieId>> = {
-            let mut lookup = self.tx.prepare_cached(
-                "SELECT MovieID FROM movie_ids WHERE namespace = ?1 AND external_id = ?2",
-            )?;
-            ids.iter()
-                .map(|id| {
-                    lookup
-                        .query_row(params![id.namespace.as_str(), id.value], |r| r.get(0))
-                        .optional()
-                })
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let (movie_id, kind) = match found.iter().flatten().next() {
-            Some(movie) => (*movie, MatchKind::Id),
-            None => self.match_by_title(m, &ids)?,
-        };
-        // An id already mapped (to this movie or, rarely, to another) stays as it is.
-        let mut register = self.tx.prepare_cached(
-            "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT DO NOTHING",
-        )?;
-        for (id, _) in ids.iter().zip(&found).filter(|(_, f)| f.is_none()) {
-            register.execute(params![
-                id.namespace.as_str(),
-                id.value,
-                movie_id,
-                self.run_id
-            ])?;
-        }
-        Ok((movie_id, kind))
-    }
-
-    fn match_by_title(
-        &mut self,
-        m: &Movie,
-        ids: &[&ExternalId],
-    ) -> Result<(MovieId, MatchKind), StoreError> {
-        let namespaces: Vec<&str> = ids.iter().map(|i| i.namespace.as_str()).collect();
-        let key = match_key(m.title.as_str());
-        // Every movie of this title within a year, with how far its nearest year is.
-        let nearby: Vec<(MovieId, i32)> = {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT s.MovieID, MIN(ABS(s.release_year - ?2)) FROM movie_sources AS s
-                 WHERE s.match_key = ?1 AND s.release_year BETWEEN ?2 - 1 AND ?2 + 1
-                   AND NOT EXISTS (SELECT 1 FROM movie_ids AS i
-                                   WHERE i.MovieID = s.MovieID
-                                     AND i.namespace IN (SELECT value FROM json_each(?3)))
-                 GROUP BY s.MovieID ORDER BY s.MovieID",
-            )?;
-            let list = serde_json::to_string(&namespaces).unwrap_or_else(|_| "[]".into());
-            let rows =
-                stmt.query_map(params![key, m.year, list], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let within = |apart: i32| -> Vec<MovieId> {
-            nearby
-                .iter()
-                .filter(|(_, d)| *d == apart)
-                .map(|(id, _)| *id)
-                .collect()
-        };
-        let same_year = within(0);
-        let (list, kind) = if same_year.is_empty() {
-            (within(1), MatchKind::NearYear)
-        } else {
-            (same_year, MatchKind::Title)
-        };
-        match list.as_slice() {
-            [one] => Ok((*one, kind)),
-            [] => Ok((self.insert_movie(m)?, MatchKind::New)),
-            several => {
-                let candidates = several.to_vec();
-                let loaded_as = self.insert_movie(m)?;
-                self.identity.ambiguous.push(AmbiguousRecord {
-                    provider: m.provider,
-                    source_row: m.source_row,
-                    title: m.title.as_str().to_owned(),
-                    year: m.year,
-                    candidates,
-                    loaded_as,
-                });
-                Ok((loaded_as, MatchKind::Ambiguous))
-            }
-        }
     }
 
     /// A new catalog row; `settle` derives its values once the facts are in.

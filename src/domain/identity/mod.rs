@@ -29,6 +29,10 @@ use score::Comparison;
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// A blocking key shared by more movies than this is too common to find candidates by (a
+/// generic word left by a fragment): it is skipped, so blocking stays linear in the catalog.
+pub const MAX_BLOCK: usize = 50;
+
 /// Where the decision's lines are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Thresholds {
@@ -326,6 +330,7 @@ impl Catalog {
             .block_keys()
             .iter()
             .filter_map(|k| self.by_key.get(k))
+            .filter(|list| list.len() <= MAX_BLOCK)
             .flatten()
             .copied()
             .collect();

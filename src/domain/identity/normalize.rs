@@ -94,11 +94,14 @@ pub fn forms(title: &str) -> Vec<TitleForm> {
     }
     let mut out: Vec<TitleForm> = Vec::new();
     for (i, f) in parts.into_iter().enumerate() {
-        let stripped = without_number(&f.words).map(|rest| TitleForm {
-            compact: rest.concat(),
-            words: rest.to_vec(),
-            partial: true,
-        });
+        // Without its number, a title must keep two words: "Movie 43" is not "Movie".
+        let stripped = without_number(&f.words)
+            .filter(|rest| rest.len() >= 2)
+            .map(|rest| TitleForm {
+                compact: rest.concat(),
+                words: rest.to_vec(),
+                partial: true,
+            });
         for f in std::iter::once(f).chain(stripped) {
             // A fragment must be a title on its own: two words, or the main title (the first
             // segment: "Zathura: A Space Adventure", "X2: X-Men United").
@@ -348,6 +351,7 @@ mod tests {
             "{valentine:?}"
         );
         assert_eq!(compacts("Heat"), [("heat".into(), false)]);
+        assert_eq!(compacts("Movie 43"), [("movie43".into(), false)]);
         let ep4 = compacts("Star Wars Ep. IV: A New Hope");
         assert!(ep4.contains(&("starwars".into(), true)), "{ep4:?}");
         assert!(forms("...").is_empty());

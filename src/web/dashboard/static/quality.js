@@ -93,7 +93,8 @@
       mr.fillTable(
         document.querySelector("#ambiguous tbody"),
         identity.ambiguous.map((a) =>
-          [String(a.source_row), a.title, String(a.year), a.candidates.join(", "), String(a.loaded_as)]),
+          [String(a.source_row), a.title, String(a.year), (a.reason || "several").replace("_", " "),
+            a.score == null ? "" : a.score.toFixed(1), a.candidates.join(", "), String(a.loaded_as)]),
       );
       $("ambiguous").hidden = identity.ambiguous.length === 0;
       $("audit").replaceChildren(...facts.flatMap(([k, v]) => [mr.el("dt", null, k), mr.el("dd", null, String(v))]));
