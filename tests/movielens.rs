@@ -355,6 +355,36 @@ fn the_three_shared_datasets_load_into_one_catalog() {
          WHERE TitleKey = 'titanic' AND ReleaseYear = 1997",
     );
     assert_eq!(titanic, 3, "vega, TMDB and MovieLens describe one Titanic");
+    // Spellings of one film from different sources are one movie: each Star Wars episode once.
+    let star_wars = count(
+        "SELECT COUNT(*) FROM movie_sources WHERE provider = 'vega' AND title LIKE 'Star Wars Ep.%'",
+    );
+    let merged = count(
+        "SELECT COUNT(DISTINCT MovieID) FROM movie_sources
+         WHERE provider = 'vega' AND title LIKE 'Star Wars Ep.%'
+           AND MovieID IN (SELECT MovieID FROM movie_sources WHERE provider = 'tmdb')",
+    );
+    assert!(
+        star_wars >= 6 && merged == star_wars,
+        "{merged} of {star_wars} merged"
+    );
+    for (a, b) in [
+        ("Beetle Juice", "Beetlejuice"),
+        ("ET: The Extra-Terrestrial", "E.T. the Extra-Terrestrial"),
+    ] {
+        let one = count(&format!(
+            "SELECT COUNT(DISTINCT MovieID) FROM movie_sources WHERE title IN ('{a}', '{b}')"
+        ));
+        assert_eq!(one, 1, "{a} / {b}");
+    }
+    // The trust policy: vega's creative type is no genre; TMDB's year beats vega's slip.
+    let history = count(
+        "SELECT COUNT(*) FROM Movies WHERE Title = 'Titanic' AND ReleaseYear = 1997
+           AND Genre LIKE '%History%'",
+    );
+    assert_eq!(history, 0, "Titanic is not History");
+    let garbled = count("SELECT COUNT(*) FROM Movies WHERE Title GLOB '*[ÈÍÛ‡Ω]*'");
+    assert_eq!(garbled, 0, "no catalog title stays garbled");
     for source in &sources {
         let report = run(source).report;
         assert_eq!(

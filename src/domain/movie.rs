@@ -119,6 +119,9 @@ pub struct Movie {
     pub title: Title,
     /// The title in the film's own language, or another it is known by.
     pub original_title: Option<Title>,
+    /// The title as the source spelled it, when text repair changed it: a catalog loaded
+    /// before the repair keyed a source without ids by it.
+    pub unrepaired_title: Option<Title>,
     pub year: i32,
     pub release_date: Option<NaiveDate>,
     /// `None` when the provider has no rating, or one backed by zero votes.
@@ -148,6 +151,7 @@ impl Movie {
             ids: Vec::new(),
             title,
             original_title: None,
+            unrepaired_title: None,
             year,
             release_date: None,
             rating: None,
@@ -175,6 +179,20 @@ impl Movie {
             .find(|id| own.contains(&id.namespace))
             .cloned()
             .unwrap_or_else(|| ExternalId::natural(own[0], &self.title.key(), self.year))
+    }
+
+    /// Every id of the record, its own first; for a source without ids whose title was
+    /// repaired, also the natural key of the title as it came, so an older catalog still finds
+    /// the movie by it.
+    pub fn all_ids(&self) -> Vec<ExternalId> {
+        let own = self.own_id();
+        let mut ids = vec![own.clone()];
+        ids.extend(self.ids.iter().filter(|i| **i != own).cloned());
+        let natural = !self.ids.iter().any(|i| i.namespace == own.namespace);
+        if let Some(before) = self.unrepaired_title.as_ref().filter(|_| natural) {
+            ids.push(ExternalId::natural(own.namespace, &before.key(), self.year));
+        }
+        ids
     }
 }
 

@@ -78,11 +78,13 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Transformed, Vec<Re
             None => text,
         }
     };
-    let title = match Title::parse(&fix(Field::Title, title.as_str().to_owned())) {
-        Some(t) => t,
-        None => title,
-    };
+    let (title, unrepaired_title) =
+        match Title::parse(&fix(Field::Title, title.as_str().to_owned())) {
+            Some(t) if t != title => (t, Some(title)),
+            _ => (title, None),
+        };
     let mut movie = Movie::new(record.provider, title, year, record.row);
+    movie.unrepaired_title = unrepaired_title;
     movie.original_title = optional_text(record.get(Field::OriginalTitle))
         .and_then(|t| Title::parse(&fix(Field::OriginalTitle, t)));
     movie.ids = record.ids.clone();

@@ -1182,4 +1182,52 @@ mod tests {
         load(&mut store, &[unrated]);
         assert_eq!(catalog(&store)[0].2, None);
     }
+
+    #[test]
+    fn a_repaired_title_still_finds_the_movie_its_garbled_spelling_made() {
+        let (_dir, mut store) = store();
+        // What a load before text repair stored: the garbled title, keyed by it.
+        load(&mut store, &[movie(Provider::Vega, 1, "LÈon", 1994, 8.5)]);
+        let mut repaired = movie(Provider::Vega, 1, "Léon", 1994, 8.5);
+        repaired.unrepaired_title = Title::parse("LÈon");
+        let summary = load(&mut store, &[repaired]);
+        assert_eq!(summary.identity.providers[&Provider::Vega].matched_by_id, 1);
+        assert_eq!(
+            catalog(&store),
+            [("Léon".to_owned(), 1994, Some(8.5), None)]
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_film_from_two_sources_become_one_movie_and_remakes_do_not() {
+        let (_dir, mut store) = store();
+        load(
+            &mut store,
+            &[
+                movie(Provider::Vega, 1, "Star Wars Ep. IV: A New Hope", 1977, 8.8),
+                movie(Provider::Vega, 2, "Beetle Juice", 1988, 7.3),
+                movie(Provider::Vega, 3, "Psycho", 1960, 8.6),
+            ],
+        );
+        let summary = load(
+            &mut store,
+            &[
+                tmdb(1, 11, "Star Wars", 1977, 8.1, 6778),
+                tmdb(2, 4011, "Beetlejuice", 1988, 7.0, 1999),
+                tmdb(3, 11252, "Psycho", 1998, 4.9, 300),
+            ],
+        );
+        let counts = &summary.identity.providers[&Provider::Tmdb];
+        assert_eq!((counts.matched_by_title, counts.new), (2, 1), "{counts:?}");
+        let titles: Vec<(String, i32)> = catalog(&store).into_iter().map(|m| (m.0, m.1)).collect();
+        assert_eq!(
+            titles,
+            [
+                ("Star Wars".to_owned(), 1977),
+                ("Beetlejuice".to_owned(), 1988),
+                ("Psycho".to_owned(), 1960),
+                ("Psycho".to_owned(), 1998)
+            ]
+        );
+    }
 }

@@ -83,9 +83,7 @@ impl Profile {
             Some(directors.as_str()).filter(|d| !d.is_empty()),
             m.runtime,
         );
-        let own = m.own_id();
-        p.ids.push(own.clone());
-        p.ids.extend(m.ids.iter().filter(|i| **i != own).cloned());
+        p.ids = m.all_ids();
         p
     }
 
