@@ -34,7 +34,8 @@ pub struct Movie {
     pub tags: Vec<String>,
 }
 
-fn open(path: &Path) -> Result<BufReader<File>, EvalError> {
+/// Opens a dataset file; a missing one is `EvalError::Missing`.
+pub(super) fn open(path: &Path) -> Result<BufReader<File>, EvalError> {
     if !path.is_file() {
         return Err(EvalError::Missing(path.to_owned()));
     }
@@ -43,7 +44,8 @@ fn open(path: &Path) -> Result<BufReader<File>, EvalError> {
         .map_err(|e| EvalError::Read(path.to_owned(), e.to_string()))
 }
 
-fn etl(path: &Path) -> impl Fn(EtlError) -> EvalError + '_ {
+/// An ETL reader's error as an evaluation error naming the file.
+pub(super) fn etl(path: &Path) -> impl Fn(EtlError) -> EvalError + '_ {
     move |e| EvalError::Read(path.to_owned(), e.to_string())
 }
 

@@ -8,6 +8,7 @@
 //! Thresholds are chosen on a seeded half of the MovieLens movies and reported on the other
 //! half, over several seeds (mean ± standard error).
 
+use super::data::{etl, open};
 use super::EvalError;
 use crate::domain::identity::score::{self, Agreement, TitleLevel, YearLevel};
 use crate::domain::identity::{Catalog, Decision, Profile, Resolved, Thresholds};
@@ -18,11 +19,8 @@ use crate::domain::MovieId;
 use crate::etl::extract::{self, Format};
 use crate::etl::movielens::{self, Layout, Links};
 use crate::etl::transform::{self, Rules};
-use crate::etl::EtlError;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// What the protocol reads.
@@ -454,19 +452,6 @@ fn tmdb_id(m: &Movie) -> Option<i64> {
         .iter()
         .find(|i| i.namespace == Namespace::Tmdb)
         .and_then(|i| i.value.parse().ok())
-}
-
-fn open(path: &Path) -> Result<BufReader<File>, EvalError> {
-    if !path.is_file() {
-        return Err(EvalError::Missing(path.to_owned()));
-    }
-    File::open(path)
-        .map(BufReader::new)
-        .map_err(|e| EvalError::Read(path.to_owned(), e.to_string()))
-}
-
-fn etl(path: &Path) -> impl Fn(EtlError) -> EvalError + '_ {
-    move |e| EvalError::Read(path.to_owned(), e.to_string())
 }
 
 fn rules() -> Rules {
