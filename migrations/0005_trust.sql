@@ -30,3 +30,9 @@ CREATE TABLE movie_keys (
     MovieID INTEGER NOT NULL,                      -- Movies.MovieID
     PRIMARY KEY (key, MovieID)
 ) WITHOUT ROWID;
+
+-- The normal forms of every provider's title (src/domain/identity/normalize.rs), '|'-separated:
+-- what the catalog search matches a typed query's normal form against, so "amelie" finds
+-- Amélie, "wargames" WarGames and "et the extra" E.T. the Extra-Terrestrial. Derived on every
+-- load (an older database's on its next load).
+ALTER TABLE Movies ADD COLUMN SearchKey TEXT;

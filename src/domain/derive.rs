@@ -13,6 +13,7 @@
 //! spelling of it, a runtime more than 5 minutes off, genres that the trusted sources overrule.
 
 use super::genre::Genre;
+use super::identity::normalize::normalize;
 use super::movie::match_key;
 use super::source::{Provider, RatingPolicy};
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,8 @@ pub struct Derived {
     pub genre: Option<String>,
     /// The same genres, in vocabulary order.
     pub genres: Vec<Genre>,
+    /// The compact normal forms of every provider's title, `|`-separated: what search matches.
+    pub search_key: String,
     pub director: Option<String>,
     pub overview: Option<String>,
     pub runtime: Option<u32>,
@@ -183,6 +186,7 @@ pub fn derive<'f>(
                 .join("|")
         }),
         genres,
+        search_key: search_key(trusted.iter().map(|f| f.title.as_str())),
         director: director.and_then(|f| f.director.clone()),
         overview: overview.and_then(|f| f.overview.clone()),
         runtime: runtime.and_then(|f| f.runtime),
@@ -191,6 +195,18 @@ pub fn derive<'f>(
         supplied_by,
         conflicts,
     }
+}
+
+/// The search key of a movie with these titles (see [`Derived::search_key`]).
+pub fn search_key<'t>(titles: impl Iterator<Item = &'t str>) -> String {
+    let mut keys: Vec<String> = Vec::new();
+    for t in titles {
+        let compact = normalize(t).compact;
+        if !compact.is_empty() && !keys.contains(&compact) {
+            keys.push(compact);
+        }
+    }
+    keys.join("|")
 }
 
 /// The disagreements of the overruled providers with the kept title, year and runtime.

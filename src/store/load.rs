@@ -21,7 +21,7 @@ use super::{Store, StoreError};
 use crate::domain::audit::{
     AmbiguousRecord, AuditReport, ConflictGroup, Example, IdentityReport, MatchKind,
 };
-use crate::domain::derive::{derive, ProviderFacts};
+use crate::domain::derive::{derive, search_key, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
 use crate::domain::identity::score::YearLevel;
@@ -120,8 +120,8 @@ struct BatchIndex {
     keys: HashMap<String, Vec<MovieId>>,
 }
 
-/// Fills `movie_keys` for a catalog loaded before identity kept blocking keys (schema version
-/// 5): every provider's titles, as the load would have registered them.
+/// Fills `movie_keys` and `Movies.SearchKey` for a catalog loaded before identity kept them
+/// (schema version 5): from every provider's titles, as the load would have written them.
 fn backfill_keys(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM movie_keys)", [], |r| {
         r.get(0)
@@ -133,6 +133,7 @@ fn backfill_keys(tx: &Transaction<'_>) -> Result<(), StoreError> {
         tx.prepare("SELECT MovieID, title, original_title, release_year FROM movie_sources")?;
     let mut insert =
         tx.prepare("INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
+    let mut titles: BTreeMap<MovieId, Vec<String>> = BTreeMap::new();
     let mut rows = facts.query([])?;
     while let Some(r) = rows.next()? {
         let movie: MovieId = r.get(0)?;
@@ -143,6 +144,14 @@ fn backfill_keys(tx: &Transaction<'_>) -> Result<(), StoreError> {
         for k in p.block_keys() {
             insert.execute(params![k, movie])?;
         }
+        titles.entry(movie).or_default().push(title);
+    }
+    let mut search = tx.prepare("UPDATE Movies SET SearchKey = ?2 WHERE MovieID = ?1")?;
+    for (movie, titles) in titles {
+        search.execute(params![
+            movie,
+            search_key(titles.iter().map(String::as_str))
+        ])?;
     }
     Ok(())
 }
@@ -742,12 +751,13 @@ impl Load<'_> {
         let mut update = tx.prepare(
             "UPDATE Movies SET Title = ?2, TitleKey = ?3, ReleaseYear = ?4, ReleaseDate = ?5,
                     Rating = ?6, Votes = ?7, Genre = ?8, Director = ?9, Overview = ?10,
-                    Runtime = ?11, OriginalLanguage = ?12, Popularity = ?13, UpdatedRunId = ?14
+                    Runtime = ?11, OriginalLanguage = ?12, Popularity = ?13, UpdatedRunId = ?14,
+                    SearchKey = ?15
              WHERE MovieID = ?1
                AND NOT (Title IS ?2 AND TitleKey IS ?3 AND ReleaseYear IS ?4 AND ReleaseDate IS ?5
                         AND Rating IS ?6 AND Votes IS ?7 AND Genre IS ?8 AND Director IS ?9
                         AND Overview IS ?10 AND Runtime IS ?11 AND OriginalLanguage IS ?12
-                        AND Popularity IS ?13)",
+                        AND Popularity IS ?13 AND SearchKey IS ?15)",
         )?;
         let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut conflicts = BTreeMap::new();
@@ -794,7 +804,8 @@ impl Load<'_> {
                 d.runtime,
                 d.language,
                 d.popularity,
-                self.run_id
+                self.run_id,
+                d.search_key
             ])?;
             for (field, provider) in &d.supplied_by {
                 *supplied_by
@@ -1228,6 +1239,43 @@ mod tests {
                 ("Psycho".to_owned(), 1960),
                 ("Psycho".to_owned(), 1998)
             ]
+        );
+    }
+
+    #[test]
+    fn search_forgives_accents_spacing_and_punctuation() {
+        let (_dir, mut store) = store();
+        load(
+            &mut store,
+            &[
+                movie(
+                    Provider::Vega,
+                    1,
+                    "Le Fabuleux destin d'Amélie Poulain",
+                    2001,
+                    8.5,
+                ),
+                movie(Provider::Vega, 2, "WarGames", 1983, 7.1),
+                movie(Provider::Vega, 3, "E.T. the Extra-Terrestrial", 1982, 7.9),
+                movie(Provider::Vega, 4, "Heat", 1995, 8.2),
+            ],
+        );
+        let found = |q: &str| -> Vec<String> {
+            let (rows, _) = store
+                .movies_page(&CatalogQuery::search(q, 10))
+                .expect("search");
+            rows.into_iter().map(|m| m.title).collect()
+        };
+        assert_eq!(found("amelie"), ["Le Fabuleux destin d'Amélie Poulain"]);
+        assert_eq!(found("war games"), ["WarGames"]);
+        assert_eq!(found("wargames"), ["WarGames"]);
+        assert_eq!(found("et the extra"), ["E.T. the Extra-Terrestrial"]);
+        assert_eq!(found("HEAT"), ["Heat"]);
+        assert!(found("zzz").is_empty());
+        assert_eq!(
+            found("the").len(),
+            1,
+            "a bare article matches the title text only"
         );
     }
 }

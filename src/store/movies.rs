@@ -4,6 +4,7 @@
 use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
+use crate::domain::identity::normalize::normalize;
 use crate::domain::movie::{CatalogMovie, MovieAttributes, MovieDetail, SourceFacts};
 use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, MovieId};
@@ -155,8 +156,21 @@ impl Store {
         let mut clauses = Vec::new();
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(key) = q.title_key.as_deref().filter(|k| !k.is_empty()) {
-            clauses.push("TitleKey LIKE ? ESCAPE '\\'");
-            args.push(like_pattern(key).into());
+            // The title as typed, or its normal form in any provider's title's: "amelie" finds
+            // Amélie, "wargames" WarGames, "et the extra" E.T. the Extra-Terrestrial.
+            let compact = normalize(key).compact;
+            if compact.is_empty() {
+                clauses.push("TitleKey LIKE ? ESCAPE '\\'");
+            } else {
+                clauses.push("(TitleKey LIKE ? ESCAPE '\\' OR SearchKey LIKE ? ESCAPE '\\')");
+                args.push(like_pattern(key).into());
+            }
+            let pattern = if compact.is_empty() {
+                key
+            } else {
+                compact.as_str()
+            };
+            args.push(like_pattern(pattern).into());
         }
         if let Some(y) = q.year_from {
             clauses.push("ReleaseYear >= ?");
