@@ -1278,4 +1278,84 @@ mod tests {
             "a bare article matches the title text only"
         );
     }
+
+    /// Spellings of a few films as vega (no ids) and TMDB (ids) might write them.
+    const FILMS: [(&[&str], i32, u32); 5] = [
+        (
+            &[
+                "Star Wars: Episode IV - A New Hope",
+                "Star Wars Ep. IV: A New Hope",
+            ],
+            1977,
+            11,
+        ),
+        (&["Beetlejuice", "Beetle Juice", "BEETLEJUICE"], 1988, 4011),
+        (
+            &["E.T. the Extra-Terrestrial", "ET: The Extra-Terrestrial"],
+            1982,
+            601,
+        ),
+        (&["WarGames", "War Games"], 1983, 860),
+        (&["Amélie", "Amelie"], 2001, 194),
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The store's set-based load, in batches of any size, makes the same movies of the
+        /// same records as identity's record-by-record oracle.
+        #[test]
+        fn the_batched_load_groups_records_as_the_record_by_record_oracle(
+            picks in proptest::collection::vec((0usize..5, 0usize..3, proptest::bool::ANY, -1i32..=1), 1..12),
+            chunk in 1usize..6,
+        ) {
+            use crate::domain::identity::{Catalog, Profile};
+            // At most one record per film and provider: the oracle has no duplicate rule.
+            let mut seen = std::collections::HashSet::new();
+            let mut records = Vec::new();
+            for (film, spelling, is_tmdb, shift) in picks {
+                if !seen.insert((film, is_tmdb)) {
+                    continue;
+                }
+                let (titles, year, id) = FILMS[film];
+                let title = titles[spelling % titles.len()];
+                let row = records.len() as u64 + 1;
+                records.push(if is_tmdb {
+                    tmdb(row, id, title, year, 7.0, 10)
+                } else {
+                    movie(Provider::Vega, row, title, year + shift, 7.0)
+                });
+            }
+            let mut oracle = Catalog::default();
+            let expected: Vec<MovieId> = records.iter().map(|m| oracle.resolve(&Profile::of(m)).0).collect();
+            let (_dir, mut store) = store();
+            let mut load = store.begin_load(&start()).expect("begin");
+            for batch in records.chunks(chunk) {
+                load.put_movies(batch).expect("put");
+            }
+            load.settle(&RatingPolicy::VoteWeighted, |_, _| {}).expect("settle");
+            load.commit(&start(), &AuditReport::default(), chrono::Utc::now()).expect("commit");
+            let actual: Vec<MovieId> = records
+                .iter()
+                .map(|m| {
+                    store
+                        .conn
+                        .query_row(
+                            "SELECT MovieID FROM movie_sources WHERE provider = ?1 AND source_row = ?2",
+                            params![m.provider.as_str(), m.source_row],
+                            |r| r.get(0),
+                        )
+                        .expect("record loaded")
+                })
+                .collect();
+            // The same partition of the records (movie numbers may differ).
+            let pairs = |ids: &[MovieId]| -> Vec<(usize, usize)> {
+                (0..ids.len())
+                    .flat_map(|i| (0..ids.len()).map(move |j| (i, j)))
+                    .filter(|(i, j)| ids[*i] == ids[*j])
+                    .collect()
+            };
+            proptest::prop_assert_eq!(pairs(&actual), pairs(&expected));
+        }
+    }
 }
