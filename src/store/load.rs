@@ -187,7 +187,8 @@ impl Load<'_> {
     /// decisions and facts are written.
     pub fn put_movies(&mut self, movies: &[Movie]) -> Result<(), StoreError> {
         let profiles: Vec<Profile> = movies.iter().map(Profile::of).collect();
-        let (id_hits, key_hits) = self.stage(&profiles)?;
+        let keys: Vec<Vec<String>> = profiles.iter().map(Profile::block_keys).collect();
+        let (id_hits, key_hits) = self.stage(&profiles, &keys)?;
         let mut known = self.candidate_profiles(key_hits.values().flatten())?;
         let mut batch = BatchIndex::default();
         for (seq, (m, profile)) in movies.iter().zip(&profiles).enumerate() {
@@ -230,7 +231,7 @@ impl Load<'_> {
                     self.settle_decision(m, decision)?
                 }
             };
-            self.register(
+            self.register_ids(
                 movie_id,
                 profile,
                 |ord| id_hits.contains_key(&(seq, ord)),
@@ -244,7 +245,10 @@ impl Load<'_> {
                 }
                 None => {}
             }
-            self.put_movie(m, movie_id, kind)?;
+            // A record found by id whose facts are as they were has its keys mapped already.
+            if self.put_movie(m, movie_id, kind)? || kind != MatchKind::Id {
+                self.register_keys(movie_id, &keys[seq], &mut batch)?;
+            }
         }
         Ok(())
     }
@@ -256,6 +260,7 @@ impl Load<'_> {
     fn stage(
         &mut self,
         profiles: &[Profile],
+        keys: &[Vec<String>],
     ) -> Result<
         (
             HashMap<(usize, usize), MovieId>,
@@ -288,11 +293,11 @@ impl Load<'_> {
         }
         let placed: std::collections::HashSet<usize> =
             id_hits.keys().map(|(seq, _)| *seq).collect();
-        let keys: Vec<(usize, String)> = profiles
+        let keys: Vec<(usize, &str)> = keys
             .iter()
             .enumerate()
             .filter(|(seq, _)| !placed.contains(seq))
-            .flat_map(|(seq, p)| p.block_keys().into_iter().map(move |k| (seq, k)))
+            .flat_map(|(seq, k)| k.iter().map(move |k| (seq, k.as_str())))
             .collect();
         let mut key_hits: HashMap<usize, Vec<MovieId>> = HashMap::new();
         if !keys.is_empty() {
@@ -392,9 +397,9 @@ impl Load<'_> {
         }
     }
 
-    /// Maps the record's ids and blocking keys to its movie. An id already mapped (to this
-    /// movie or, rarely, to another) stays as it is.
-    fn register(
+    /// Maps the record's ids to its movie. An id already mapped (to this movie or, rarely, to
+    /// another) stays as it is.
+    fn register_ids(
         &mut self,
         movie: MovieId,
         profile: &Profile,
@@ -411,10 +416,20 @@ impl Load<'_> {
                 batch.ids.insert(i.clone(), movie);
             }
         }
+        Ok(())
+    }
+
+    /// Maps the record's blocking keys to its movie.
+    fn register_keys(
+        &mut self,
+        movie: MovieId,
+        keys: &[String],
+        batch: &mut BatchIndex,
+    ) -> Result<(), StoreError> {
         let mut key = self.tx.prepare_cached(
             "INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         )?;
-        for k in profile.block_keys() {
+        for k in keys {
             let list = batch.keys.entry(k.clone()).or_default();
             if !list.contains(&movie) {
                 list.push(movie);
@@ -426,12 +441,13 @@ impl Load<'_> {
 
     /// Writes a resolved record: its facts, or, when an earlier record of the same input and
     /// provider is the same film, the better of the two (the other is a `duplicate` reject).
+    /// Returns whether the record's facts were written (new or changed).
     fn put_movie(
         &mut self,
         m: &Movie,
         movie_id: MovieId,
         kind: MatchKind,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         // A movie created for this record has no facts, attributes or earlier record yet.
         let fresh = matches!(kind, MatchKind::New | MatchKind::Ambiguous);
         let votes = m.votes.unwrap_or(0);
@@ -472,7 +488,7 @@ impl Load<'_> {
             };
             self.duplicate(loser, winner, w_votes, w_rating, title)?;
             if !new_wins {
-                return Ok(());
+                return Ok(false);
             }
         } else {
             self.identity.count(m.provider, kind);
@@ -499,7 +515,7 @@ impl Load<'_> {
                 rating,
                 outcome
             ])?;
-        Ok(())
+        Ok(changed || fresh)
     }
 
     /// The title the earlier record of a film wrote (it becomes the duplicate).
