@@ -62,7 +62,7 @@ pub fn forms(title: &str) -> Vec<TitleForm> {
     if whole.compact.is_empty() {
         return Vec::new();
     }
-    // Fragments: the segments, the title after a possessive name, its first two words.
+    // Fragments: the segments, the title after a possessive name.
     let mut parts: Vec<TitleForm> = vec![whole.clone()];
     let segments: Vec<&str> = title
         .split([':', '(', ')', '[', ']'])
@@ -83,14 +83,6 @@ pub fn forms(title: &str) -> Vec<TitleForm> {
         if named && head.split_whitespace().count() <= 3 {
             parts.push(form(rest, true));
         }
-    }
-    if whole.words.len() > 2 {
-        let two = &whole.words[..2];
-        parts.push(TitleForm {
-            compact: two.concat(),
-            words: two.to_vec(),
-            partial: true,
-        });
     }
     let mut out: Vec<TitleForm> = Vec::new();
     for (i, f) in parts.into_iter().enumerate() {
