@@ -14,7 +14,6 @@
 
 use super::genre::Genre;
 use super::identity::normalize::normalize;
-use super::movie::match_key;
 use super::source::{Provider, RatingPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -216,7 +215,7 @@ fn settled_conflicts(
     runtime: Option<(u32, Provider)>,
 ) -> Vec<Conflict> {
     let mut out = Vec::new();
-    let (Some(kept_from), key) = (head.provider, match_key(&head.title)) else {
+    let (Some(kept_from), key) = (head.provider, normalize(&head.title).compact) else {
         return out;
     };
     for f in others {
@@ -242,7 +241,7 @@ fn settled_conflicts(
                 slip.then_some("two_digit_year"),
             );
         }
-        if match_key(&f.title) != key {
+        if normalize(&f.title).compact != key {
             add("title", head.title.clone(), f.title.clone(), None);
         }
         if let (Some((kept, from)), Some(value)) = (runtime, f.runtime) {
