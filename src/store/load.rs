@@ -801,7 +801,10 @@ impl Load<'_> {
             let d = derive(group, &of_movie, policy);
             group.clear();
             if d.genre != old_genre {
-                clear_genres.execute([movie])?;
+                // A movie without genres has no rows to clear (a new movie among them).
+                if old_genre.is_some() {
+                    clear_genres.execute([movie])?;
+                }
                 for g in &d.genres {
                     add_genre.execute(params![movie, g.id()])?;
                 }
