@@ -203,10 +203,10 @@ impl Load<'_> {
                 Some(movie) => (movie, MatchKind::Id),
                 None => {
                     let mut ids: Vec<MovieId> = key_hits.get(&seq).cloned().unwrap_or_default();
-                    for key in profile.block_keys() {
+                    for key in &keys[seq] {
                         let local = batch
                             .keys
-                            .get(&key)
+                            .get(key)
                             .filter(|l| l.len() <= identity::MAX_BLOCK);
                         ids.extend(local.into_iter().flatten());
                     }
