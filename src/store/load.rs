@@ -112,6 +112,13 @@ impl Store {
     }
 }
 
+/// What staging a batch finds: the movie each (record, id position) is mapped to, and each
+/// record's candidate movies by blocking key.
+type Staged = (
+    HashMap<(usize, usize), MovieId>,
+    HashMap<usize, Vec<MovieId>>,
+);
+
 /// The ids and blocking keys a batch has mapped so far, which the catalog's tables will only
 /// show the next batch.
 #[derive(Default)]
@@ -256,7 +263,6 @@ impl Load<'_> {
     /// Stages the batch's ids and keys (as two JSON arrays, one statement each, no temporary
     /// rows) and joins them against the catalog; returns the movie each (record, id position)
     /// is mapped to, and each record's candidate movies by blocking key.
-    #[allow(clippy::type_complexity)]
     fn stage(
         &mut self,
         profiles: &[Profile],
