@@ -261,19 +261,8 @@ impl Load<'_> {
     }
 
     /// Stages the batch's ids and keys (as two JSON arrays, one statement each, no temporary
-    /// rows) and joins them against the catalog; returns the movie each (record, id position)
-    /// is mapped to, and each record's candidate movies by blocking key.
-    fn stage(
-        &mut self,
-        profiles: &[Profile],
-        keys: &[Vec<String>],
-    ) -> Result<
-        (
-            HashMap<(usize, usize), MovieId>,
-            HashMap<usize, Vec<MovieId>>,
-        ),
-        StoreError,
-    > {
+    /// rows) and joins them against the catalog.
+    fn stage(&mut self, profiles: &[Profile], keys: &[Vec<String>]) -> Result<Staged, StoreError> {
         let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
         let ids: Vec<(usize, usize, &str, &str)> = profiles
             .iter()
