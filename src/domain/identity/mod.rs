@@ -97,58 +97,29 @@ impl Profile {
         runtime: Option<u32>,
     ) {
         for t in std::iter::once(title).chain(original_title) {
-            for f in normalize::forms(t) {
-                if !self.titles.contains(&f) {
-                    self.titles.push(f);
-                }
-            }
+            add_new(&mut self.titles, normalize::forms(t));
         }
-        if !self.years.contains(&year) {
-            self.years.push(year);
-        }
-        for d in directors.into_iter().flat_map(|d| d.split(", ")) {
-            let key = match_key(d);
-            if !key.is_empty() && !self.directors.contains(&key) {
-                self.directors.push(key);
-            }
-        }
-        if let Some(r) = runtime.filter(|r| !self.runtimes.contains(r)) {
-            self.runtimes.push(r);
-        }
+        add_new(&mut self.years, [year]);
+        let names = directors
+            .into_iter()
+            .flat_map(|d| d.split(", "))
+            .map(match_key);
+        add_new(&mut self.directors, names.filter(|k| !k.is_empty()));
+        add_new(&mut self.runtimes, runtime);
     }
 
     /// Adds the ids of a movie.
     pub fn add_id(&mut self, id: ExternalId) {
-        if !self.ids.contains(&id) {
-            self.ids.push(id);
-        }
+        add_new(&mut self.ids, [id]);
     }
 
     /// Everything `other` knows too.
     pub fn merge(&mut self, other: &Profile) {
-        for t in &other.titles {
-            if !self.titles.contains(t) {
-                self.titles.push(t.clone());
-            }
-        }
-        for y in &other.years {
-            if !self.years.contains(y) {
-                self.years.push(*y);
-            }
-        }
-        for d in &other.directors {
-            if !self.directors.contains(d) {
-                self.directors.push(d.clone());
-            }
-        }
-        for r in &other.runtimes {
-            if !self.runtimes.contains(r) {
-                self.runtimes.push(*r);
-            }
-        }
-        for i in &other.ids {
-            self.add_id(i.clone());
-        }
+        add_new(&mut self.titles, other.titles.iter().cloned());
+        add_new(&mut self.years, other.years.iter().copied());
+        add_new(&mut self.directors, other.directors.iter().cloned());
+        add_new(&mut self.runtimes, other.runtimes.iter().copied());
+        add_new(&mut self.ids, other.ids.iter().cloned());
     }
 
     /// The blocking keys: the compact forms of every title, whole or partial.
@@ -170,6 +141,16 @@ impl Profile {
                 .collect();
             !theirs.is_empty() && !theirs.contains(&mine)
         })
+    }
+}
+
+/// Appends the items `list` does not hold yet, in order: a profile's lists are sets that keep
+/// the order facts arrived in.
+fn add_new<T: PartialEq>(list: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
+    for item in items {
+        if !list.contains(&item) {
+            list.push(item);
+        }
     }
 }
 
