@@ -16,6 +16,7 @@
 //! derives the touched movies' `Movies` row: descriptive fields from the first provider with a
 //! value in [`Provider::ATTRIBUTE_PRIORITY`], the rating by the run's [`RatingPolicy`].
 
+use super::bulk::{nullable, Rows};
 use super::codec::timestamp;
 use super::{Store, StoreError};
 use crate::domain::audit::{
@@ -26,11 +27,12 @@ use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
 use crate::domain::identity::score::YearLevel;
 use crate::domain::identity::{self, Decision, Profile, Thresholds};
-use crate::domain::movie::{match_key, Movie, Title};
+use crate::domain::movie::{Movie, Title};
 use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::{BTreeMap, HashMap};
+use rusqlite::{params, Transaction, TransactionBehavior};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 /// An ETL run's load. Dropped without [`Load::commit`], it leaves the database as it was.
@@ -42,6 +44,9 @@ pub struct Load<'s> {
     duplicate_examples: Vec<Example>,
     /// The file of a multi-file input being loaded (empty for a single file): rejects name it.
     file: String,
+    /// The number the next new movie gets: the load numbers movies as identity makes them and
+    /// writes them with their batch (the IMMEDIATE transaction holds off every other writer).
+    next_movie: MovieId,
 }
 
 /// What settling the run's movies did.
@@ -69,9 +74,8 @@ impl Store {
     /// becomes visible, as `succeeded`, when the load commits.
     pub fn begin_load(&mut self, run: &RunStart) -> Result<Load<'_>, StoreError> {
         let conn = self.owned()?;
-        // A load writes across a dozen B-trees at once: a 64 MiB page cache (against SQLite's
-        // 2 MiB) keeps their upper levels in memory instead of re-reading them from the WAL.
-        conn.pragma_update(None, "cache_size", -65536)?;
+        // Each table's many-row statements, the staging joins and the settling.
+        conn.set_prepared_statement_cache_capacity(64);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
@@ -101,7 +105,13 @@ impl Store {
 ",
         )?;
         backfill_keys(&tx)?;
+        let next_movie = tx.query_row(
+            "SELECT COALESCE(MAX(MovieID), 0) + 1 FROM Movies",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Load {
+            next_movie,
             tx,
             run_id,
             identity: IdentityReport::default(),
@@ -181,24 +191,69 @@ fn outranks(a: (u64, Option<f64>, u64), b: (u64, Option<f64>, u64)) -> bool {
         .is_gt()
 }
 
+/// Ids a batch maps that the catalog did not know, each with its movie.
+type NewIds = Vec<(ExternalId, MovieId)>;
+
+/// Where identity placed a record.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    movie: MovieId,
+    kind: MatchKind,
+}
+
+impl Placed {
+    /// Whether the record made its movie (which has no facts, attributes or records yet).
+    fn created(&self) -> bool {
+        matches!(self.kind, MatchKind::New | MatchKind::Ambiguous)
+    }
+}
+
+/// The record the run keeps of a (movie, provider): the best of the film's records in the
+/// input (see [`outranks`]). `seq` is its position in the current batch, `None` when an
+/// earlier batch wrote it.
+struct Kept {
+    seq: Option<usize>,
+    row: u64,
+    votes: u64,
+    rating: Option<f64>,
+    title: String,
+}
+
 impl Load<'_> {
     /// The run this load records.
     pub fn run_id(&self) -> EtlRunId {
         self.run_id
     }
 
-    /// Resolves and writes a batch of clean movie records. Set-based: the batch's ids and
-    /// blocking keys are staged and joined against the catalog in two statements, the
-    /// candidates' facts read in two more; then [`identity`] decides record by record in
-    /// memory (a record may be the film an earlier record of the batch created), and the
-    /// decisions and facts are written.
+    /// Resolves and writes a batch of clean movie records, set-based: the batch's ids and
+    /// blocking keys are joined against the catalog in two statements and the candidates'
+    /// facts read in two more; [`identity`] decides record by record in memory (a record may be
+    /// the film an earlier record of the batch made); then each table gets the batch's rows in
+    /// a few many-row statements.
     pub fn put_movies(&mut self, movies: &[Movie]) -> Result<(), StoreError> {
         let profiles: Vec<Profile> = movies.iter().map(Profile::of).collect();
         let keys: Vec<Vec<String>> = profiles.iter().map(Profile::block_keys).collect();
-        let (id_hits, key_hits) = self.stage(&profiles, &keys)?;
+        let (placed, ids) = self.resolve(movies, &profiles, &keys)?;
+        let kept = self.dedupe(movies, &placed)?;
+        self.write(movies, &keys, &placed, &ids, &kept)
+    }
+
+    /// Places each record of the batch, in input order; returns the places and the ids the
+    /// catalog does not map yet.
+    fn resolve(
+        &mut self,
+        movies: &[Movie],
+        profiles: &[Profile],
+        keys: &[Vec<String>],
+    ) -> Result<(Vec<Placed>, NewIds), StoreError> {
+        let (id_hits, key_hits) = self.stage(profiles, keys)?;
         let mut known = self.candidate_profiles(key_hits.values().flatten())?;
+        // What the batch says of movies found by id whose stored facts are not read yet.
+        let mut pending: HashMap<MovieId, Profile> = HashMap::new();
         let mut batch = BatchIndex::default();
-        for (seq, (m, profile)) in movies.iter().zip(&profiles).enumerate() {
+        let mut placed = Vec::with_capacity(movies.len());
+        let mut new_ids = Vec::new();
+        for (seq, (m, profile)) in movies.iter().zip(profiles).enumerate() {
             let by_id = profile.ids.iter().enumerate().find_map(|(ord, id)| {
                 batch
                     .ids
@@ -206,8 +261,11 @@ impl Load<'_> {
                     .copied()
                     .or_else(|| id_hits.get(&(seq, ord)).copied())
             });
-            let (movie_id, kind) = match by_id {
-                Some(movie) => (movie, MatchKind::Id),
+            let place = match by_id {
+                Some(movie) => Placed {
+                    movie,
+                    kind: MatchKind::Id,
+                },
                 None => {
                     let mut ids: Vec<MovieId> = key_hits.get(&seq).cloned().unwrap_or_default();
                     for key in &keys[seq] {
@@ -219,15 +277,17 @@ impl Load<'_> {
                     }
                     ids.sort_unstable();
                     ids.dedup();
-                    // A movie an earlier record of the batch found by id: its stored facts too.
                     let unknown: Vec<MovieId> = ids
                         .iter()
                         .filter(|id| !known.contains_key(id))
                         .copied()
                         .collect();
                     if !unknown.is_empty() {
-                        for (id, stored) in self.candidate_profiles(unknown.iter())? {
-                            known.entry(id).or_default().merge(&stored);
+                        for (id, mut stored) in self.candidate_profiles(unknown.iter())? {
+                            if let Some(said) = pending.remove(&id) {
+                                stored.merge(&said);
+                            }
+                            known.insert(id, stored);
                         }
                     }
                     let decision = identity::decide(
@@ -235,29 +295,31 @@ impl Load<'_> {
                         ids.iter().filter_map(|id| known.get(id).map(|p| (*id, p))),
                         &Thresholds::DEFAULT,
                     );
-                    self.settle_decision(m, decision)?
+                    self.place(m, decision)
                 }
             };
-            self.register_ids(
-                movie_id,
-                profile,
-                |ord| id_hits.contains_key(&(seq, ord)),
-                &mut batch,
-            )?;
-            // Movies whose stored facts are not in `known` are read when first needed.
-            match known.get_mut(&movie_id) {
-                Some(p) => p.merge(profile),
-                None if matches!(kind, MatchKind::New | MatchKind::Ambiguous) => {
-                    known.insert(movie_id, profile.clone());
+            for (ord, i) in profile.ids.iter().enumerate() {
+                if !id_hits.contains_key(&(seq, ord)) && !batch.ids.contains_key(i) {
+                    batch.ids.insert(i.clone(), place.movie);
+                    new_ids.push((i.clone(), place.movie));
                 }
-                None => {}
             }
-            // A record found by id whose facts are as they were has its keys mapped already.
-            if self.put_movie(m, movie_id, kind)? || kind != MatchKind::Id {
-                self.register_keys(movie_id, &keys[seq], &mut batch)?;
+            match known.get_mut(&place.movie) {
+                Some(p) => p.merge(profile),
+                None if place.created() => {
+                    known.insert(place.movie, profile.clone());
+                }
+                None => pending.entry(place.movie).or_default().merge(profile),
             }
+            for k in &keys[seq] {
+                let list = batch.keys.entry(k.clone()).or_default();
+                if !list.contains(&place.movie) {
+                    list.push(place.movie);
+                }
+            }
+            placed.push(place);
         }
-        Ok(())
+        Ok((placed, new_ids))
     }
 
     /// Stages the batch's ids and keys (as two JSON arrays, one statement each, no temporary
@@ -359,24 +421,23 @@ impl Load<'_> {
     }
 
     /// The movie a decision makes of a record: the matched one, or a new one (listed for
-    /// review when the decision says so).
-    fn settle_decision(
-        &mut self,
-        m: &Movie,
-        decision: Decision,
-    ) -> Result<(MovieId, MatchKind), StoreError> {
+    /// review when the decision says so), numbered here and written with the batch.
+    fn place(&mut self, m: &Movie, decision: Decision) -> Placed {
         match decision {
-            Decision::Match { movie, comparison } => {
-                let kind = if comparison.year == YearLevel::Same {
+            Decision::Match { movie, comparison } => Placed {
+                movie,
+                kind: if comparison.year == YearLevel::Same {
                     MatchKind::Title
                 } else {
                     MatchKind::NearYear
-                };
-                Ok((movie, kind))
-            }
-            Decision::New => Ok((self.insert_movie(m)?, MatchKind::New)),
+                },
+            },
+            Decision::New => Placed {
+                movie: self.next_movie(),
+                kind: MatchKind::New,
+            },
             Decision::Review { reason, candidates } => {
-                let loaded_as = self.insert_movie(m)?;
+                let loaded_as = self.next_movie();
                 self.identity.ambiguous.push(AmbiguousRecord {
                     provider: m.provider,
                     source_row: m.source_row,
@@ -387,140 +448,87 @@ impl Load<'_> {
                     candidates: candidates.iter().map(|(id, _)| *id).collect(),
                     loaded_as,
                 });
-                Ok((loaded_as, MatchKind::Ambiguous))
+                Placed {
+                    movie: loaded_as,
+                    kind: MatchKind::Ambiguous,
+                }
             }
         }
     }
 
-    /// Maps the record's ids to its movie. An id already mapped (to this movie or, rarely, to
-    /// another) stays as it is.
-    fn register_ids(
+    fn next_movie(&mut self) -> MovieId {
+        let id = self.next_movie;
+        self.next_movie.0 += 1;
+        id
+    }
+
+    /// Keeps one record per film and provider of the input: the better of two records of the
+    /// same film (see [`outranks`]); the other is a `duplicate` reject. Counts each film's
+    /// first record in the identity report. Returns the kept records of the batch's films.
+    fn dedupe(
         &mut self,
-        movie: MovieId,
-        profile: &Profile,
-        mapped: impl Fn(usize) -> bool,
-        batch: &mut BatchIndex,
-    ) -> Result<(), StoreError> {
-        let mut id = self.tx.prepare_cached(
-            "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT DO NOTHING",
+        movies: &[Movie],
+        placed: &[Placed],
+    ) -> Result<HashMap<(MovieId, Provider), Kept>, StoreError> {
+        let mut kept: HashMap<(MovieId, Provider), Kept> = HashMap::new();
+        // What earlier batches kept of the movies this one matched.
+        let mut matched = Rows::new(2);
+        for (m, p) in movies.iter().zip(placed).filter(|(_, p)| !p.created()) {
+            matched.push([p.movie.0.into(), m.provider.as_str().into()]);
+        }
+        matched.run(
+            &self.tx,
+            "SELECT t.MovieID, t.provider, t.source_row, t.votes, t.rating, s.title FROM (",
+            ") AS v JOIN temp.etl_touched AS t ON t.MovieID = v.column1 AND t.provider = v.column2
+             JOIN movie_sources AS s ON s.MovieID = t.MovieID AND s.provider = t.provider",
+            |r| {
+                kept.insert(
+                    (r.get(0)?, r.get(1)?),
+                    Kept {
+                        seq: None,
+                        row: r.get(2)?,
+                        votes: r.get(3)?,
+                        rating: r.get(4)?,
+                        title: r.get(5)?,
+                    },
+                );
+                Ok(())
+            },
         )?;
-        for (ord, i) in profile.ids.iter().enumerate() {
-            if !mapped(ord) && !batch.ids.contains_key(i) {
-                id.execute(params![i.namespace.as_str(), i.value, movie, self.run_id])?;
-                batch.ids.insert(i.clone(), movie);
-            }
-        }
-        Ok(())
-    }
-
-    /// Maps the record's blocking keys to its movie.
-    fn register_keys(
-        &mut self,
-        movie: MovieId,
-        keys: &[String],
-        batch: &mut BatchIndex,
-    ) -> Result<(), StoreError> {
-        let mut key = self.tx.prepare_cached(
-            "INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        )?;
-        for k in keys {
-            let list = batch.keys.entry(k.clone()).or_default();
-            if !list.contains(&movie) {
-                list.push(movie);
-                key.execute(params![k, movie])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes a resolved record: its facts, or, when an earlier record of the same input and
-    /// provider is the same film, the better of the two (the other is a `duplicate` reject).
-    /// Returns whether the record's facts were written (new or changed).
-    fn put_movie(
-        &mut self,
-        m: &Movie,
-        movie_id: MovieId,
-        kind: MatchKind,
-    ) -> Result<bool, StoreError> {
-        // A movie created for this record has no facts, attributes or earlier record yet.
-        let fresh = matches!(kind, MatchKind::New | MatchKind::Ambiguous);
-        let votes = m.votes.unwrap_or(0);
-        let rating = m.rating.map(|r| r.value());
-        let previous: Option<(i64, u64, Option<f64>)> = if fresh {
-            None
-        } else {
-            self.tx
-                .prepare_cached(
-                    "SELECT source_row, votes, rating FROM temp.etl_touched
-                     WHERE MovieID = ?1 AND provider = ?2",
-                )?
-                .query_row(params![movie_id, m.provider.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?
-        };
-        if let Some((row, p_votes, p_rating)) = previous {
-            // The same film twice in one input: keep the better record, reject the other.
-            let row = row as u64;
-            let new_wins = outranks((votes, rating, m.source_row), (p_votes, p_rating, row));
-            let (loser, winner, w_votes, w_rating, title) = if new_wins {
-                (
-                    row,
-                    m.source_row,
-                    votes,
-                    rating,
-                    self.stored_title(movie_id, m)?,
-                )
-            } else {
-                (
-                    m.source_row,
-                    row,
-                    p_votes,
-                    p_rating,
-                    m.title.as_str().to_owned(),
-                )
+        for (seq, (m, p)) in movies.iter().zip(placed).enumerate() {
+            let this = Kept {
+                seq: Some(seq),
+                row: m.source_row,
+                votes: m.votes.unwrap_or(0),
+                rating: m.rating.map(|r| r.value()),
+                title: m.title.as_str().to_owned(),
             };
-            self.duplicate(loser, winner, w_votes, w_rating, title)?;
-            if !new_wins {
-                return Ok(false);
+            match kept.entry((p.movie, m.provider)) {
+                Entry::Vacant(e) => {
+                    self.identity.count(m.provider, p.kind);
+                    e.insert(this);
+                }
+                Entry::Occupied(mut e) => {
+                    let before = e.get();
+                    if outranks(
+                        (this.votes, this.rating, this.row),
+                        (before.votes, before.rating, before.row),
+                    ) {
+                        let (votes, rating) = (this.votes, this.rating);
+                        let lost = e.insert(this);
+                        self.duplicate(lost.row, m.source_row, votes, rating, lost.title)?;
+                    } else {
+                        let (row, votes, rating) = (before.row, before.votes, before.rating);
+                        self.duplicate(m.source_row, row, votes, rating, this.title)?;
+                    }
+                }
             }
-        } else {
-            self.identity.count(m.provider, kind);
         }
-        let changed = self.write_facts(movie_id, m, fresh)?;
-        let outcome = match (kind, previous) {
-            (MatchKind::New | MatchKind::Ambiguous, None) => INSERTED,
-            _ if changed => UPDATED,
-            _ => UNCHANGED,
-        };
-        self.tx
-            .prepare_cached(
-                "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT DO UPDATE SET source_row = excluded.source_row,
-                     votes = excluded.votes, rating = excluded.rating,
-                     outcome = MAX(outcome, excluded.outcome)",
-            )?
-            .execute(params![
-                movie_id,
-                m.provider.as_str(),
-                m.source_row,
-                votes,
-                rating,
-                outcome
-            ])?;
-        Ok(changed || fresh)
+        Ok(kept)
     }
 
-    /// The title the earlier record of a film wrote (it becomes the duplicate).
-    fn stored_title(&self, movie_id: MovieId, m: &Movie) -> Result<String, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT title FROM movie_sources WHERE MovieID = ?1 AND provider = ?2")?
-            .query_row(params![movie_id, m.provider.as_str()], |r| r.get(0))?)
-    }
-
+    /// Records a `duplicate` reject: row `loser` is the same film as row `winner`, whose
+    /// votes and rating were kept.
     fn duplicate(
         &mut self,
         loser: u64,
@@ -549,158 +557,261 @@ impl Load<'_> {
         }])
     }
 
-    /// A new catalog row; `settle` derives its values once the facts are in.
-    fn insert_movie(&mut self, m: &Movie) -> Result<MovieId, StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO Movies (Title, ReleaseYear, TitleKey, CreatedRunId, UpdatedRunId)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
-            )?
-            .execute(params![
-                m.title.as_str(),
-                m.year,
-                m.title.key(),
-                self.run_id
-            ])?;
-        Ok(MovieId(self.tx.last_insert_rowid()))
+    /// Writes what the batch resolved, a few many-row statements per table: the new movies,
+    /// the newly mapped ids, the kept records' facts (unless they are what their provider said
+    /// before) and, for those that changed, their lists; the blocking keys of every record
+    /// not found by id or whose facts changed; and what the run touched.
+    fn write(
+        &mut self,
+        movies: &[Movie],
+        keys: &[Vec<String>],
+        placed: &[Placed],
+        ids: &[(ExternalId, MovieId)],
+        kept: &HashMap<(MovieId, Provider), Kept>,
+    ) -> Result<(), StoreError> {
+        let run = self.run_id.0;
+        let mut created = Rows::new(6);
+        for (m, p) in movies.iter().zip(placed).filter(|(_, p)| p.created()) {
+            created.push([
+                p.movie.0.into(),
+                m.title.as_str().into(),
+                m.year.into(),
+                m.title.key().into(),
+                run.into(),
+                run.into(),
+            ]);
+        }
+        created.execute(
+            &self.tx,
+            "INSERT INTO Movies (MovieID, Title, ReleaseYear, TitleKey, CreatedRunId,
+                                 UpdatedRunId)",
+            "",
+        )?;
+        let mut mapped = Rows::new(4);
+        for (id, movie) in ids {
+            mapped.push([
+                id.namespace.as_str().into(),
+                id.value.as_str().into(),
+                movie.0.into(),
+                run.into(),
+            ]);
+        }
+        mapped.execute(
+            &self.tx,
+            "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id)",
+            "ON CONFLICT DO NOTHING",
+        )?;
+        let mut winners: Vec<usize> = kept.values().filter_map(|k| k.seq).collect();
+        winners.sort_unstable();
+        let changed = self.write_facts(movies, placed, &winners)?;
+        let made_here: HashSet<MovieId> = placed
+            .iter()
+            .filter(|p| p.created())
+            .map(|p| p.movie)
+            .collect();
+        let rewritten: Vec<usize> = winners
+            .iter()
+            .copied()
+            .filter(|&seq| changed.contains(&(placed[seq].movie, movies[seq].provider)))
+            .collect();
+        self.write_attributes(movies, placed, &rewritten, &made_here)?;
+        let mut block = Rows::new(2);
+        let mut touched = Rows::new(6);
+        for (seq, (m, p)) in movies.iter().zip(placed).enumerate() {
+            let key = (p.movie, m.provider);
+            let wins = kept.get(&key).is_some_and(|k| k.seq == Some(seq));
+            let changed = wins && changed.contains(&key);
+            // A record found by id whose facts are as they were has its keys mapped already.
+            if changed || p.kind != MatchKind::Id {
+                for k in &keys[seq] {
+                    block.push([k.as_str().into(), p.movie.0.into()]);
+                }
+            }
+            if wins {
+                let outcome = if made_here.contains(&p.movie) {
+                    INSERTED
+                } else if changed {
+                    UPDATED
+                } else {
+                    UNCHANGED
+                };
+                touched.push([
+                    p.movie.0.into(),
+                    m.provider.as_str().into(),
+                    (m.source_row as i64).into(),
+                    (m.votes.unwrap_or(0) as i64).into(),
+                    nullable(m.rating.map(|r| r.value())),
+                    outcome.into(),
+                ]);
+            }
+        }
+        block.execute(
+            &self.tx,
+            "INSERT INTO movie_keys (key, MovieID)",
+            "ON CONFLICT DO NOTHING",
+        )?;
+        touched.execute(
+            &self.tx,
+            "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome)",
+            "ON CONFLICT DO UPDATE SET source_row = excluded.source_row,
+                 votes = excluded.votes, rating = excluded.rating,
+                 outcome = MAX(outcome, excluded.outcome)",
+        )
     }
 
-    /// Writes the record's facts under its provider unless they are what it said before;
-    /// returns whether anything changed. A MovieLens record's rating and votes are its users'
-    /// (see `set_rating_facts`), so its movie record leaves them as they are.
+    /// Writes the kept records' facts under their provider unless they are what it said
+    /// before; returns the (movie, provider) pairs written. A MovieLens record's rating and
+    /// votes are its users' (see `set_rating_facts`), so its movie record leaves them as they
+    /// are.
     fn write_facts(
         &mut self,
-        movie_id: MovieId,
-        m: &Movie,
-        fresh: bool,
-    ) -> Result<bool, StoreError> {
-        let fingerprint = attributes_fingerprint(m);
-        let directors = (!m.directors.is_empty()).then(|| m.directors.join(", "));
-        let date = m.release_date.map(|d| d.to_string());
-        let rating = m.rating.map(|r| r.value());
-        let written = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
-                     release_date, rating, scale, votes, director, overview, runtime, language,
-                     popularity, certification, creative_type, attributes, source_row, run_id,
-                     match_key, original_title)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?21, ?22)
-                 ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
-                     match_key = excluded.match_key, original_title = excluded.original_title,
-                     release_year = excluded.release_year, release_date = excluded.release_date,
-                     rating = CASE WHEN ?20 THEN rating ELSE excluded.rating END,
-                     scale = excluded.scale,
-                     votes = CASE WHEN ?20 THEN votes ELSE excluded.votes END,
-                     director = excluded.director, overview = excluded.overview,
-                     runtime = excluded.runtime, language = excluded.language,
-                     popularity = excluded.popularity, certification = excluded.certification,
-                     creative_type = excluded.creative_type, attributes = excluded.attributes,
-                     source_row = excluded.source_row, run_id = excluded.run_id
-                 WHERE NOT (title IS excluded.title AND release_year IS excluded.release_year
-                     AND original_title IS excluded.original_title
-                     AND release_date IS excluded.release_date
-                     AND (?20 OR (rating IS excluded.rating AND votes IS excluded.votes))
-                     AND director IS excluded.director
-                     AND overview IS excluded.overview AND runtime IS excluded.runtime
-                     AND language IS excluded.language AND popularity IS excluded.popularity
-                     AND certification IS excluded.certification
-                     AND creative_type IS excluded.creative_type
-                     AND attributes IS excluded.attributes)
-                 RETURNING 1",
-            )?
-            .query_row(
-                params![
-                    movie_id,
-                    m.provider.as_str(),
-                    m.title.as_str(),
-                    m.title.key(),
-                    m.year,
-                    date,
-                    rating,
-                    m.provider.scale(),
-                    m.votes,
-                    directors,
-                    m.overview,
-                    m.runtime,
-                    m.language,
-                    m.popularity,
-                    m.certification,
-                    m.creative_type,
-                    fingerprint,
-                    m.source_row,
-                    self.run_id,
-                    m.provider == Provider::Movielens,
-                    match_key(m.title.as_str()),
-                    m.original_title.as_ref().map(Title::as_str)
-                ],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        if written {
-            self.write_attributes(movie_id, m, fresh)?;
+        movies: &[Movie],
+        placed: &[Placed],
+        winners: &[usize],
+    ) -> Result<HashSet<(MovieId, Provider)>, StoreError> {
+        let mut facts = Rows::new(20);
+        for &seq in winners {
+            let m = &movies[seq];
+            let directors = (!m.directors.is_empty()).then(|| m.directors.join(", "));
+            facts.push([
+                placed[seq].movie.0.into(),
+                m.provider.as_str().into(),
+                m.title.as_str().into(),
+                m.title.key().into(),
+                m.year.into(),
+                nullable(m.release_date.map(|d| d.to_string())),
+                nullable(m.rating.map(|r| r.value())),
+                m.provider.scale().into(),
+                nullable(m.votes.map(|v| v as i64)),
+                nullable(directors),
+                nullable(m.overview.as_deref()),
+                nullable(m.runtime),
+                nullable(m.language.as_deref()),
+                nullable(m.popularity),
+                nullable(m.certification.as_deref()),
+                nullable(m.creative_type.as_deref()),
+                attributes_fingerprint(m).into(),
+                (m.source_row as i64).into(),
+                self.run_id.0.into(),
+                nullable(m.original_title.as_ref().map(Title::as_str)),
+            ]);
         }
+        let mut written = HashSet::new();
+        facts.run(
+            &self.tx,
+            "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
+                 release_date, rating, scale, votes, director, overview, runtime, language,
+                 popularity, certification, creative_type, attributes, source_row, run_id,
+                 original_title)",
+            "ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
+                 original_title = excluded.original_title,
+                 release_year = excluded.release_year, release_date = excluded.release_date,
+                 rating = CASE WHEN provider = 'movielens' THEN rating ELSE excluded.rating END,
+                 scale = excluded.scale,
+                 votes = CASE WHEN provider = 'movielens' THEN votes ELSE excluded.votes END,
+                 director = excluded.director, overview = excluded.overview,
+                 runtime = excluded.runtime, language = excluded.language,
+                 popularity = excluded.popularity, certification = excluded.certification,
+                 creative_type = excluded.creative_type, attributes = excluded.attributes,
+                 source_row = excluded.source_row, run_id = excluded.run_id
+             WHERE NOT (title IS excluded.title AND release_year IS excluded.release_year
+                 AND original_title IS excluded.original_title
+                 AND release_date IS excluded.release_date
+                 AND (provider = 'movielens'
+                      OR (rating IS excluded.rating AND votes IS excluded.votes))
+                 AND director IS excluded.director
+                 AND overview IS excluded.overview AND runtime IS excluded.runtime
+                 AND language IS excluded.language AND popularity IS excluded.popularity
+                 AND certification IS excluded.certification
+                 AND creative_type IS excluded.creative_type
+                 AND attributes IS excluded.attributes)
+             RETURNING MovieID, provider",
+            |r| {
+                written.insert((r.get(0)?, r.get(1)?));
+                Ok(())
+            },
+        )?;
         Ok(written)
     }
 
-    /// Replaces the provider's genres, keywords and people of a movie (a fresh movie has none).
+    /// Replaces the providers' genres, keywords and people of the records whose facts were
+    /// written (a movie made in this batch has none to replace).
     fn write_attributes(
         &mut self,
-        movie_id: MovieId,
-        m: &Movie,
-        fresh: bool,
+        movies: &[Movie],
+        placed: &[Placed],
+        records: &[usize],
+        made_here: &HashSet<MovieId>,
     ) -> Result<(), StoreError> {
-        let provider = m.provider.as_str();
-        let tables: &[&str] = if fresh {
-            &[]
-        } else {
-            &["movie_genres", "movie_keywords", "movie_people"]
-        };
-        for table in tables {
-            self.tx
-                .prepare_cached(&format!(
-                    "DELETE FROM {table} WHERE MovieID = ?1 AND provider = ?2"
-                ))?
-                .execute(params![movie_id, provider])?;
-        }
-        let mut genre = self.tx.prepare_cached(
-            "INSERT INTO movie_genres (MovieID, provider, genre_id) VALUES (?1, ?2, ?3)",
-        )?;
-        for g in &m.genres {
-            genre.execute(params![movie_id, provider, g.id()])?;
-        }
-        let mut keyword = self.tx.prepare_cached(
-            "INSERT INTO movie_keywords (MovieID, provider, keyword_id)
-             VALUES (?1, ?2, (SELECT keyword_id FROM keywords WHERE name = ?3))
-             ON CONFLICT DO NOTHING",
-        )?;
-        let mut new_keyword = self
-            .tx
-            .prepare_cached("INSERT INTO keywords (name) VALUES (?1) ON CONFLICT DO NOTHING")?;
-        for k in &m.keywords {
-            new_keyword.execute([k])?;
-            keyword.execute(params![movie_id, provider, k])?;
-        }
-        let mut person = self.tx.prepare_cached(
-            "INSERT INTO movie_people (MovieID, provider, role, position, person_id)
-             VALUES (?1, ?2, ?3, ?4, (SELECT person_id FROM people WHERE name = ?5))",
-        )?;
-        let mut new_person = self
-            .tx
-            .prepare_cached("INSERT INTO people (name) VALUES (?1) ON CONFLICT DO NOTHING")?;
-        for (role, names) in [
-            ("cast", &m.cast),
-            ("director", &m.directors),
-            ("writer", &m.writers),
-        ] {
-            for (position, name) in names.iter().enumerate() {
-                new_person.execute([name])?;
-                person.execute(params![movie_id, provider, role, position, name])?;
+        let mut old = Rows::new(2);
+        let mut genres = Rows::new(3);
+        let mut names = [Rows::new(1), Rows::new(1)];
+        let mut keywords = Rows::new(3);
+        let mut people = Rows::new(5);
+        for &seq in records {
+            let (m, movie) = (&movies[seq], placed[seq].movie.0);
+            let provider = m.provider.as_str();
+            if !made_here.contains(&placed[seq].movie) {
+                old.push([movie.into(), provider.into()]);
+            }
+            for g in &m.genres {
+                genres.push([movie.into(), provider.into(), g.id().into()]);
+            }
+            for k in &m.keywords {
+                names[0].push([k.as_str().into()]);
+                keywords.push([movie.into(), provider.into(), k.as_str().into()]);
+            }
+            for (role, list) in [
+                ("cast", &m.cast),
+                ("director", &m.directors),
+                ("writer", &m.writers),
+            ] {
+                for (position, name) in list.iter().enumerate() {
+                    names[1].push([name.as_str().into()]);
+                    people.push([
+                        movie.into(),
+                        provider.into(),
+                        role.into(),
+                        (position as i64).into(),
+                        name.as_str().into(),
+                    ]);
+                }
             }
         }
-        Ok(())
+        for table in ["movie_genres", "movie_keywords", "movie_people"] {
+            old.execute(
+                &self.tx,
+                &format!("DELETE FROM {table} WHERE (MovieID, provider) IN ("),
+                ")",
+            )?;
+        }
+        genres.execute(
+            &self.tx,
+            "INSERT INTO movie_genres (MovieID, provider, genre_id)",
+            "",
+        )?;
+        names[0].execute(
+            &self.tx,
+            "INSERT INTO keywords (name)",
+            "ON CONFLICT DO NOTHING",
+        )?;
+        keywords.execute(
+            &self.tx,
+            "INSERT INTO movie_keywords (MovieID, provider, keyword_id)
+             SELECT v.column1, v.column2, k.keyword_id FROM (",
+            ") AS v JOIN keywords AS k ON k.name = v.column3 WHERE true ON CONFLICT DO NOTHING",
+        )?;
+        names[1].execute(
+            &self.tx,
+            "INSERT INTO people (name)",
+            "ON CONFLICT DO NOTHING",
+        )?;
+        people.execute(
+            &self.tx,
+            "INSERT INTO movie_people (MovieID, provider, role, position, person_id)
+             SELECT v.column1, v.column2, v.column3, v.column4, p.person_id FROM (",
+            ") AS v JOIN people AS p ON p.name = v.column5",
+        )
     }
 
     /// Names the file of a multi-file input that the next records and rejects come from.

@@ -10,6 +10,7 @@
 //! transactions ([`Load`], [`Checkpoint`]) stay concrete types with no object-safety or
 //! generic-async contortions, and no caller changes.
 
+mod bulk;
 mod codec;
 mod export;
 mod ingest;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_identity.sql"),
     include_str!("../../migrations/0004_models.sql"),
     include_str!("../../migrations/0005_trust.sql"),
+    include_str!("../../migrations/0006_set_based_load.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.
