@@ -466,6 +466,51 @@ fn unknown_title_suggests_closest_matches() {
 }
 
 #[test]
+fn review_lists_each_held_decision_with_both_sides() {
+    let env = Env::new();
+    let report = env.etl_json(&[]);
+    let held = report["identity"]["ambiguous"]
+        .as_array()
+        .expect("held records")
+        .len();
+    assert!(held > 0, "vega holds some records for review: {report}");
+    let out = env.run(&["review", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cases: Value = serde_json::from_slice(&out.stdout).expect("review --json prints JSON");
+    let cases = cases.as_array().expect("a list");
+    assert_eq!(cases.len(), held, "every held record is listed once");
+    // Hostel (2006) was held beside its sequel: both sides name their movie, title and ids.
+    let hostel = cases
+        .iter()
+        .find(|c| c["title"] == "Hostel")
+        .expect("Hostel is held");
+    assert_eq!(hostel["loaded_as_movie"]["title"], "Hostel");
+    assert_eq!(hostel["loaded_as_movie"]["id"], hostel["loaded_as"]);
+    let candidate = &hostel["candidate_movies"][0];
+    assert_eq!(candidate["title"], "Hostel: Part II");
+    assert_eq!(candidate["id"], hostel["candidates"][0]);
+    assert!(
+        candidate["ids"].as_array().is_some_and(|ids| ids
+            .iter()
+            .any(|i| i.as_str().is_some_and(|i| i.starts_with("vega:")))),
+        "{candidate}"
+    );
+    // The table names the reason in words and both sides.
+    let text = stdout(&env.run(&["review", "--run", "1"]));
+    assert!(
+        text.contains("Hostel (2006)") && text.contains("loaded as") && text.contains("candidate"),
+        "{text}"
+    );
+    let out = env.run(&["review", "--run", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--run 99: no such ETL run"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn bad_recommend_arguments_are_refused_clearly() {
     let env = Env::new();
     env.etl_json(&[]);

@@ -82,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Recommend(args) => cli::recommend::run(args, db, &data_dir),
         Command::Movies(args) => cli::movies::run(args, db),
         Command::Runs(args) => cli::runs::run(args, db),
+        Command::Review(args) => cli::review::run(args, db),
         Command::Export(args) => cli::export::run(args, db),
         Command::Dataset(args) => cli::dataset::run(args, &data_dir),
         Command::Eval(args) => cli::eval::run(args),

@@ -62,6 +62,9 @@ pub enum Command {
     Movies(cli::movies::Args),
     /// ETL run history (lineage): when, from what, with which counts and status.
     Runs(cli::runs::Args),
+    /// Identity decisions held for review, each with both sides: the movie the record became
+    /// and every candidate it could have been.
+    Review(cli::review::Args),
     /// Write a table (movies, ratings, genres, …) as Parquet or CSV, for analysts' tools.
     Export(cli::export::Args),
     /// MovieLens datasets on demand: `dataset list`, `dataset fetch NAME`.

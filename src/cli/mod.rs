@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod movies;
 pub mod output;
 pub mod recommend;
+pub mod review;
 pub mod runs;
 pub mod train;
 
