@@ -511,6 +511,67 @@ fn review_lists_each_held_decision_with_both_sides() {
 }
 
 #[test]
+fn identity_overrides_merge_and_keep_apart_and_a_bad_file_fails_the_run_by_line() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let movie_of = |title: &str, provider: &str| -> i64 {
+        env.conn()
+            .query_row(
+                "SELECT MovieID FROM movie_sources WHERE title = ?1 AND provider = ?2",
+                [title, provider],
+                |r| r.get(0),
+            )
+            .expect("a loaded record")
+    };
+    let input = env.write(
+        "more.csv",
+        b"title,release_date,rating,votes\nHostel Saga,2006-01-06,6.0,10\nScary Movie,2000-07-07,6.1,20\n",
+    );
+    let input = input.to_str().expect("utf8 path");
+    let overrides = env.path("movies-data/identity-overrides.csv");
+    let write_overrides = |text: &str| std::fs::write(&overrides, text).expect("overrides");
+
+    // A contradiction and an unknown id each fail the run, naming the line; nothing changes.
+    let before = env.catalog();
+    for (text, says) in [
+        (
+            "merge, file:hostel saga (2006), vega:hostel (2006)\nmerge, vega:hostel (2006), vega:scary movie (2000)\nnever, file:hostel saga (2006), vega:scary movie (2000)\n",
+            "identity-overrides.csv: line 3: never file:hostel saga (2006) vega:scary movie (2000) contradicts",
+        ),
+        (
+            "merge, tmdb:999999999, vega:hostel (2006)\n",
+            "identity-overrides.csv: line 1: tmdb:999999999 is no movie's id",
+        ),
+        ("merge, tmdb:1\n", "identity-overrides.csv: line 1: expected `merge|never, ID, ID`"),
+    ] {
+        write_overrides(text);
+        let out = env.run(&["etl", "--source", input]);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(stderr(&out).contains(says), "{text}: {}", stderr(&out));
+        assert_eq!(env.catalog(), before, "a refused run leaves the catalog as it was");
+    }
+
+    // Without rules the policy decides: Scary Movie is vega's film, Hostel Saga a new one.
+    // With them, Hostel Saga is merged into vega's Hostel and Scary Movie kept apart.
+    write_overrides(
+        "# reviewed by hand\nmerge, file:hostel saga (2006), vega:hostel (2006)\nnever,\"file:scary movie (2000)\", vega:scary movie (2000)\n",
+    );
+    let report = env.etl_json(&["--source", input]);
+    assert_eq!(movie_of("Hostel Saga", "file"), movie_of("Hostel", "vega"));
+    assert_ne!(
+        movie_of("Scary Movie", "file"),
+        movie_of("Scary Movie", "vega")
+    );
+    let lineage = &report["identity"]["overrides"];
+    assert_eq!(lineage["file"], "identity-overrides.csv");
+    assert_eq!(
+        (lineage["rules"].as_u64(), lineage["applied"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(lineage["sha256"].as_str().map(str::len), Some(64));
+}
+
+#[test]
 fn bad_recommend_arguments_are_refused_clearly() {
     let env = Env::new();
     env.etl_json(&[]);

@@ -180,6 +180,20 @@ pub struct IdentityReport {
     pub providers: BTreeMap<Provider, IdentityCounts>,
     /// Records held for review (see `domain::identity`): loaded as new movies, not merged.
     pub ambiguous: Vec<AmbiguousRecord>,
+    /// The identity overrides file the run applied, when there was one.
+    #[serde(default)]
+    pub overrides: Option<OverridesApplied>,
+}
+
+/// The lineage of a run's identity overrides (`domain::identity::overrides`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OverridesApplied {
+    /// The file, relative to the data directory.
+    pub file: String,
+    pub sha256: String,
+    pub rules: u64,
+    /// Records placed by a rule: matched through a `merge`, or kept from a candidate by a `never`.
+    pub applied: u64,
 }
 
 /// Records per matching outcome.

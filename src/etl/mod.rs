@@ -13,6 +13,7 @@ pub mod transform;
 
 use crate::domain::audit::AuditReport;
 use crate::domain::etl::{Reject, RunStart, Source, SourceFormat};
+use crate::domain::identity::overrides::{OverrideError, Overrides};
 use crate::domain::movie::Movie;
 use crate::domain::record::{Field, RawRecord};
 use crate::domain::source::RatingPolicy;
@@ -22,6 +23,7 @@ use audit::AuditBuilder;
 use chrono::{Datelike, Utc};
 use extract::Format;
 use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use transform::Rules;
@@ -102,9 +104,26 @@ pub enum EtlError {
     },
     #[error("{0} is not read as a single file")]
     NotAFile(Source),
+    /// The message is the source's (`line N: …`), after the path.
+    #[error("{path}")]
+    Overrides {
+        path: PathBuf,
+        #[source]
+        source: OverrideError,
+    },
+    #[error("{path}: line {line}: {id} is no movie's id (not in the catalog nor in this input)")]
+    UnknownOverrideId {
+        path: PathBuf,
+        line: u64,
+        id: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The identity overrides file a load applies when it exists (see
+/// [`crate::domain::identity::overrides`]), relative to the data directory.
+pub const OVERRIDES_FILE: &str = "identity-overrides.csv";
 
 /// What a successful run produced.
 #[derive(Debug, Clone)]
@@ -178,7 +197,7 @@ fn load_records(
     policy: &RatingPolicy,
     records: impl IntoIterator<Item = RawRecord>,
 ) -> Result<EtlOutcome, EtlError> {
-    let mut pipeline = Pipeline::start(store, lineage, policy)?;
+    let mut pipeline = Pipeline::start(store, data_dir, lineage, policy)?;
     let mut extracted = 0;
     for record in records {
         extracted += 1;
@@ -224,7 +243,7 @@ fn run_bytes(
                 source,
             }
         })?;
-    let mut pipeline = Pipeline::start(store, lineage, policy)?;
+    let mut pipeline = Pipeline::start(store, data_dir, lineage, policy)?;
     let mut tee = snapshot::Tee::new(reader, &writer);
     let extracted = extract::extract(&lineage.source, &mut tee, format, |record| {
         pipeline.push(record)
@@ -309,8 +328,25 @@ fn decompressed(path: &Path, file: std::fs::File) -> Box<dyn Read> {
     }
 }
 
+/// The data directory's identity overrides and their SHA-256, when the file exists.
+fn read_overrides(data_dir: &Path) -> Result<Option<(Overrides, String)>, EtlError> {
+    let path = data_dir.join(OVERRIDES_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(EtlError::Read { path, source }),
+    };
+    let overrides =
+        Overrides::parse(&text).map_err(|source| EtlError::Overrides { path, source })?;
+    Ok(Some((
+        overrides,
+        format!("{:x}", Sha256::digest(text.as_bytes())),
+    )))
+}
+
 /// The streaming middle of a run: transform each record and hand batches to the load.
 struct Pipeline<'s> {
+    data_dir: PathBuf,
     load: Load<'s>,
     policy: &'s RatingPolicy,
     rules: Rules,
@@ -325,11 +361,18 @@ struct Pipeline<'s> {
 impl<'s> Pipeline<'s> {
     fn start(
         store: &'s mut Store,
+        data_dir: &Path,
         lineage: &RunStart,
         policy: &'s RatingPolicy,
     ) -> Result<Self, EtlError> {
+        let overrides = read_overrides(data_dir)?;
+        let mut load = store.begin_load(lineage)?;
+        if let Some((overrides, sha256)) = overrides {
+            load.apply_overrides(overrides, OVERRIDES_FILE.to_owned(), sha256);
+        }
         Ok(Self {
-            load: store.begin_load(lineage)?,
+            data_dir: data_dir.to_owned(),
+            load,
             policy,
             rules: Rules {
                 max_year: Utc::now().year() + 1,
@@ -400,6 +443,13 @@ impl<'s> Pipeline<'s> {
     ) -> Result<EtlOutcome, EtlError> {
         self.flush_movies()?;
         self.flush_rejects()?;
+        if let Some((line, id)) = self.load.unknown_override_ids()?.into_iter().next() {
+            return Err(EtlError::UnknownOverrideId {
+                path: self.data_dir.join(OVERRIDES_FILE),
+                line,
+                id: format!("{}:{}", id.namespace.as_str(), id.value),
+            });
+        }
         self.progress.set_message("settling the catalog");
         let audit = &mut self.audit;
         let summary = self

@@ -549,7 +549,7 @@ pub(super) fn run(
     let layout = detect(dir)?;
     let dataset = dataset_name(dir);
     let mut hashes: Vec<(String, String)> = Vec::new();
-    let mut pipeline = Pipeline::start(store, lineage, policy)?;
+    let mut pipeline = Pipeline::start(store, data_dir, lineage, policy)?;
 
     let links = if layout == Layout::Latest && dir.join("links.csv").is_file() {
         pipeline.set_file("links.csv")?;

@@ -21,10 +21,12 @@ use super::codec::timestamp;
 use super::{Store, StoreError};
 use crate::domain::audit::{
     AmbiguousRecord, AuditReport, ConflictGroup, Example, IdentityReport, MatchKind,
+    OverridesApplied,
 };
 use crate::domain::derive::{derive, search_key, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
+use crate::domain::identity::overrides::Overrides;
 use crate::domain::identity::score::YearLevel;
 use crate::domain::identity::{self, Decision, Profile, Thresholds};
 use crate::domain::movie::{Movie, Title};
@@ -47,6 +49,8 @@ pub struct Load<'s> {
     /// The number the next new movie gets: the load numbers movies as identity makes them and
     /// writes them with their batch (the IMMEDIATE transaction holds off every other writer).
     next_movie: MovieId,
+    /// A person's word over identity's policy (empty without an overrides file).
+    overrides: Overrides,
 }
 
 /// What settling the run's movies did.
@@ -112,6 +116,7 @@ impl Store {
         )?;
         Ok(Load {
             next_movie,
+            overrides: Overrides::default(),
             tx,
             run_id,
             identity: IdentityReport::default(),
@@ -225,6 +230,43 @@ impl Load<'_> {
         self.run_id
     }
 
+    /// Applies an identity overrides file to the records loaded from now on; `file` and
+    /// `sha256` go to the run's lineage.
+    pub fn apply_overrides(&mut self, overrides: Overrides, file: String, sha256: String) {
+        self.identity.overrides = Some(OverridesApplied {
+            file,
+            sha256,
+            rules: overrides.rules().len() as u64,
+            applied: 0,
+        });
+        self.overrides = overrides;
+    }
+
+    /// The override rules naming an id that no movie has, even after this run's records: each
+    /// line with the id.
+    pub fn unknown_override_ids(&self) -> Result<Vec<(u64, ExternalId)>, StoreError> {
+        let mut known = self.tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM movie_ids WHERE namespace = ?1 AND external_id = ?2)",
+        )?;
+        let mut unknown = Vec::new();
+        for rule in self.overrides.rules() {
+            for id in &rule.ids {
+                let found: bool =
+                    known.query_row(params![id.namespace.as_str(), id.value], |r| r.get(0))?;
+                if !found {
+                    unknown.push((rule.line, id.clone()));
+                }
+            }
+        }
+        Ok(unknown)
+    }
+
+    fn override_applied(&mut self) {
+        if let Some(o) = self.identity.overrides.as_mut() {
+            o.applied += 1;
+        }
+    }
+
     /// Resolves and writes a batch of clean movie records, set-based: the batch's ids and
     /// blocking keys are joined against the catalog in two statements and the candidates'
     /// facts read in two more; [`identity`] decides record by record in memory (a record may be
@@ -246,7 +288,20 @@ impl Load<'_> {
         profiles: &[Profile],
         keys: &[Vec<String>],
     ) -> Result<(Vec<Placed>, NewIds), StoreError> {
-        let (id_hits, key_hits) = self.stage(profiles, keys)?;
+        // The ids a record is looked up by: its own, then those `merge` rules join to them.
+        let lookups: Vec<Vec<ExternalId>> = profiles
+            .iter()
+            .map(|p| {
+                let mut ids = p.ids.clone();
+                for partner in self.overrides.partners(&p.ids) {
+                    if !ids.contains(partner) {
+                        ids.push(partner.clone());
+                    }
+                }
+                ids
+            })
+            .collect();
+        let (id_hits, key_hits) = self.stage(&lookups, keys)?;
         let mut known = self.candidate_profiles(key_hits.values().flatten())?;
         // What the batch says of movies found by id whose stored facts are not read yet.
         let mut pending: HashMap<MovieId, Profile> = HashMap::new();
@@ -254,18 +309,24 @@ impl Load<'_> {
         let mut placed = Vec::with_capacity(movies.len());
         let mut new_ids = Vec::new();
         for (seq, (m, profile)) in movies.iter().zip(profiles).enumerate() {
-            let by_id = profile.ids.iter().enumerate().find_map(|(ord, id)| {
+            let by_id = lookups[seq].iter().enumerate().find_map(|(ord, id)| {
                 batch
                     .ids
                     .get(id)
                     .copied()
                     .or_else(|| id_hits.get(&(seq, ord)).copied())
+                    .map(|movie| (ord, movie))
             });
             let place = match by_id {
-                Some(movie) => Placed {
-                    movie,
-                    kind: MatchKind::Id,
-                },
+                Some((ord, movie)) => {
+                    if ord >= profile.ids.len() {
+                        self.override_applied();
+                    }
+                    Placed {
+                        movie,
+                        kind: MatchKind::Id,
+                    }
+                }
                 None => {
                     let mut ids: Vec<MovieId> = key_hits.get(&seq).cloned().unwrap_or_default();
                     for key in &keys[seq] {
@@ -289,6 +350,15 @@ impl Load<'_> {
                             }
                             known.insert(id, stored);
                         }
+                    }
+                    let before = ids.len();
+                    ids.retain(|id| {
+                        known
+                            .get(id)
+                            .is_none_or(|p| !self.overrides.forbids(&profile.ids, &p.ids))
+                    });
+                    if ids.len() < before {
+                        self.override_applied();
                     }
                     let decision = identity::decide(
                         profile,
@@ -324,14 +394,17 @@ impl Load<'_> {
 
     /// Stages the batch's ids and keys (as two JSON arrays, one statement each, no temporary
     /// rows) and joins them against the catalog.
-    fn stage(&mut self, profiles: &[Profile], keys: &[Vec<String>]) -> Result<Staged, StoreError> {
+    fn stage(
+        &mut self,
+        lookups: &[Vec<ExternalId>],
+        keys: &[Vec<String>],
+    ) -> Result<Staged, StoreError> {
         let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-        let ids: Vec<(usize, usize, &str, &str)> = profiles
+        let ids: Vec<(usize, usize, &str, &str)> = lookups
             .iter()
             .enumerate()
-            .flat_map(|(seq, p)| {
-                p.ids
-                    .iter()
+            .flat_map(|(seq, ids)| {
+                ids.iter()
                     .enumerate()
                     .map(move |(ord, i)| (seq, ord, i.namespace.as_str(), i.value.as_str()))
             })

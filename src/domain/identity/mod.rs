@@ -20,6 +20,7 @@
 //! standard's evaluator and the test oracle of the store's set-based load.
 
 pub mod normalize;
+pub mod overrides;
 pub mod score;
 
 use super::movie::{match_key, Movie};
