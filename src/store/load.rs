@@ -23,7 +23,7 @@ use crate::domain::audit::{
     AmbiguousRecord, AuditReport, ConflictGroup, Example, IdentityReport, MatchKind,
     OverridesApplied,
 };
-use crate::domain::derive::{derive, search_key, ProviderFacts};
+use crate::domain::derive::{derive, search_key, Derived, ProviderFacts};
 use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
 use crate::domain::identity::overrides::Overrides;
@@ -194,6 +194,86 @@ fn outranks(a: (u64, Option<f64>, u64), b: (u64, Option<f64>, u64)) -> bool {
         .then_with(|| a.1.unwrap_or(-1.0).total_cmp(&b.1.unwrap_or(-1.0)))
         .then_with(|| b.2.cmp(&a.2))
         .is_gt()
+}
+
+/// Derived `Movies` rows and catalog genres waiting to be written, many per statement.
+#[derive(Default)]
+struct Settled {
+    movies: usize,
+    /// Movies whose catalog genres are replaced.
+    cleared: Option<Rows<'static>>,
+    genres: Option<Rows<'static>>,
+    rows: Option<Rows<'static>>,
+}
+
+impl Settled {
+    /// Movies settled per write.
+    const FLUSH: usize = 4096;
+
+    fn add(&mut self, movie: MovieId, old_genre: Option<String>, d: Derived, run: EtlRunId) {
+        self.movies += 1;
+        if d.genre != old_genre {
+            // A movie without genres has no rows to clear (a new movie among them).
+            if old_genre.is_some() {
+                self.cleared
+                    .get_or_insert_with(|| Rows::new(1))
+                    .push([movie.0.into()]);
+            }
+            let genres = self.genres.get_or_insert_with(|| Rows::new(2));
+            for g in &d.genres {
+                genres.push([movie.0.into(), g.id().into()]);
+            }
+        }
+        self.rows.get_or_insert_with(|| Rows::new(15)).push([
+            movie.0.into(),
+            d.title.into(),
+            d.title_key.into(),
+            d.release_year.into(),
+            nullable(d.release_date),
+            nullable(d.rating),
+            nullable(d.votes.map(|v| v as i64)),
+            nullable(d.genre),
+            nullable(d.director),
+            nullable(d.overview),
+            nullable(d.runtime),
+            nullable(d.language),
+            nullable(d.popularity),
+            run.0.into(),
+            d.search_key.into(),
+        ]);
+    }
+
+    /// Writes what is waiting: each `Movies` row only where a value changed.
+    fn write(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        if let Some(cleared) = self.cleared.take() {
+            cleared.execute(tx, "DELETE FROM catalog_genres WHERE MovieID IN (", ")")?;
+        }
+        if let Some(genres) = self.genres.take() {
+            genres.execute(tx, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
+        }
+        if let Some(rows) = self.rows.take() {
+            rows.execute(
+                tx,
+                "UPDATE Movies SET Title = v.column2, TitleKey = v.column3,
+                        ReleaseYear = v.column4, ReleaseDate = v.column5, Rating = v.column6,
+                        Votes = v.column7, Genre = v.column8, Director = v.column9,
+                        Overview = v.column10, Runtime = v.column11,
+                        OriginalLanguage = v.column12, Popularity = v.column13,
+                        UpdatedRunId = v.column14, SearchKey = v.column15
+                 FROM (",
+                ") AS v
+                 WHERE Movies.MovieID = v.column1
+                   AND NOT (Title IS v.column2 AND TitleKey IS v.column3
+                        AND ReleaseYear IS v.column4 AND ReleaseDate IS v.column5
+                        AND Rating IS v.column6 AND Votes IS v.column7 AND Genre IS v.column8
+                        AND Director IS v.column9 AND Overview IS v.column10
+                        AND Runtime IS v.column11 AND OriginalLanguage IS v.column12
+                        AND Popularity IS v.column13 AND SearchKey IS v.column15)",
+            )?;
+        }
+        self.movies = 0;
+        Ok(())
+    }
 }
 
 /// Ids a batch maps that the catalog did not know, each with its movie.
@@ -939,21 +1019,8 @@ impl Load<'_> {
              WHERE s.MovieID IN (SELECT MovieID FROM temp.etl_touched)
              ORDER BY s.MovieID",
         )?;
-        let mut clear_genres = tx.prepare("DELETE FROM catalog_genres WHERE MovieID = ?1")?;
-        let mut add_genre =
-            tx.prepare("INSERT INTO catalog_genres (MovieID, genre_id) VALUES (?1, ?2)")?;
         let mut rows = facts.query([])?;
-        let mut update = tx.prepare(
-            "UPDATE Movies SET Title = ?2, TitleKey = ?3, ReleaseYear = ?4, ReleaseDate = ?5,
-                    Rating = ?6, Votes = ?7, Genre = ?8, Director = ?9, Overview = ?10,
-                    Runtime = ?11, OriginalLanguage = ?12, Popularity = ?13, UpdatedRunId = ?14,
-                    SearchKey = ?15
-             WHERE MovieID = ?1
-               AND NOT (Title IS ?2 AND TitleKey IS ?3 AND ReleaseYear IS ?4 AND ReleaseDate IS ?5
-                        AND Rating IS ?6 AND Votes IS ?7 AND Genre IS ?8 AND Director IS ?9
-                        AND Overview IS ?10 AND Runtime IS ?11 AND OriginalLanguage IS ?12
-                        AND Popularity IS ?13 AND SearchKey IS ?15)",
-        )?;
+        let mut settled = Settled::default();
         let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut conflicts = BTreeMap::new();
         let mut loaded = 0;
@@ -979,32 +1046,6 @@ impl Load<'_> {
             }
             let d = derive(group, &of_movie, policy);
             group.clear();
-            if d.genre != old_genre {
-                // A movie without genres has no rows to clear (a new movie among them).
-                if old_genre.is_some() {
-                    clear_genres.execute([movie])?;
-                }
-                for g in &d.genres {
-                    add_genre.execute(params![movie, g.id()])?;
-                }
-            }
-            update.execute(params![
-                movie,
-                d.title,
-                d.title_key,
-                d.release_year,
-                d.release_date,
-                d.rating,
-                d.votes,
-                d.genre,
-                d.director,
-                d.overview,
-                d.runtime,
-                d.language,
-                d.popularity,
-                self.run_id,
-                d.search_key
-            ])?;
             for (field, provider) in &d.supplied_by {
                 *supplied_by
                     .entry((*field).to_owned())
@@ -1015,6 +1056,10 @@ impl Load<'_> {
             ConflictGroup::add_all(&mut conflicts, movie, &d.title, &d.conflicts);
             on_loaded(d.rating, d.release_year);
             loaded += 1;
+            settled.add(movie, old_genre, d, self.run_id);
+            if settled.movies >= Settled::FLUSH {
+                settled.write(tx)?;
+            }
             Ok(())
         };
         while let Some(r) = rows.next()? {
@@ -1046,6 +1091,7 @@ impl Load<'_> {
         if let Some(done) = current {
             finish(done, &mut group, &mut next_genre, &mut genres)?;
         }
+        settled.write(tx)?;
         let count = |outcome: i64| -> Result<u64, StoreError> {
             Ok(tx.query_row(
                 "SELECT COUNT(*) FROM temp.etl_touched WHERE outcome = ?1",
