@@ -197,34 +197,39 @@ fn outranks(a: (u64, Option<f64>, u64), b: (u64, Option<f64>, u64)) -> bool {
 }
 
 /// Derived `Movies` rows and catalog genres waiting to be written, many per statement.
-#[derive(Default)]
 struct Settled {
     movies: usize,
     /// Movies whose catalog genres are replaced.
-    cleared: Option<Rows<'static>>,
-    genres: Option<Rows<'static>>,
-    rows: Option<Rows<'static>>,
+    cleared: Rows<'static>,
+    genres: Rows<'static>,
+    rows: Rows<'static>,
 }
 
 impl Settled {
     /// Movies settled per write.
     const FLUSH: usize = 4096;
 
+    fn new() -> Self {
+        Self {
+            movies: 0,
+            cleared: Rows::new(1),
+            genres: Rows::new(2),
+            rows: Rows::new(15),
+        }
+    }
+
     fn add(&mut self, movie: MovieId, old_genre: Option<String>, d: Derived, run: EtlRunId) {
         self.movies += 1;
         if d.genre != old_genre {
             // A movie without genres has no rows to clear (a new movie among them).
             if old_genre.is_some() {
-                self.cleared
-                    .get_or_insert_with(|| Rows::new(1))
-                    .push([movie.0.into()]);
+                self.cleared.push([movie.0.into()]);
             }
-            let genres = self.genres.get_or_insert_with(|| Rows::new(2));
             for g in &d.genres {
-                genres.push([movie.0.into(), g.id().into()]);
+                self.genres.push([movie.0.into(), g.id().into()]);
             }
         }
-        self.rows.get_or_insert_with(|| Rows::new(15)).push([
+        self.rows.push([
             movie.0.into(),
             d.title.into(),
             d.title_key.into(),
@@ -245,33 +250,29 @@ impl Settled {
 
     /// Writes what is waiting: each `Movies` row only where a value changed.
     fn write(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
-        if let Some(cleared) = self.cleared.take() {
-            cleared.execute(tx, "DELETE FROM catalog_genres WHERE MovieID IN (", ")")?;
-        }
-        if let Some(genres) = self.genres.take() {
-            genres.execute(tx, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
-        }
-        if let Some(rows) = self.rows.take() {
-            rows.execute(
-                tx,
-                "UPDATE Movies SET Title = v.column2, TitleKey = v.column3,
-                        ReleaseYear = v.column4, ReleaseDate = v.column5, Rating = v.column6,
-                        Votes = v.column7, Genre = v.column8, Director = v.column9,
-                        Overview = v.column10, Runtime = v.column11,
-                        OriginalLanguage = v.column12, Popularity = v.column13,
-                        UpdatedRunId = v.column14, SearchKey = v.column15
-                 FROM (",
-                ") AS v
-                 WHERE Movies.MovieID = v.column1
-                   AND NOT (Title IS v.column2 AND TitleKey IS v.column3
-                        AND ReleaseYear IS v.column4 AND ReleaseDate IS v.column5
-                        AND Rating IS v.column6 AND Votes IS v.column7 AND Genre IS v.column8
-                        AND Director IS v.column9 AND Overview IS v.column10
-                        AND Runtime IS v.column11 AND OriginalLanguage IS v.column12
-                        AND Popularity IS v.column13 AND SearchKey IS v.column15)",
-            )?;
-        }
-        self.movies = 0;
+        self.cleared
+            .execute(tx, "DELETE FROM catalog_genres WHERE MovieID IN (", ")")?;
+        self.genres
+            .execute(tx, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
+        self.rows.execute(
+            tx,
+            "UPDATE Movies SET Title = v.column2, TitleKey = v.column3,
+                    ReleaseYear = v.column4, ReleaseDate = v.column5, Rating = v.column6,
+                    Votes = v.column7, Genre = v.column8, Director = v.column9,
+                    Overview = v.column10, Runtime = v.column11,
+                    OriginalLanguage = v.column12, Popularity = v.column13,
+                    UpdatedRunId = v.column14, SearchKey = v.column15
+             FROM (",
+            ") AS v
+             WHERE Movies.MovieID = v.column1
+               AND NOT (Title IS v.column2 AND TitleKey IS v.column3
+                    AND ReleaseYear IS v.column4 AND ReleaseDate IS v.column5
+                    AND Rating IS v.column6 AND Votes IS v.column7 AND Genre IS v.column8
+                    AND Director IS v.column9 AND Overview IS v.column10
+                    AND Runtime IS v.column11 AND OriginalLanguage IS v.column12
+                    AND Popularity IS v.column13 AND SearchKey IS v.column15)",
+        )?;
+        *self = Self::new();
         Ok(())
     }
 }
@@ -1020,7 +1021,7 @@ impl Load<'_> {
              ORDER BY s.MovieID",
         )?;
         let mut rows = facts.query([])?;
-        let mut settled = Settled::default();
+        let mut settled = Settled::new();
         let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut conflicts = BTreeMap::new();
         let mut loaded = 0;
