@@ -207,7 +207,7 @@ struct Settled {
 
 impl Settled {
     /// Movies settled per write.
-    const FLUSH: usize = 4096;
+    const FLUSH: usize = 1024;
 
     fn new() -> Self {
         Self {
