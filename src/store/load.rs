@@ -2,13 +2,14 @@
 //! every catalog change, so a failure or a kill leaves the database as it was.
 //!
 //! **Identity.** Each record is what one provider says of one film; which movie it is, is
-//! decided by the pure policy in [`crate::domain::identity`]. The load only stages: per batch of
-//! records, one statement joins all their ids against `movie_ids`, one joins their blocking
-//! keys against `movie_keys`, two read the candidates' facts; then each record is decided in
-//! memory, in input order (a record may be the film an earlier one of the batch created), and
-//! the decision written: its ids and keys mapped, a new movie created when it matched none.
-//! A record held for review becomes a movie of its own and is listed in the run's identity
-//! report with its candidates and the reason.
+//! decided by the pure policy in [`crate::domain::identity`] (and the run's overrides). The load
+//! only stages and writes: per batch of records, one statement joins all their ids against
+//! `movie_ids`, one joins their blocking keys against `movie_keys`, two read the candidates'
+//! facts; each record is decided in memory, in input order (a record may be the film an earlier
+//! one of the batch made); then every table gets the batch's rows in many-row statements
+//! ([`super::bulk`]): new movies, newly mapped ids and keys, facts, lists. A record held for
+//! review becomes a movie of its own and is listed in the run's identity report with its
+//! candidates and the reason.
 //!
 //! **Facts.** The record's facts go to `movie_sources` under its provider, untouched by any
 //! other provider's load; its lists (genres, keywords, cast, crew) to the attribute tables. A
