@@ -5,6 +5,7 @@
 
 use crate::domain::audit::AmbiguousRecord;
 use crate::domain::etl::EtlRunStatus;
+use crate::domain::identity::ReviewReason;
 use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, MovieId};
 use crate::store::Store;
@@ -115,7 +116,7 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
             r.source_row,
             r.title,
             r.year,
-            reason_text(&r.reason)
+            ReviewReason::describe(&r.reason)
         );
         let mut t = super::output::table(&[
             "side",
@@ -155,14 +156,4 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         cases.len()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The reason code in words.
-fn reason_text(reason: &str) -> &str {
-    match reason {
-        "several" => "several candidates score alike",
-        "low_confidence" => "the best candidate scores below the match threshold",
-        "conflicting_ids" => "the candidate already has another id of the record's source",
-        other => other,
-    }
 }

@@ -175,6 +175,22 @@ impl ReviewReason {
             ReviewReason::ConflictingIds => "conflicting_ids",
         }
     }
+
+    /// The reason stored as `code` (an audit report's), in words for a person; an unknown code
+    /// as it is.
+    pub fn describe(code: &str) -> &str {
+        match [Self::Several, Self::LowConfidence, Self::ConflictingIds]
+            .into_iter()
+            .find(|r| r.as_str() == code)
+        {
+            Some(Self::Several) => "several candidates score alike",
+            Some(Self::LowConfidence) => "the best candidate scores below the match threshold",
+            Some(Self::ConflictingIds) => {
+                "the candidate already has another id of the record's source"
+            }
+            None => code,
+        }
+    }
 }
 
 /// What the policy decided for a record that no id placed.
