@@ -228,6 +228,40 @@ async fn one_movie_by_id() {
 }
 
 #[tokio::test]
+async fn a_merged_away_id_redirects_to_its_film_and_an_unknown_one_stays_404() {
+    let s = Server::start().await;
+    // What a load repairing an older catalog records (the repair is the store's test).
+    rusqlite::Connection::open(&s.app.db)
+        .and_then(|c| {
+            c.execute(
+                "INSERT INTO movie_redirects (old_id, MovieID, run_id) VALUES (999998, 1, 1)",
+                [],
+            )
+        })
+        .expect("redirect");
+    for (from, to) in [
+        ("/api/movies/999998", "/api/movies/1"),
+        (
+            "/api/movies/999998/similar?n=3&genre=Drama",
+            "/api/movies/1/similar?n=3&genre=Drama",
+        ),
+    ] {
+        let response = s.get(from).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::PERMANENT_REDIRECT,
+            "GET {from}"
+        );
+        assert_eq!(response.headers()["location"], to, "GET {from}");
+        assert_eq!(s.get(to).await.status(), StatusCode::OK, "GET {to}");
+    }
+    s.problem("/api/movies/999999", StatusCode::NOT_FOUND, None)
+        .await;
+    s.problem("/api/movies/999999/similar", StatusCode::NOT_FOUND, None)
+        .await;
+}
+
+#[tokio::test]
 async fn similar_movies_match_the_model() {
     let s = Server::start().await;
     let engine = Engine::load(

@@ -183,6 +183,20 @@ pub struct IdentityReport {
     /// The identity overrides file the run applied, when there was one.
     #[serde(default)]
     pub overrides: Option<OverridesApplied>,
+    /// Movies of a catalog built before identity that the run found to be another movie's film
+    /// and merged into it (see `store::repair`).
+    #[serde(default)]
+    pub merged: Vec<MergedMovie>,
+}
+
+/// A movie merged into the earlier movie of the same film: its ids, facts, ratings and tags now
+/// belong to `into`, and its id redirects there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MergedMovie {
+    pub movie: MovieId,
+    pub into: MovieId,
+    pub title: String,
+    pub year: i32,
 }
 
 /// The lineage of a run's identity overrides (`domain::identity::overrides`).

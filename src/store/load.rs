@@ -42,7 +42,7 @@ use std::hash::{Hash, Hasher};
 pub struct Load<'s> {
     pub(super) tx: Transaction<'s>,
     pub(super) run_id: EtlRunId,
-    identity: IdentityReport,
+    pub(super) identity: IdentityReport,
     duplicates: u64,
     duplicate_examples: Vec<Example>,
     /// The file of a multi-file input being loaded (empty for a single file): rejects name it.
@@ -51,7 +51,10 @@ pub struct Load<'s> {
     /// writes them with their batch (the IMMEDIATE transaction holds off every other writer).
     next_movie: MovieId,
     /// A person's word over identity's policy (empty without an overrides file).
-    overrides: Overrides,
+    pub(super) overrides: Overrides,
+    /// Whether the catalog was built before identity resolved records: its duplicates are
+    /// merged before the first batch ([`Load::merge_duplicates`]).
+    pub(super) before_identity: bool,
 }
 
 /// What settling the run's movies did.
@@ -73,6 +76,8 @@ pub struct LoadSummary {
 const UNCHANGED: i64 = 0;
 const UPDATED: i64 = 1;
 const INSERTED: i64 = 2;
+/// A movie another was merged into (under provider `''`): settled, but no record's outcome.
+pub(super) const MERGED: i64 = 3;
 
 impl Store {
     /// Starts an ETL run's load: takes the write lock and opens the run's lineage row, which only
@@ -109,14 +114,17 @@ impl Store {
              ) WITHOUT ROWID;
 ",
         )?;
-        backfill_keys(&tx)?;
+        let before_identity = backfill_keys(&tx)?;
+        // A merged-away id stays its redirect's: no new movie takes it.
         let next_movie = tx.query_row(
-            "SELECT COALESCE(MAX(MovieID), 0) + 1 FROM Movies",
+            "SELECT MAX(COALESCE((SELECT MAX(MovieID) FROM Movies), 0),
+                        COALESCE((SELECT MAX(old_id) FROM movie_redirects), 0)) + 1",
             [],
             |r| r.get(0),
         )?;
         Ok(Load {
             next_movie,
+            before_identity,
             overrides: Overrides::default(),
             tx,
             run_id,
@@ -145,12 +153,15 @@ struct BatchIndex {
 
 /// Fills `movie_keys` and `Movies.SearchKey` for a catalog loaded before identity kept them
 /// (schema version 5): from every provider's titles, as the load would have written them.
-fn backfill_keys(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM movie_keys)", [], |r| {
-        r.get(0)
-    })?;
-    if !empty {
-        return Ok(());
+/// Returns whether it did: whether the catalog has movies identity never resolved.
+fn backfill_keys(tx: &Transaction<'_>) -> Result<bool, StoreError> {
+    let backfill: bool = tx.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM movie_keys) AND EXISTS (SELECT 1 FROM movie_sources)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !backfill {
+        return Ok(false);
     }
     let mut facts =
         tx.prepare("SELECT MovieID, title, original_title, release_year FROM movie_sources")?;
@@ -176,7 +187,45 @@ fn backfill_keys(tx: &Transaction<'_>) -> Result<(), StoreError> {
             search_key(titles.iter().map(String::as_str))
         ])?;
     }
-    Ok(())
+    Ok(true)
+}
+
+/// What identity knows of the movies `filter` (a `WHERE` clause over `MovieID`, with `args`)
+/// selects: every provider's facts and every id.
+pub(super) fn profiles(
+    tx: &Transaction<'_>,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<HashMap<MovieId, Profile>, StoreError> {
+    let mut out: HashMap<MovieId, Profile> = HashMap::new();
+    let mut facts = tx.prepare_cached(&format!(
+        "SELECT MovieID, title, original_title, release_year, director, runtime
+         FROM movie_sources {filter}"
+    ))?;
+    let mut rows = facts.query(args)?;
+    while let Some(r) = rows.next()? {
+        let title: String = r.get(1)?;
+        let original: Option<String> = r.get(2)?;
+        let director: Option<String> = r.get(4)?;
+        out.entry(r.get(0)?).or_default().add_facts(
+            &title,
+            original.as_deref(),
+            r.get(3)?,
+            director.as_deref(),
+            r.get(5)?,
+        );
+    }
+    let mut ids = tx.prepare_cached(&format!(
+        "SELECT MovieID, namespace, external_id FROM movie_ids {filter}"
+    ))?;
+    let mut rows = ids.query(args)?;
+    while let Some(r) = rows.next()? {
+        let namespace: Namespace = r.get(1)?;
+        out.entry(r.get(0)?)
+            .or_default()
+            .add_id(ExternalId::new(namespace, r.get::<_, String>(2)?));
+    }
+    Ok(out)
 }
 
 /// The fingerprint of a record's lists, stored beside its facts so an unchanged record skips
@@ -535,44 +584,19 @@ impl Load<'_> {
         &mut self,
         movies: impl Iterator<Item = &'m MovieId>,
     ) -> Result<HashMap<MovieId, Profile>, StoreError> {
-        let mut out: HashMap<MovieId, Profile> = HashMap::new();
         let mut wanted: Vec<MovieId> = movies.copied().collect();
         wanted.sort_unstable();
         wanted.dedup();
         if wanted.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         let list = serde_json::to_string(&wanted.iter().map(|m| m.0).collect::<Vec<_>>())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut facts = self.tx.prepare_cached(
-            "SELECT MovieID, title, original_title, release_year, director, runtime
-             FROM movie_sources WHERE MovieID IN (SELECT value FROM json_each(?1))",
-        )?;
-        let mut rows = facts.query([&list])?;
-        while let Some(r) = rows.next()? {
-            let title: String = r.get(1)?;
-            let original: Option<String> = r.get(2)?;
-            let director: Option<String> = r.get(4)?;
-            out.entry(r.get(0)?).or_default().add_facts(
-                &title,
-                original.as_deref(),
-                r.get(3)?,
-                director.as_deref(),
-                r.get(5)?,
-            );
-        }
-        let mut ids = self.tx.prepare_cached(
-            "SELECT MovieID, namespace, external_id FROM movie_ids
-             WHERE MovieID IN (SELECT value FROM json_each(?1))",
-        )?;
-        let mut rows = ids.query([&list])?;
-        while let Some(r) = rows.next()? {
-            let namespace: Namespace = r.get(1)?;
-            out.entry(r.get(0)?)
-                .or_default()
-                .add_id(ExternalId::new(namespace, r.get::<_, String>(2)?));
-        }
-        Ok(out)
+        profiles(
+            &self.tx,
+            "WHERE MovieID IN (SELECT value FROM json_each(?1))",
+            &[&list],
+        )
     }
 
     /// The movie a decision makes of a record: the matched one, or a new one (listed for

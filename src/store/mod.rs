@@ -18,6 +18,7 @@ mod load;
 mod models;
 mod movies;
 mod ratings;
+mod repair;
 mod runs;
 mod users;
 
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_models.sql"),
     include_str!("../../migrations/0005_trust.sql"),
     include_str!("../../migrations/0006_set_based_load.sql"),
+    include_str!("../../migrations/0007_movie_redirects.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.

@@ -45,6 +45,18 @@ impl Store {
             .optional()?)
     }
 
+    /// The movie a merged-away MovieID is now (see `store::repair`), if it is one.
+    pub fn redirect(&self, id: MovieId) -> Result<Option<MovieId>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT MovieID FROM movie_redirects WHERE old_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// One movie with its attributes, tags and per-provider facts.
     pub fn movie_detail(&self, id: MovieId) -> Result<Option<MovieDetail>, StoreError> {
         let found = self

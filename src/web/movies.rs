@@ -7,9 +7,9 @@ use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::genre::Genre;
 use crate::domain::movie::{title_key, CatalogMovie, MovieDetail};
 use crate::domain::MovieId;
-use crate::recommend::{Similar, SimilarModel};
-use axum::extract::{Path, State};
-use axum::http::header;
+use crate::recommend::{RecommendError, Similar, SimilarModel};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -139,18 +139,47 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", operation_id = "getMovie",
     params(("id" = i64, Path, description = "MovieID")),
     responses((status = 200, description = "The movie", body = MovieDetail),
+              (status = 308, description = "The id was merged into another movie of the same film: `Location` names it"),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No movie has this id, or the model is not trained here", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<MovieDetail>, ApiError> {
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
     let id = MovieId(path_id("id", &id)?);
-    state
-        .db(move |store| store.movie_detail(id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no movie with id {id}")))
+    match state.db(move |store| store.movie_detail(id)).await? {
+        Some(movie) => Ok(Json(movie).into_response()),
+        None => moved(&state, id, &uri, format!("no movie with id {id}")).await,
+    }
+}
+
+/// The answer for a MovieID no movie has: when a load merged it into another movie of the same
+/// film, a permanent redirect to the same resource of that movie (the query kept); otherwise a
+/// 404 saying `missing`.
+async fn moved(
+    state: &AppState,
+    id: MovieId,
+    uri: &axum::http::Uri,
+    missing: String,
+) -> Result<Response, ApiError> {
+    let Some(to) = state.db(move |store| store.redirect(id)).await? else {
+        return Err(ApiError::not_found(missing));
+    };
+    // `/api/movies/{id}` and what follows the id.
+    let rest = uri.path().splitn(5, '/').nth(4);
+    let mut location = format!("/api/movies/{to}");
+    if let Some(rest) = rest {
+        location = format!("{location}/{rest}");
+    }
+    if let Some(query) = uri.query() {
+        location = format!("{location}?{query}");
+    }
+    Ok((
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response())
 }
 
 /// A genre of the vocabulary and how many movies have it.
@@ -215,11 +244,13 @@ pub struct SimilarParams {
 #[utoipa::path(get, path = "/api/movies/{id}/similar", tag = "movies", operation_id = "similarMovies",
     params(("id" = i64, Path, description = "MovieID"), SimilarParams),
     responses((status = 200, description = "The movie and its nearest movies", body = Similar),
+              (status = 308, description = "The id was merged into another movie of the same film: `Location` names its similar movies"),
               (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No movie has this id", body = Problem, content_type = "application/problem+json")))]
 pub async fn similar(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
     ApiQuery(p): ApiQuery<SimilarParams>,
 ) -> Result<Response, ApiError> {
     let id = MovieId(path_id("id", &id)?);
@@ -227,9 +258,14 @@ pub async fn similar(
     let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
     let engine = state.engine.load();
     let model = p.model.unwrap_or_default();
-    let similar = engine
-        .similar(id, n, &filters, model)
-        .map_err(ApiError::from)?;
+    let similar = match engine.similar(id, n, &filters, model) {
+        Ok(similar) => similar,
+        Err(e @ RecommendError::UnknownMovie(_)) => {
+            drop(engine);
+            return moved(&state, id, &uri, e.to_string()).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
     let body = similar_json(&similar).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())

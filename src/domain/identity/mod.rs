@@ -358,6 +358,54 @@ impl Catalog {
     }
 }
 
+/// A movie of a stored catalog that is an earlier movie's film: merged into the survivor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Duplicate {
+    pub movie: MovieId,
+    pub survivor: MovieId,
+}
+
+/// The duplicates of a catalog built before identity resolved its records (each source's
+/// spelling of a film became a movie of its own): every movie, in MovieID order, is resolved
+/// against those before it as a load would resolve a record. One that matches an earlier film
+/// (or shares an id with it) is that film, and the earliest MovieID survives: the catalog a
+/// fresh load in the same order makes. `keep_apart` is the overrides' never rule.
+pub fn duplicates(
+    movies: impl IntoIterator<Item = (MovieId, Profile)>,
+    thresholds: Thresholds,
+    keep_apart: impl Fn(&Profile, &Profile) -> bool,
+) -> Vec<Duplicate> {
+    let mut catalog = Catalog::new(thresholds);
+    // The stored MovieID of each of the catalog's movies, in its numbering.
+    let mut stored: Vec<MovieId> = Vec::new();
+    let mut out = Vec::new();
+    for (movie, profile) in movies {
+        let decision = catalog.decide(&profile);
+        let matched = match decision {
+            Decision::Match { movie: m, .. } if !keep_apart(&profile, catalog.profile(m)) => {
+                Some(m)
+            }
+            _ => None,
+        };
+        match matched {
+            Some(m) => {
+                out.push(Duplicate {
+                    movie,
+                    survivor: stored[(m.0 - 1) as usize],
+                });
+                catalog.add(m, &profile);
+            }
+            None => {
+                catalog.movies.push(Profile::default());
+                let m = MovieId(catalog.movies.len() as i64);
+                catalog.add(m, &profile);
+                stored.push(movie);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +513,37 @@ mod tests {
         assert!(
             matches!(&d, Decision::Review { reason: ReviewReason::Several, candidates } if candidates.len() == 2),
             "{d:?}"
+        );
+    }
+
+    #[test]
+    fn an_older_catalogs_copies_of_one_film_merge_into_the_earliest_unless_kept_apart() {
+        let stored = [
+            (
+                3,
+                record(Provider::Vega, "Star Wars Ep. IV: A New Hope", 1977),
+            ),
+            (5, record(Provider::Vega, "Psycho", 1960)),
+            (8, tmdb(11, "Star Wars", 1977)),
+            (9, tmdb(11479, "Psycho", 1998)),
+            (
+                12,
+                record(Provider::Movielens, "Star Wars (Special Edition)", 1977),
+            ),
+        ];
+        let profiles = || stored.iter().map(|(id, m)| (MovieId(*id), Profile::of(m)));
+        let pairs: Vec<(i64, i64)> = duplicates(profiles(), Thresholds::DEFAULT, |_, _| false)
+            .iter()
+            .map(|d| (d.movie.0, d.survivor.0))
+            .collect();
+        assert_eq!(pairs, [(8, 3), (12, 3)], "the remake stays apart");
+        let tmdb_11 = ExternalId::new(Namespace::Tmdb, "11");
+        let kept = duplicates(profiles(), Thresholds::DEFAULT, |a, _| {
+            a.ids.contains(&tmdb_11)
+        });
+        assert!(
+            kept.iter().all(|d| d.movie != MovieId(8)),
+            "a never rule keeps tmdb:11 apart: {kept:?}"
         );
     }
 
