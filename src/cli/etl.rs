@@ -48,6 +48,10 @@ pub fn run(
             "inserted {}, updated {}, unchanged {}; {} rows rejected",
             c.inserted, c.updated, c.unchanged, c.rejected
         );
+        let merged = outcome.report.identity.merged.len();
+        if merged > 0 {
+            println!("merged {merged} copies of films into earlier movies (their ids redirect)");
+        }
         if let Some(snapshot) = &outcome.snapshot {
             println!("raw input: {}", data_dir.join(snapshot).display());
         }

@@ -74,6 +74,8 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         };
         for record in report.identity.ambiguous {
             let side = |id: MovieId| -> anyhow::Result<Option<Side>> {
+                // A movie merged since is the movie it was merged into.
+                let id = store.redirect(id)?.unwrap_or(id);
                 Ok(store.movie_detail(id)?.map(|d| Side {
                     id,
                     title: d.movie.title,

@@ -233,6 +233,19 @@ pub fn to_markdown(report: &AuditReport) -> String {
             );
         }
     }
+    if !report.identity.merged.is_empty() {
+        md.push_str("\n## Movies merged\n\nCopies of one film found once facts changed (or in a catalog built before identity), merged into the earliest MovieID; the old id redirects there.\n\n| movie | title | year | merged into |\n|---:|---|---:|---:|\n");
+        for m in &report.identity.merged {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                m.movie,
+                m.title.replace('|', "\\|"),
+                m.year,
+                m.into
+            );
+        }
+    }
     md.push_str("\n## Ratings of loaded movies\n\n| band | movies |\n|---|---:|\n");
     for (i, n) in report.rating_histogram.iter().enumerate() {
         let close = if i == 9 { ']' } else { ')' };

@@ -370,7 +370,6 @@ impl<'s> Pipeline<'s> {
         if let Some((overrides, sha256)) = overrides {
             load.apply_overrides(overrides, OVERRIDES_FILE.to_owned(), sha256);
         }
-        load.merge_duplicates()?;
         Ok(Self {
             data_dir: data_dir.to_owned(),
             load,

@@ -74,8 +74,8 @@ pub struct LoadSummary {
 
 /// What happened to a (movie, provider) the run touched, as kept in `temp.etl_touched`.
 const UNCHANGED: i64 = 0;
-const UPDATED: i64 = 1;
-const INSERTED: i64 = 2;
+pub(super) const UPDATED: i64 = 1;
+pub(super) const INSERTED: i64 = 2;
 /// A movie another was merged into (under provider `''`): settled, but no record's outcome.
 pub(super) const MERGED: i64 = 3;
 
@@ -1026,6 +1026,7 @@ impl Load<'_> {
         policy: &RatingPolicy,
         mut on_loaded: impl FnMut(Option<f64>, i32),
     ) -> Result<LoadSummary, StoreError> {
+        self.merge_duplicates()?;
         let tx = &self.tx;
         let mut genres = tx.prepare(
             "SELECT MovieID, provider, genre_id FROM movie_genres

@@ -1,17 +1,21 @@
-//! Repairs a catalog built before identity resolved its records, where each source's spelling
-//! of a film became a movie of its own ("Star Wars Ep. IV: A New Hope" from vega beside "Star
-//! Wars" from TMDB). Which movies are one film is identity's pure decision
-//! ([`identity::duplicates`]); this stages the pairs and moves, set-based, everything of a
-//! duplicate to its survivor: ids, every provider's facts and lists, blocking keys, ratings and
-//! tags. The duplicate's id becomes a redirect. All of it is part of the run's transaction.
+//! Merges movies that are one film. Two kinds of catalog hold such copies: one built before
+//! identity resolved records, where each source's spelling of a film became a movie of its own
+//! ("Star Wars Ep. IV: A New Hope" from vega beside "Star Wars" from TMDB), and one where a load
+//! changed a movie's facts so that it now meets another (a TMDB reload adds the original title
+//! its vega copy is named by). Which movies are one film is identity's pure decision
+//! ([`identity::duplicates`]); this reads the profiles and candidates, then moves, set-based,
+//! everything of a duplicate to its survivor: ids, every provider's facts and lists, blocking
+//! keys, ratings and tags. The duplicate's id becomes a redirect. All of it is part of the
+//! run's transaction.
 
 use super::bulk::Rows;
-use super::load::{profiles, Load, MERGED};
+use super::load::{profiles, Load, INSERTED, MERGED, UPDATED};
 use super::StoreError;
 use crate::domain::audit::MergedMovie;
-use crate::domain::identity::{self, Profile, Thresholds};
+use crate::domain::identity::{self, Thresholds};
 use crate::domain::MovieId;
 use rusqlite::params;
+use std::collections::HashMap;
 
 /// The tables whose rows are one provider's word on a movie, keyed by (MovieID, provider, …).
 const PROVIDER_TABLES: [&str; 4] = [
@@ -22,21 +26,77 @@ const PROVIDER_TABLES: [&str; 4] = [
 ];
 
 impl Load<'_> {
-    /// Merges the duplicates of a catalog built before identity into their survivors, once:
-    /// on the first load that finds such a catalog (its blocking keys were just backfilled),
-    /// before its first batch, so its records meet one movie per film. Each merge is listed in
-    /// the run's identity report.
-    pub fn merge_duplicates(&mut self) -> Result<(), StoreError> {
-        if !std::mem::take(&mut self.before_identity) {
+    /// Merges the catalog's copies of one film into the earliest MovieID, before the run's
+    /// movies are settled: every movie when the catalog was built before identity (once: its
+    /// blocking keys were backfilled at the start of this run), otherwise the movies whose
+    /// facts this run changed. Each merge is listed in the run's identity report.
+    pub(super) fn merge_duplicates(&mut self) -> Result<(), StoreError> {
+        let scope_sql = if std::mem::take(&mut self.before_identity) {
+            "SELECT MovieID FROM Movies ORDER BY MovieID".to_owned()
+        } else {
+            // Changed facts, or a provider's first word on a movie an earlier run made.
+            format!(
+                "SELECT DISTINCT t.MovieID FROM temp.etl_touched AS t JOIN Movies AS m USING (MovieID)
+                 WHERE t.outcome = {UPDATED}
+                    OR (t.outcome = {INSERTED} AND m.CreatedRunId <> {run})
+                 ORDER BY t.MovieID",
+                run = self.run_id.0
+            )
+        };
+        let scope: Vec<MovieId> = self
+            .tx
+            .prepare(&scope_sql)?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if scope.is_empty() {
             return Ok(());
         }
-        let mut movies: Vec<(MovieId, Profile)> =
-            profiles(&self.tx, "", &[])?.into_iter().collect();
-        movies.sort_unstable_by_key(|(m, _)| *m);
+        let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let list = |ids: &mut dyn Iterator<Item = MovieId>| {
+            serde_json::to_string(&ids.map(|m| m.0).collect::<Vec<_>>()).map_err(json)
+        };
+        let in_list = "WHERE MovieID IN (SELECT value FROM json_each(?1))";
+        let mut known = profiles(&self.tx, in_list, &[&list(&mut scope.iter().copied())?])?;
+        let keys: Vec<(MovieId, String)> = scope
+            .iter()
+            .filter_map(|m| known.get(m).map(|p| (*m, p.block_keys())))
+            .flat_map(|(m, keys)| keys.into_iter().map(move |k| (m, k)))
+            .collect();
+        let mut candidates: HashMap<MovieId, Vec<MovieId>> = HashMap::new();
+        {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT DISTINCT k.value ->> 0, b.MovieID FROM json_each(?1) AS k
+                 JOIN movie_keys AS b ON b.key = k.value ->> 1 AND b.MovieID <> k.value ->> 0
+                 WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
+                                              WHERE c.key = k.value ->> 1 LIMIT ?2 + 1)) <= ?2",
+            )?;
+            let keys: Vec<(i64, &str)> = keys.iter().map(|(m, k)| (m.0, k.as_str())).collect();
+            let mut rows = stmt.query(params![
+                serde_json::to_string(&keys).map_err(json)?,
+                identity::MAX_BLOCK
+            ])?;
+            while let Some(r) = rows.next()? {
+                candidates.entry(r.get(0)?).or_default().push(r.get(1)?);
+            }
+        }
+        let unread: Vec<MovieId> = candidates
+            .values()
+            .flatten()
+            .filter(|m| !known.contains_key(m))
+            .copied()
+            .collect();
+        if !unread.is_empty() {
+            known.extend(profiles(
+                &self.tx,
+                in_list,
+                &[&list(&mut unread.into_iter())?],
+            )?);
+        }
         let overrides = &self.overrides;
-        let pairs = identity::duplicates(movies, Thresholds::DEFAULT, |a, b| {
-            overrides.forbids(&a.ids, &b.ids)
-        });
+        let pairs =
+            identity::duplicates(&scope, &candidates, &known, Thresholds::DEFAULT, |a, b| {
+                overrides.forbids(&a.ids, &b.ids)
+            });
         if pairs.is_empty() {
             return Ok(());
         }
@@ -118,10 +178,19 @@ impl Load<'_> {
              SELECT old, new, ?1 FROM temp.merged",
             [self.run_id.0],
         )?;
-        // Settled with the run's movies: the survivor's row is derived from all its facts.
+        // What the run touched of a duplicate is its survivor's now, and the survivor is settled
+        // with the run's movies: its row is derived from all its facts.
+        tx.execute_batch(
+            "DELETE FROM temp.etl_touched AS d WHERE EXISTS (
+                 SELECT 1 FROM temp.merged AS m JOIN temp.etl_touched AS t ON t.MovieID = m.new
+                 WHERE m.old = d.MovieID AND t.provider = d.provider);
+             UPDATE temp.etl_touched SET MovieID = m.new FROM temp.merged AS m
+             WHERE temp.etl_touched.MovieID = m.old;",
+        )?;
         tx.execute(
             "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome)
-             SELECT DISTINCT new, '', 0, 0, NULL, ?1 FROM temp.merged",
+             SELECT DISTINCT new, '', 0, 0, NULL, ?1 FROM temp.merged WHERE true
+             ON CONFLICT DO NOTHING",
             params![MERGED],
         )?;
         tx.execute_batch(
@@ -134,7 +203,7 @@ impl Load<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Store, MIGRATIONS};
+    use crate::store::{Store, MIGRATIONS};
     use crate::domain::audit::AuditReport;
     use crate::domain::etl::{RunStart, SourceFormat};
     use crate::domain::movie::{Movie, Title};
@@ -207,7 +276,6 @@ mod tests {
         }
         let mut store = Store::open(&path).expect("migrate");
         let mut load = store.begin_load(&start()).expect("begin");
-        load.merge_duplicates().expect("merge");
         let summary = load
             .settle(&RatingPolicy::VoteWeighted, |_, _| {})
             .expect("settle");
@@ -261,7 +329,6 @@ mod tests {
         let mut heat = Movie::new(Provider::Tmdb, Title::parse("Heat").expect("t"), 1995, 1);
         heat.ids = vec![ExternalId::new(Namespace::Tmdb, "949")];
         let mut load = store.begin_load(&start()).expect("begin");
-        load.merge_duplicates().expect("merge");
         load.put_movies(&[heat]).expect("put");
         let again = load
             .settle(&RatingPolicy::VoteWeighted, |_, _| {})
@@ -272,6 +339,56 @@ mod tests {
         assert_eq!(
             query::<i64>(&store, "SELECT MovieID FROM Movies ORDER BY 1").concat(),
             [1, 3, 4, 5, 7]
+        );
+    }
+
+    fn load(store: &mut Store, movies: &[Movie]) -> crate::store::LoadSummary {
+        let mut load = store.begin_load(&start()).expect("begin");
+        load.put_movies(movies).expect("put");
+        let summary = load
+            .settle(&RatingPolicy::VoteWeighted, |_, _| {})
+            .expect("settle");
+        load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
+            .expect("commit");
+        summary
+    }
+
+    fn record(provider: Provider, title: &str, ids: &[(Namespace, &str)]) -> Movie {
+        let mut m = Movie::new(provider, Title::parse(title).expect("title"), 2001, 1);
+        m.ids = ids.iter().map(|(n, v)| ExternalId::new(*n, *v)).collect();
+        m
+    }
+
+    #[test]
+    fn a_title_a_later_load_adds_merges_the_copy_it_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("m.db")).expect("open");
+        let stone = "Harry Potter and the Sorcerer's Stone";
+        load(&mut store, &[record(Provider::Vega, stone, &[])]);
+        let philosopher = "Harry Potter and the Philosopher's Stone";
+        let tmdb = [(Namespace::Tmdb, "671")];
+        load(&mut store, &[record(Provider::Tmdb, philosopher, &tmdb)]);
+        assert_eq!(
+            store.movie_count().expect("count"),
+            2,
+            "two titles, two movies"
+        );
+        // MovieLens names the film as vega does and links it to TMDB's: one film after all.
+        let ml = [(Namespace::Movielens, "4896"), (Namespace::Tmdb, "671")];
+        let summary = load(&mut store, &[record(Provider::Movielens, stone, &ml)]);
+        let merged: Vec<(i64, i64)> = summary
+            .identity
+            .merged
+            .iter()
+            .map(|m| (m.movie.0, m.into.0))
+            .collect();
+        assert_eq!(merged, [(2, 1)]);
+        assert_eq!(store.movie_count().expect("count"), 1);
+        assert_eq!(store.redirect(MovieId(2)).expect("q"), Some(MovieId(1)));
+        let movie = store.movie_detail(MovieId(1)).expect("q").expect("kept");
+        assert_eq!(
+            movie.movie.title, philosopher,
+            "TMDB's title, by the trust policy"
         );
     }
 }

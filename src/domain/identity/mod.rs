@@ -358,51 +358,79 @@ impl Catalog {
     }
 }
 
-/// A movie of a stored catalog that is an earlier movie's film: merged into the survivor.
+/// A movie of the catalog that is another movie's film: merged into the survivor.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Duplicate {
     pub movie: MovieId,
     pub survivor: MovieId,
 }
 
-/// The duplicates of a catalog built before identity resolved its records (each source's
-/// spelling of a film became a movie of its own): every movie, in MovieID order, is resolved
-/// against those before it as a load would resolve a record. One that matches an earlier film
-/// (or shares an id with it) is that film, and the earliest MovieID survives: the catalog a
-/// fresh load in the same order makes. `keep_apart` is the overrides' never rule.
+/// Which catalog movies are one film, re-resolving the movies of `scope` (in MovieID order)
+/// against their blocked `candidates` as a load resolves a record: every movie of a catalog
+/// built before identity (each source's spelling of a film a movie of its own), or the movies
+/// whose facts a load changed (a new original title may reveal the film). A movie of the scope
+/// meets only the scope's earlier movies, so three copies of a film merge one by one instead of
+/// each seeing two alike; a match merges the later MovieID into the earlier, whose profile then
+/// holds both. `keep_apart` is the overrides' never rule.
 pub fn duplicates(
-    movies: impl IntoIterator<Item = (MovieId, Profile)>,
+    scope: &[MovieId],
+    candidates: &HashMap<MovieId, Vec<MovieId>>,
+    profiles: &HashMap<MovieId, Profile>,
     thresholds: Thresholds,
     keep_apart: impl Fn(&Profile, &Profile) -> bool,
 ) -> Vec<Duplicate> {
-    let mut catalog = Catalog::new(thresholds);
-    // The stored MovieID of each of the catalog's movies, in its numbering.
-    let mut stored: Vec<MovieId> = Vec::new();
-    let mut out = Vec::new();
-    for (movie, profile) in movies {
-        let decision = catalog.decide(&profile);
-        let matched = match decision {
-            Decision::Match { movie: m, .. } if !keep_apart(&profile, catalog.profile(m)) => {
-                Some(m)
-            }
-            _ => None,
+    let in_scope: std::collections::HashSet<MovieId> = scope.iter().copied().collect();
+    // The survivors' profiles, grown by what they absorbed.
+    let mut grown: HashMap<MovieId, Profile> = HashMap::new();
+    let mut survivor_of: HashMap<MovieId, MovieId> = HashMap::new();
+    let survivor = |links: &HashMap<MovieId, MovieId>, mut m: MovieId| {
+        while let Some(&s) = links.get(&m) {
+            m = s;
+        }
+        m
+    };
+    for &movie in scope {
+        if survivor_of.contains_key(&movie) {
+            continue;
+        }
+        let profile_of = |m: MovieId| grown.get(&m).or_else(|| profiles.get(&m));
+        let Some(me) = profile_of(movie) else {
+            continue;
         };
-        match matched {
-            Some(m) => {
-                out.push(Duplicate {
-                    movie,
-                    survivor: stored[(m.0 - 1) as usize],
-                });
-                catalog.add(m, &profile);
-            }
-            None => {
-                catalog.movies.push(Profile::default());
-                let m = MovieId(catalog.movies.len() as i64);
-                catalog.add(m, &profile);
-                stored.push(movie);
-            }
+        let mut others: Vec<MovieId> = candidates
+            .get(&movie)
+            .into_iter()
+            .flatten()
+            .filter(|c| !(in_scope.contains(c) && **c > movie))
+            .map(|c| survivor(&survivor_of, *c))
+            .filter(|c| *c != movie)
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        let decision = decide(
+            me,
+            others
+                .iter()
+                .filter_map(|c| profile_of(*c).map(|p| (*c, p)))
+                .filter(|(_, p)| !keep_apart(me, p)),
+            &thresholds,
+        );
+        if let Decision::Match { movie: other, .. } = decision {
+            let (lost, kept) = (movie.max(other), movie.min(other));
+            let mut both = profile_of(kept).cloned().unwrap_or_default();
+            both.merge(profile_of(lost).unwrap_or(&Profile::default()));
+            grown.insert(kept, both);
+            survivor_of.insert(lost, kept);
         }
     }
+    let mut out: Vec<Duplicate> = survivor_of
+        .keys()
+        .map(|&movie| Duplicate {
+            movie,
+            survivor: survivor(&survivor_of, movie),
+        })
+        .collect();
+    out.sort_unstable_by_key(|d| d.movie);
     out
 }
 
@@ -524,25 +552,57 @@ mod tests {
                 record(Provider::Vega, "Star Wars Ep. IV: A New Hope", 1977),
             ),
             (5, record(Provider::Vega, "Psycho", 1960)),
+            (6, record(Provider::Vega, "Beetle Juice", 1988)),
             (8, tmdb(11, "Star Wars", 1977)),
             (9, tmdb(11479, "Psycho", 1998)),
+            (10, tmdb(4011, "Beetlejuice", 1988)),
             (
                 12,
                 record(Provider::Movielens, "Star Wars (Special Edition)", 1977),
             ),
         ];
-        let profiles = || stored.iter().map(|(id, m)| (MovieId(*id), Profile::of(m)));
-        let pairs: Vec<(i64, i64)> = duplicates(profiles(), Thresholds::DEFAULT, |_, _| false)
+        let profiles: HashMap<MovieId, Profile> = stored
+            .iter()
+            .map(|(id, m)| (MovieId(*id), Profile::of(m)))
+            .collect();
+        let scope: Vec<MovieId> = stored.iter().map(|(id, _)| MovieId(*id)).collect();
+        // As blocking finds them: every movie sharing a title key.
+        let candidates: HashMap<MovieId, Vec<MovieId>> = scope
+            .iter()
+            .map(|&m| {
+                let keys = profiles[&m].block_keys();
+                let shared = scope.iter().copied().filter(|&o| {
+                    o != m && profiles[&o].block_keys().iter().any(|k| keys.contains(k))
+                });
+                (m, shared.collect())
+            })
+            .collect();
+        let found = |scope: &[MovieId], keep_apart: &dyn Fn(&Profile, &Profile) -> bool| {
+            duplicates(
+                scope,
+                &candidates,
+                &profiles,
+                Thresholds::DEFAULT,
+                keep_apart,
+            )
             .iter()
             .map(|d| (d.movie.0, d.survivor.0))
-            .collect();
-        assert_eq!(pairs, [(8, 3), (12, 3)], "the remake stays apart");
+            .collect::<Vec<_>>()
+        };
+        let never = |_: &Profile, _: &Profile| false;
+        assert_eq!(
+            found(&scope, &never),
+            [(8, 3), (10, 6), (12, 3)],
+            "the remake stays apart"
+        );
+        // Only a movie whose facts changed: it meets the copy before it.
+        assert_eq!(found(&scope[5..6], &never), [(10, 6)]);
         let tmdb_11 = ExternalId::new(Namespace::Tmdb, "11");
-        let kept = duplicates(profiles(), Thresholds::DEFAULT, |a, _| {
-            a.ids.contains(&tmdb_11)
+        let kept = found(&scope, &|a, b| {
+            a.ids.contains(&tmdb_11) || b.ids.contains(&tmdb_11)
         });
         assert!(
-            kept.iter().all(|d| d.movie != MovieId(8)),
+            kept.iter().all(|&(movie, _)| movie != 8),
             "a never rule keeps tmdb:11 apart: {kept:?}"
         );
     }
