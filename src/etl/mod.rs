@@ -348,7 +348,6 @@ fn read_overrides(data_dir: &Path) -> Result<Option<(Overrides, String)>, EtlErr
 struct Pipeline<'s> {
     data_dir: PathBuf,
     load: Load<'s>,
-    policy: &'s RatingPolicy,
     rules: Rules,
     audit: AuditBuilder,
     clean: Vec<Movie>,
@@ -363,17 +362,16 @@ impl<'s> Pipeline<'s> {
         store: &'s mut Store,
         data_dir: &Path,
         lineage: &RunStart,
-        policy: &'s RatingPolicy,
+        policy: &RatingPolicy,
     ) -> Result<Self, EtlError> {
         let overrides = read_overrides(data_dir)?;
-        let mut load = store.begin_load(lineage)?;
+        let mut load = store.begin_load(lineage, policy)?;
         if let Some((overrides, sha256)) = overrides {
             load.apply_overrides(overrides, OVERRIDES_FILE.to_owned(), sha256);
         }
         Ok(Self {
             data_dir: data_dir.to_owned(),
             load,
-            policy,
             rules: Rules {
                 max_year: Utc::now().year() + 1,
             },
@@ -454,7 +452,7 @@ impl<'s> Pipeline<'s> {
         let audit = &mut self.audit;
         let summary = self
             .load
-            .settle(self.policy, |rating, year| audit.loaded(rating, year))?;
+            .settle(|rating, year| audit.loaded(rating, year))?;
         let mut report = self.audit.finish(extracted, &summary);
         report.run_id = self.load.run_id();
         report.source = lineage.source.clone();

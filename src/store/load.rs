@@ -55,6 +55,8 @@ pub struct Load<'s> {
     /// Whether the catalog was built before identity resolved records: its duplicates are
     /// merged before the first batch ([`Load::merge_duplicates`]).
     pub(super) before_identity: bool,
+    /// How the run derives each movie's rating from its providers' ratings.
+    policy: RatingPolicy,
 }
 
 /// What settling the run's movies did.
@@ -82,7 +84,11 @@ pub(super) const MERGED: i64 = 3;
 impl Store {
     /// Starts an ETL run's load: takes the write lock and opens the run's lineage row, which only
     /// becomes visible, as `succeeded`, when the load commits.
-    pub fn begin_load(&mut self, run: &RunStart) -> Result<Load<'_>, StoreError> {
+    pub fn begin_load(
+        &mut self,
+        run: &RunStart,
+        policy: &RatingPolicy,
+    ) -> Result<Load<'_>, StoreError> {
         let conn = self.owned()?;
         // Each table's many-row statements, the staging joins and the settling.
         conn.set_prepared_statement_cache_capacity(64);
@@ -123,6 +129,7 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(Load {
+            policy: policy.clone(),
             next_movie,
             before_identity,
             overrides: Overrides::default(),
@@ -246,13 +253,47 @@ fn outranks(a: (u64, Option<f64>, u64), b: (u64, Option<f64>, u64)) -> bool {
         .is_gt()
 }
 
+/// The `Movies` row of a movie that only `m` describes, as settling derives it from the facts
+/// and genres `write` stores for it.
+fn derive_one(m: &Movie, policy: &RatingPolicy) -> Derived {
+    let facts = ProviderFacts {
+        provider: Some(m.provider),
+        title: m.title.as_str().to_owned(),
+        title_key: m.title.key(),
+        release_year: m.year,
+        release_date: m.release_date.map(|d| d.to_string()),
+        rating: m.rating.map(|r| r.value()),
+        scale: m.provider.scale(),
+        votes: m.votes,
+        director: (!m.directors.is_empty()).then(|| m.directors.join(", ")),
+        overview: m.overview.clone(),
+        runtime: m.runtime,
+        language: m.language.clone(),
+        popularity: m.popularity,
+    };
+    let genres: Vec<(Provider, Genre)> = m.genres.iter().map(|g| (m.provider, *g)).collect();
+    derive(&[facts], &genres, policy)
+}
+
+/// What a movie's `Movies` row holds before the run settles it, of what settling may change
+/// beyond its plain columns.
+struct Stored {
+    genre: Option<String>,
+    title_key: String,
+    year: i32,
+}
+
 /// Derived `Movies` rows and catalog genres waiting to be written, many per statement.
 struct Settled {
     movies: usize,
     /// Movies whose catalog genres are replaced.
     cleared: Rows<'static>,
     genres: Rows<'static>,
+    /// Rows whose title key and year stay: written without them, so the `movies_by_title`
+    /// index is left alone (SQLite rewrites an index entry whenever its column is SET).
     rows: Rows<'static>,
+    /// Rows whose title key or year changes.
+    rekeyed: Rows<'static>,
 }
 
 impl Settled {
@@ -264,26 +305,33 @@ impl Settled {
             movies: 0,
             cleared: Rows::new(1),
             genres: Rows::new(2),
-            rows: Rows::new(15),
+            rows: Rows::new(13),
+            rekeyed: Rows::new(4),
         }
     }
 
-    fn add(&mut self, movie: MovieId, old_genre: Option<String>, d: Derived, run: EtlRunId) {
+    fn add(&mut self, movie: MovieId, stored: Stored, d: Derived, run: EtlRunId) {
         self.movies += 1;
-        if d.genre != old_genre {
+        if d.genre != stored.genre {
             // A movie without genres has no rows to clear (a new movie among them).
-            if old_genre.is_some() {
+            if stored.genre.is_some() {
                 self.cleared.push([movie.0.into()]);
             }
             for g in &d.genres {
                 self.genres.push([movie.0.into(), g.id().into()]);
             }
         }
+        if d.title_key != stored.title_key || d.release_year != stored.year {
+            self.rekeyed.push([
+                movie.0.into(),
+                d.title_key.into(),
+                d.release_year.into(),
+                run.0.into(),
+            ]);
+        }
         self.rows.push([
             movie.0.into(),
             d.title.into(),
-            d.title_key.into(),
-            d.release_year.into(),
             nullable(d.release_date),
             nullable(d.rating),
             nullable(d.votes.map(|v| v as i64)),
@@ -304,23 +352,28 @@ impl Settled {
             .execute(tx, "DELETE FROM catalog_genres WHERE MovieID IN (", ")")?;
         self.genres
             .execute(tx, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
+        self.rekeyed.execute(
+            tx,
+            "UPDATE Movies SET TitleKey = v.column2, ReleaseYear = v.column3,
+                    UpdatedRunId = v.column4
+             FROM (",
+            ") AS v WHERE Movies.MovieID = v.column1",
+        )?;
         self.rows.execute(
             tx,
-            "UPDATE Movies SET Title = v.column2, TitleKey = v.column3,
-                    ReleaseYear = v.column4, ReleaseDate = v.column5, Rating = v.column6,
-                    Votes = v.column7, Genre = v.column8, Director = v.column9,
-                    Overview = v.column10, Runtime = v.column11,
-                    OriginalLanguage = v.column12, Popularity = v.column13,
-                    UpdatedRunId = v.column14, SearchKey = v.column15
+            "UPDATE Movies SET Title = v.column2, ReleaseDate = v.column3, Rating = v.column4,
+                    Votes = v.column5, Genre = v.column6, Director = v.column7,
+                    Overview = v.column8, Runtime = v.column9,
+                    OriginalLanguage = v.column10, Popularity = v.column11,
+                    UpdatedRunId = v.column12, SearchKey = v.column13
              FROM (",
             ") AS v
              WHERE Movies.MovieID = v.column1
-               AND NOT (Title IS v.column2 AND TitleKey IS v.column3
-                    AND ReleaseYear IS v.column4 AND ReleaseDate IS v.column5
-                    AND Rating IS v.column6 AND Votes IS v.column7 AND Genre IS v.column8
-                    AND Director IS v.column9 AND Overview IS v.column10
-                    AND Runtime IS v.column11 AND OriginalLanguage IS v.column12
-                    AND Popularity IS v.column13 AND SearchKey IS v.column15)",
+               AND NOT (Title IS v.column2 AND ReleaseDate IS v.column3
+                    AND Rating IS v.column4 AND Votes IS v.column5 AND Genre IS v.column6
+                    AND Director IS v.column7 AND Overview IS v.column8
+                    AND Runtime IS v.column9 AND OriginalLanguage IS v.column10
+                    AND Popularity IS v.column11 AND SearchKey IS v.column13)",
         )?;
         *self = Self::new();
         Ok(())
@@ -749,21 +802,48 @@ impl Load<'_> {
         kept: &HashMap<(MovieId, Provider), Kept>,
     ) -> Result<(), StoreError> {
         let run = self.run_id.0;
-        let mut created = Rows::new(6);
+        // A new movie's row is written as settling would derive it from the record it keeps,
+        // so settling finds nothing to change unless a later record of the run does.
+        let mut created = Rows::new(16);
+        let mut genres = Rows::new(2);
         for (m, p) in movies.iter().zip(placed).filter(|(_, p)| p.created()) {
+            let m = kept
+                .get(&(p.movie, m.provider))
+                .and_then(|k| k.seq)
+                .map_or(m, |seq| &movies[seq]);
+            let d = derive_one(m, &self.policy);
+            for g in &d.genres {
+                genres.push([p.movie.0.into(), g.id().into()]);
+            }
             created.push([
                 p.movie.0.into(),
-                m.title.as_str().into(),
-                m.year.into(),
-                m.title.key().into(),
+                d.title.into(),
+                d.release_year.into(),
+                d.title_key.into(),
+                nullable(d.release_date),
+                nullable(d.rating),
+                nullable(d.votes.map(|v| v as i64)),
+                nullable(d.genre),
+                nullable(d.director),
+                nullable(d.overview),
+                nullable(d.runtime),
+                nullable(d.language),
+                nullable(d.popularity),
+                d.search_key.into(),
                 run.into(),
                 run.into(),
             ]);
         }
         created.execute(
             &self.tx,
-            "INSERT INTO Movies (MovieID, Title, ReleaseYear, TitleKey, CreatedRunId,
-                                 UpdatedRunId)",
+            "INSERT INTO Movies (MovieID, Title, ReleaseYear, TitleKey, ReleaseDate, Rating, Votes,
+                                 Genre, Director, Overview, Runtime, OriginalLanguage, Popularity,
+                                 SearchKey, CreatedRunId, UpdatedRunId)",
+            "",
+        )?;
+        genres.execute(
+            &self.tx,
+            "INSERT INTO catalog_genres (MovieID, genre_id)",
             "",
         )?;
         let mut mapped = Rows::new(4);
@@ -1023,11 +1103,11 @@ impl Load<'_> {
     /// the run. `on_loaded(rating, year)` sees each such movie.
     pub fn settle(
         &mut self,
-        policy: &RatingPolicy,
         mut on_loaded: impl FnMut(Option<f64>, i32),
     ) -> Result<LoadSummary, StoreError> {
         self.merge_duplicates()?;
         let tx = &self.tx;
+        let policy = &self.policy;
         let mut genres = tx.prepare(
             "SELECT MovieID, provider, genre_id FROM movie_genres
              WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched)
@@ -1041,7 +1121,7 @@ impl Load<'_> {
         let mut facts = tx.prepare(
             "SELECT s.MovieID, s.provider, s.title, s.title_key, s.release_year, s.release_date,
                     s.rating, s.scale, s.votes, s.director, s.overview, s.runtime, s.language,
-                    s.popularity, m.Genre
+                    s.popularity, m.Genre, m.TitleKey, m.ReleaseYear
              FROM movie_sources AS s JOIN Movies AS m USING (MovieID)
              WHERE s.MovieID IN (SELECT MovieID FROM temp.etl_touched)
              ORDER BY s.MovieID",
@@ -1051,9 +1131,9 @@ impl Load<'_> {
         let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut conflicts = BTreeMap::new();
         let mut loaded = 0;
-        let mut current: Option<(MovieId, Option<String>)> = None;
+        let mut current: Option<(MovieId, Stored)> = None;
         let mut group: Vec<ProviderFacts> = Vec::new();
-        let mut finish = |(movie, old_genre): (MovieId, Option<String>),
+        let mut finish = |(movie, stored): (MovieId, Stored),
                           group: &mut Vec<ProviderFacts>,
                           next_genre: &mut Option<(MovieId, Provider, i64)>,
                           genres: &mut rusqlite::Rows<'_>|
@@ -1083,7 +1163,7 @@ impl Load<'_> {
             ConflictGroup::add_all(&mut conflicts, movie, &d.title, &d.conflicts);
             on_loaded(d.rating, d.release_year);
             loaded += 1;
-            settled.add(movie, old_genre, d, self.run_id);
+            settled.add(movie, stored, d, self.run_id);
             if settled.movies >= Settled::FLUSH {
                 settled.write(tx)?;
             }
@@ -1097,7 +1177,14 @@ impl Load<'_> {
                 }
             }
             if current.is_none() {
-                current = Some((movie, r.get(14)?));
+                current = Some((
+                    movie,
+                    Stored {
+                        genre: r.get(14)?,
+                        title_key: r.get(15)?,
+                        year: r.get(16)?,
+                    },
+                ));
             }
             group.push(ProviderFacts {
                 provider: r.get(1)?,
@@ -1211,9 +1298,9 @@ mod tests {
     }
 
     fn load_with(store: &mut Store, policy: &RatingPolicy, movies: &[Movie]) -> LoadSummary {
-        let mut load = store.begin_load(&start()).expect("begin");
+        let mut load = store.begin_load(&start(), policy).expect("begin");
         load.put_movies(movies).expect("put");
-        let summary = load.settle(policy, |_, _| {}).expect("settle");
+        let summary = load.settle(|_, _| {}).expect("settle");
         load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
             .expect("commit");
         summary
@@ -1600,11 +1687,11 @@ mod tests {
             let mut oracle = Catalog::default();
             let expected: Vec<MovieId> = records.iter().map(|m| oracle.resolve(&Profile::of(m)).0).collect();
             let (_dir, mut store) = store();
-            let mut load = store.begin_load(&start()).expect("begin");
+            let mut load = store.begin_load(&start(), &RatingPolicy::VoteWeighted).expect("begin");
             for batch in records.chunks(chunk) {
                 load.put_movies(batch).expect("put");
             }
-            load.settle(&RatingPolicy::VoteWeighted, |_, _| {}).expect("settle");
+            load.settle(|_, _| {}).expect("settle");
             load.commit(&start(), &AuditReport::default(), chrono::Utc::now()).expect("commit");
             let actual: Vec<MovieId> = records
                 .iter()

@@ -203,12 +203,12 @@ impl Load<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Store, MIGRATIONS};
     use crate::domain::audit::AuditReport;
     use crate::domain::etl::{RunStart, SourceFormat};
     use crate::domain::movie::{Movie, Title};
     use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
     use crate::domain::MovieId;
+    use crate::store::{Store, MIGRATIONS};
     use rusqlite::Connection;
     use rusqlite_migration::{Migrations, M};
 
@@ -275,10 +275,10 @@ mod tests {
             conn.execute_batch(BEFORE_IDENTITY).expect("version 4 rows");
         }
         let mut store = Store::open(&path).expect("migrate");
-        let mut load = store.begin_load(&start()).expect("begin");
-        let summary = load
-            .settle(&RatingPolicy::VoteWeighted, |_, _| {})
-            .expect("settle");
+        let mut load = store
+            .begin_load(&start(), &RatingPolicy::VoteWeighted)
+            .expect("begin");
+        let summary = load.settle(|_, _| {}).expect("settle");
         load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
             .expect("commit");
         let merged: Vec<(i64, i64, &str)> = summary
@@ -328,11 +328,11 @@ mod tests {
         assert_eq!(store.redirect(MovieId(4)).expect("q"), None);
         let mut heat = Movie::new(Provider::Tmdb, Title::parse("Heat").expect("t"), 1995, 1);
         heat.ids = vec![ExternalId::new(Namespace::Tmdb, "949")];
-        let mut load = store.begin_load(&start()).expect("begin");
+        let mut load = store
+            .begin_load(&start(), &RatingPolicy::VoteWeighted)
+            .expect("begin");
         load.put_movies(&[heat]).expect("put");
-        let again = load
-            .settle(&RatingPolicy::VoteWeighted, |_, _| {})
-            .expect("settle");
+        let again = load.settle(|_, _| {}).expect("settle");
         load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
             .expect("commit");
         assert!(again.identity.merged.is_empty(), "the repair runs once");
@@ -343,11 +343,11 @@ mod tests {
     }
 
     fn load(store: &mut Store, movies: &[Movie]) -> crate::store::LoadSummary {
-        let mut load = store.begin_load(&start()).expect("begin");
+        let mut load = store
+            .begin_load(&start(), &RatingPolicy::VoteWeighted)
+            .expect("begin");
         load.put_movies(movies).expect("put");
-        let summary = load
-            .settle(&RatingPolicy::VoteWeighted, |_, _| {})
-            .expect("settle");
+        let summary = load.settle(|_, _| {}).expect("settle");
         load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
             .expect("commit");
         summary
