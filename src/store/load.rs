@@ -1266,7 +1266,7 @@ impl Load<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::catalog::CatalogQuery;
     use crate::domain::etl::SourceFormat;
@@ -1287,7 +1287,7 @@ mod tests {
         m
     }
 
-    fn start() -> RunStart {
+    pub(in crate::store) fn start() -> RunStart {
         RunStart {
             source: "test".into(),
             format: SourceFormat::Csv,
@@ -1297,7 +1297,11 @@ mod tests {
         }
     }
 
-    fn load_with(store: &mut Store, policy: &RatingPolicy, movies: &[Movie]) -> LoadSummary {
+    pub(in crate::store) fn load_with(
+        store: &mut Store,
+        policy: &RatingPolicy,
+        movies: &[Movie],
+    ) -> LoadSummary {
         let mut load = store.begin_load(&start(), policy).expect("begin");
         load.put_movies(movies).expect("put");
         let summary = load.settle(|_, _| {}).expect("settle");

@@ -204,23 +204,13 @@ impl Load<'_> {
 #[cfg(test)]
 mod tests {
     use crate::domain::audit::AuditReport;
-    use crate::domain::etl::{RunStart, SourceFormat};
     use crate::domain::movie::{Movie, Title};
     use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
     use crate::domain::MovieId;
+    use crate::store::load::tests::{load_with, start};
     use crate::store::{Store, MIGRATIONS};
     use rusqlite::Connection;
     use rusqlite_migration::{Migrations, M};
-
-    fn start() -> RunStart {
-        RunStart {
-            source: "test".into(),
-            format: SourceFormat::Csv,
-            sha256: None,
-            snapshot: None,
-            started_at: chrono::Utc::now(),
-        }
-    }
 
     /// A version 4 catalog (before identity): vega's and TMDB's spellings of two films are
     /// four movies, a remake a fifth and its original a sixth; MovieLens ratings and a tag sit
@@ -343,14 +333,7 @@ mod tests {
     }
 
     fn load(store: &mut Store, movies: &[Movie]) -> crate::store::LoadSummary {
-        let mut load = store
-            .begin_load(&start(), &RatingPolicy::VoteWeighted)
-            .expect("begin");
-        load.put_movies(movies).expect("put");
-        let summary = load.settle(|_, _| {}).expect("settle");
-        load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
-            .expect("commit");
-        summary
+        load_with(store, &RatingPolicy::VoteWeighted, movies)
     }
 
     fn record(provider: Provider, title: &str, ids: &[(Namespace, &str)]) -> Movie {
