@@ -57,6 +57,41 @@ pub struct Load<'s> {
     pub(super) before_identity: bool,
     /// How the run derives each movie's rating from its providers' ratings.
     policy: RatingPolicy,
+    /// The movies this run made whose row `write` derived at insert, in MovieID order.
+    presettled: Vec<Presettled>,
+    /// The distinct `supplied_by` lists of presettled movies (most share a few).
+    supplied: Supplied,
+}
+
+/// A movie this run made whose `Movies` row `write` derived from its one record
+/// ([`derive_one`]): what settling sums up of it, kept so settling need not read it back. It
+/// stays settled unless a later record of the run changes its facts (which clears its
+/// `etl_touched.settled`).
+struct Presettled {
+    movie: MovieId,
+    rating: Option<f64>,
+    year: i32,
+    /// Its `supplied_by` list, in [`Supplied`].
+    supplied: u32,
+}
+
+/// Interned `supplied_by` lists (field, provider): a million presettled movies share a few.
+#[derive(Default)]
+struct Supplied {
+    lists: Vec<Vec<(&'static str, &'static str)>>,
+    index: HashMap<Vec<(&'static str, &'static str)>, u32>,
+}
+
+impl Supplied {
+    fn intern(&mut self, list: &[(&'static str, &'static str)]) -> u32 {
+        if let Some(&i) = self.index.get(list) {
+            return i;
+        }
+        let i = self.lists.len() as u32;
+        self.lists.push(list.to_vec());
+        self.index.insert(list.to_vec(), i);
+        i
+    }
 }
 
 /// What settling the run's movies did.
@@ -116,6 +151,7 @@ impl Store {
                  votes      INTEGER NOT NULL,
                  rating     REAL,
                  outcome    INTEGER NOT NULL,
+                 settled    INTEGER NOT NULL DEFAULT 0,   -- derived at insert (Presettled)
                  PRIMARY KEY (MovieID, provider)
              ) WITHOUT ROWID;
 ",
@@ -138,6 +174,8 @@ impl Store {
             identity: IdentityReport::default(),
             duplicates: 0,
             duplicate_examples: Vec::new(),
+            presettled: Vec::new(),
+            supplied: Supplied::default(),
             file: String::new(),
         })
     }
@@ -806,12 +844,23 @@ impl Load<'_> {
         // so settling finds nothing to change unless a later record of the run does.
         let mut created = Rows::new(16);
         let mut genres = Rows::new(2);
+        let mut presettled: HashSet<MovieId> = HashSet::new();
         for (m, p) in movies.iter().zip(placed).filter(|(_, p)| p.created()) {
             let m = kept
                 .get(&(p.movie, m.provider))
                 .and_then(|k| k.seq)
                 .map_or(m, |seq| &movies[seq]);
             let d = derive_one(m, &self.policy);
+            if d.conflicts.is_empty() {
+                let supplied = self.supplied.intern(&d.supplied_by);
+                self.presettled.push(Presettled {
+                    movie: p.movie,
+                    rating: d.rating,
+                    year: d.release_year,
+                    supplied,
+                });
+                presettled.insert(p.movie);
+            }
             for g in &d.genres {
                 genres.push([p.movie.0.into(), g.id().into()]);
             }
@@ -862,12 +911,12 @@ impl Load<'_> {
         )?;
         let mut winners: Vec<usize> = kept.values().filter_map(|k| k.seq).collect();
         winners.sort_unstable();
-        let changed = self.write_facts(movies, placed, &winners)?;
         let made_here: HashSet<MovieId> = placed
             .iter()
             .filter(|p| p.created())
             .map(|p| p.movie)
             .collect();
+        let changed = self.write_facts(movies, placed, &winners, &made_here)?;
         let rewritten: Vec<usize> = winners
             .iter()
             .copied()
@@ -875,7 +924,7 @@ impl Load<'_> {
             .collect();
         self.write_attributes(movies, placed, &rewritten, &made_here)?;
         let mut block = Rows::new(2);
-        let mut touched = Rows::new(6);
+        let mut touched = Rows::new(7);
         for (seq, (m, p)) in movies.iter().zip(placed).enumerate() {
             let key = (p.movie, m.provider);
             let wins = kept.get(&key).is_some_and(|k| k.seq == Some(seq));
@@ -901,6 +950,7 @@ impl Load<'_> {
                     (m.votes.unwrap_or(0) as i64).into(),
                     nullable(m.rating.map(|r| r.value())),
                     outcome.into(),
+                    i64::from(presettled.contains(&p.movie)).into(),
                 ]);
             }
         }
@@ -911,10 +961,11 @@ impl Load<'_> {
         )?;
         touched.execute(
             &self.tx,
-            "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome)",
+            "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome,
+                                           settled)",
             "ON CONFLICT DO UPDATE SET source_row = excluded.source_row,
                  votes = excluded.votes, rating = excluded.rating,
-                 outcome = MAX(outcome, excluded.outcome)",
+                 outcome = MAX(outcome, excluded.outcome), settled = 0",
         )
     }
 
@@ -927,12 +978,23 @@ impl Load<'_> {
         movies: &[Movie],
         placed: &[Placed],
         winners: &[usize],
+        made_here: &HashSet<MovieId>,
     ) -> Result<HashSet<(MovieId, Provider)>, StoreError> {
+        // A movie this batch made has no facts yet: its records are plain inserts, with no
+        // conflict to look for and nothing to return.
+        let mut fresh = Rows::new(20);
         let mut facts = Rows::new(20);
+        let mut written = HashSet::new();
         for &seq in winners {
             let m = &movies[seq];
             let directors = (!m.directors.is_empty()).then(|| m.directors.join(", "));
-            facts.push([
+            let rows = if made_here.contains(&placed[seq].movie) {
+                written.insert((placed[seq].movie, m.provider));
+                &mut fresh
+            } else {
+                &mut facts
+            };
+            rows.push([
                 placed[seq].movie.0.into(),
                 m.provider.as_str().into(),
                 m.title.as_str().into(),
@@ -955,13 +1017,14 @@ impl Load<'_> {
                 nullable(m.original_title.as_ref().map(Title::as_str)),
             ]);
         }
-        let mut written = HashSet::new();
-        facts.run(
-            &self.tx,
-            "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
+        let insert = "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
                  release_date, rating, scale, votes, director, overview, runtime, language,
                  popularity, certification, creative_type, attributes, source_row, run_id,
-                 original_title)",
+                 original_title)";
+        fresh.execute(&self.tx, insert, "")?;
+        facts.run(
+            &self.tx,
+            insert,
             "ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
                  original_title = excluded.original_title,
                  release_year = excluded.release_year, release_date = excluded.release_date,
@@ -1110,7 +1173,7 @@ impl Load<'_> {
         let policy = &self.policy;
         let mut genres = tx.prepare(
             "SELECT MovieID, provider, genre_id FROM movie_genres
-             WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched)
+             WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched WHERE NOT settled)
              ORDER BY MovieID, provider, genre_id",
         )?;
         let mut genres = genres.query([])?;
@@ -1123,7 +1186,7 @@ impl Load<'_> {
                     s.rating, s.scale, s.votes, s.director, s.overview, s.runtime, s.language,
                     s.popularity, m.Genre, m.TitleKey, m.ReleaseYear
              FROM movie_sources AS s JOIN Movies AS m USING (MovieID)
-             WHERE s.MovieID IN (SELECT MovieID FROM temp.etl_touched)
+             WHERE s.MovieID IN (SELECT MovieID FROM temp.etl_touched WHERE NOT settled)
              ORDER BY s.MovieID",
         )?;
         let mut rows = facts.query([])?;
@@ -1131,6 +1194,28 @@ impl Load<'_> {
         let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut conflicts = BTreeMap::new();
         let mut loaded = 0;
+        // The movies derived at insert that are still as `write` left them: summed up, not read.
+        let mut presettled = std::mem::take(&mut self.presettled);
+        presettled.sort_unstable_by_key(|p| p.movie);
+        let mut presettled = presettled.into_iter().peekable();
+        let mut still =
+            tx.prepare("SELECT MovieID FROM temp.etl_touched WHERE settled ORDER BY MovieID")?;
+        let mut still = still.query([])?;
+        while let Some(r) = still.next()? {
+            let movie: MovieId = r.get(0)?;
+            while presettled.next_if(|p| p.movie < movie).is_some() {}
+            if let Some(p) = presettled.next_if(|p| p.movie == movie) {
+                for (field, provider) in &self.supplied.lists[p.supplied as usize] {
+                    *supplied_by
+                        .entry((*field).to_owned())
+                        .or_default()
+                        .entry((*provider).to_owned())
+                        .or_default() += 1;
+                }
+                on_loaded(p.rating, p.year);
+                loaded += 1;
+            }
+        }
         let mut current: Option<(MovieId, Stored)> = None;
         let mut group: Vec<ProviderFacts> = Vec::new();
         let mut finish = |(movie, stored): (MovieId, Stored),

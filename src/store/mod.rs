@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_trust.sql"),
     include_str!("../../migrations/0006_set_based_load.sql"),
     include_str!("../../migrations/0007_movie_redirects.sql"),
+    include_str!("../../migrations/0008_unread_indexes.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.

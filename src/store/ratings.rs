@@ -160,7 +160,7 @@ impl Load<'_> {
                AND NOT (rating IS ?2 AND votes IS ?3)",
         )?;
         let mut touched = self.tx.prepare_cached(
-            "UPDATE temp.etl_touched SET outcome = MAX(outcome, 1)
+            "UPDATE temp.etl_touched SET outcome = MAX(outcome, 1), settled = 0
              WHERE MovieID = ?1 AND provider = 'movielens'",
         )?;
         for (movie, (sum, n)) in facts {

@@ -184,7 +184,7 @@ impl Load<'_> {
             "DELETE FROM temp.etl_touched AS d WHERE EXISTS (
                  SELECT 1 FROM temp.merged AS m JOIN temp.etl_touched AS t ON t.MovieID = m.new
                  WHERE m.old = d.MovieID AND t.provider = d.provider);
-             UPDATE temp.etl_touched SET MovieID = m.new FROM temp.merged AS m
+             UPDATE temp.etl_touched SET MovieID = m.new, settled = 0 FROM temp.merged AS m
              WHERE temp.etl_touched.MovieID = m.old;",
         )?;
         tx.execute(

@@ -125,6 +125,10 @@ fn without_number(words: &[String]) -> Option<&[String]> {
 
 /// The words of a title in normal form.
 fn words(title: &str) -> Vec<String> {
+    // Most titles are ASCII: nothing to spell out, decompose or strip of accents.
+    if title.is_ascii() {
+        return cleaned_words(title.chars().map(|c| c.to_ascii_lowercase()).collect());
+    }
     let mut text = String::with_capacity(title.len() + 8);
     for c in title.chars() {
         match c {
@@ -148,6 +152,11 @@ fn words(title: &str) -> Vec<String> {
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)
         .collect();
+    cleaned_words(folded)
+}
+
+/// The words of a title already spelled out, folded and lower-cased.
+fn cleaned_words(folded: Vec<char>) -> Vec<String> {
     let mut cleaned = String::with_capacity(folded.len() + 8);
     for (i, &c) in folded.iter().enumerate() {
         let prev = i.checked_sub(1).map(|j| folded[j]);
