@@ -5,6 +5,7 @@
 //! user's ratings in one range scan and writes only what changes, so a re-load of the same file
 //! is a no-op.
 
+use super::bulk::Rows;
 use super::{Load, StoreError};
 use crate::domain::source::Namespace;
 use crate::domain::MovieId;
@@ -154,21 +155,38 @@ impl Load<'_> {
         &mut self,
         facts: &HashMap<MovieId, (f64, u64)>,
     ) -> Result<(), StoreError> {
-        let mut update = self.tx.prepare_cached(
-            "UPDATE movie_sources SET rating = ?2, votes = ?3, run_id = ?4
-             WHERE MovieID = ?1 AND provider = 'movielens'
-               AND NOT (rating IS ?2 AND votes IS ?3)",
-        )?;
-        let mut touched = self.tx.prepare_cached(
-            "UPDATE temp.etl_touched SET outcome = MAX(outcome, 1), settled = 0
-             WHERE MovieID = ?1 AND provider = 'movielens'",
-        )?;
-        for (movie, (sum, n)) in facts {
+        // Many movies per statement, in MovieID order (the table's): the facts that change,
+        // then what the run touched of them.
+        let mut sorted: Vec<(&MovieId, &(f64, u64))> = facts.iter().collect();
+        sorted.sort_unstable_by_key(|(movie, _)| **movie);
+        let mut rows = Rows::new(3);
+        for (movie, (sum, n)) in sorted {
             let mean = (sum / *n as f64 * 1000.0).round() / 1000.0;
-            if update.execute(params![movie, mean, n, self.run_id])? == 1 {
-                touched.execute([movie])?;
-            }
+            rows.push([movie.0.into(), mean.into(), (*n as i64).into()]);
         }
+        let mut changed = Rows::new(1);
+        rows.run(
+            &self.tx,
+            &format!(
+                "UPDATE movie_sources SET rating = v.column2, votes = v.column3, run_id = {run}
+                 FROM (",
+                run = self.run_id.0
+            ),
+            ") AS v
+             WHERE movie_sources.MovieID = v.column1 AND movie_sources.provider = 'movielens'
+               AND NOT (movie_sources.rating IS v.column2 AND movie_sources.votes IS v.column3)
+             RETURNING movie_sources.MovieID",
+            |r| {
+                changed.push([r.get::<_, i64>(0)?.into()]);
+                Ok(())
+            },
+        )?;
+        changed.execute(
+            &self.tx,
+            "UPDATE temp.etl_touched SET outcome = MAX(outcome, 1), settled = 0
+             WHERE provider = 'movielens' AND MovieID IN (",
+            ")",
+        )?;
         Ok(())
     }
 }
