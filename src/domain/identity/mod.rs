@@ -26,7 +26,7 @@ pub mod score;
 use super::movie::{match_key, Movie};
 use super::source::ExternalId;
 use super::MovieId;
-use score::Comparison;
+use score::{Comparison, TitleLevel};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -236,9 +236,15 @@ pub fn decide<'p>(
     let best = open.first().map(|(_, c)| c.score);
     match best {
         Some(top) if top >= t.matching => {
+            // A rival within the margin only by a part of the title is no rival to the whole
+            // title ("War" beside "Charlie Wilson's War").
+            let best_title = open[0].1.title;
             let close: Vec<(MovieId, Comparison)> = open
                 .iter()
                 .filter(|(_, c)| c.score > top - t.margin)
+                .filter(|(_, c)| {
+                    !(best_title == TitleLevel::Exact && c.title == TitleLevel::Contained)
+                })
                 .cloned()
                 .collect();
             if let [(movie, comparison)] = close.as_slice() {
@@ -522,6 +528,28 @@ mod tests {
         let mut remake = record(Provider::Vega, "Wings", 1990);
         remake.runtime = Some(144);
         assert_eq!(c.decide(&Profile::of(&remake)), Decision::New);
+    }
+
+    #[test]
+    fn a_rival_by_a_part_of_the_title_does_not_hold_back_the_whole_title() {
+        let mut c = Catalog::default();
+        let mut vega = record(Provider::Vega, "Charlie Wilson's War", 2007);
+        vega.directors = vec!["Mike Nichols".into()];
+        let (cww, _) = decided(&mut c, &vega);
+        // vega's "War" is another film of that year (another vega key).
+        let mut war = record(Provider::Vega, "War", 2007);
+        war.runtime = Some(99);
+        let (war, _) = decided(&mut c, &war);
+        assert_ne!(war, cww);
+        // TMDB's Charlie Wilson's War: the whole title scores 13, "War" through the title
+        // after the possessive and the runtime 12, within the margin.
+        let mut record = tmdb(6538, "Charlie Wilson's War", 2007);
+        record.runtime = Some(102);
+        let d = c.decide(&Profile::of(&record));
+        assert!(
+            matches!(&d, Decision::Match { movie, .. } if *movie == cww),
+            "{d:?}"
+        );
     }
 
     #[test]
