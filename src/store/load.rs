@@ -235,6 +235,34 @@ fn backfill_keys(tx: &Transaction<'_>) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// The movies sharing a blocking key with each of `keys`' owners — (owner, key) pairs, staged
+/// as one JSON array and joined in one statement; a key shared by more than
+/// [`identity::MAX_BLOCK`] movies is skipped.
+pub(super) fn blocked<T>(
+    tx: &Transaction<'_>,
+    keys: &[(T, &str)],
+) -> Result<HashMap<T, Vec<MovieId>>, StoreError>
+where
+    T: serde::Serialize + rusqlite::types::FromSql + Eq + Hash,
+{
+    let mut hits: HashMap<T, Vec<MovieId>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(hits);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT k.value ->> 0, b.MovieID FROM json_each(?1) AS k
+         JOIN movie_keys AS b ON b.key = k.value ->> 1
+         WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
+                                      WHERE c.key = k.value ->> 1 LIMIT ?2 + 1)) <= ?2",
+    )?;
+    let staged = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut rows = stmt.query(params![staged, identity::MAX_BLOCK])?;
+    while let Some(r) = rows.next()? {
+        hits.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    Ok(hits)
+}
+
 /// What identity knows of the movies `filter` (a `WHERE` clause over `MovieID`, with `args`)
 /// selects: every provider's facts and every id.
 pub(super) fn profiles(
@@ -651,23 +679,7 @@ impl Load<'_> {
             .filter(|(seq, _)| !placed.contains(seq))
             .flat_map(|(seq, k)| k.iter().map(move |k| (seq, k.as_str())))
             .collect();
-        let mut key_hits: HashMap<usize, Vec<MovieId>> = HashMap::new();
-        if !keys.is_empty() {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT DISTINCT k.value ->> 0, b.MovieID FROM json_each(?1) AS k
-                 JOIN movie_keys AS b ON b.key = k.value ->> 1
-                 WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
-                                              WHERE c.key = k.value ->> 1 LIMIT ?2 + 1)) <= ?2",
-            )?;
-            let mut rows = stmt.query(params![
-                serde_json::to_string(&keys).map_err(json)?,
-                identity::MAX_BLOCK
-            ])?;
-            while let Some(r) = rows.next()? {
-                key_hits.entry(r.get(0)?).or_default().push(r.get(1)?);
-            }
-        }
-        Ok((id_hits, key_hits))
+        Ok((id_hits, blocked(&self.tx, &keys)?))
     }
 
     /// What identity knows of the candidate movies: every provider's facts and every id.

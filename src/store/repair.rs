@@ -9,7 +9,7 @@
 //! run's transaction.
 
 use super::bulk::Rows;
-use super::load::{profiles, Load, INSERTED, MERGED, UPDATED};
+use super::load::{blocked, profiles, Load, INSERTED, MERGED, UPDATED};
 use super::StoreError;
 use crate::domain::audit::MergedMovie;
 use crate::domain::identity::{self, Thresholds};
@@ -62,23 +62,12 @@ impl Load<'_> {
             .filter_map(|m| known.get(m).map(|p| (*m, p.block_keys())))
             .flat_map(|(m, keys)| keys.into_iter().map(move |k| (m, k)))
             .collect();
-        let mut candidates: HashMap<MovieId, Vec<MovieId>> = HashMap::new();
-        {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT DISTINCT k.value ->> 0, b.MovieID FROM json_each(?1) AS k
-                 JOIN movie_keys AS b ON b.key = k.value ->> 1 AND b.MovieID <> k.value ->> 0
-                 WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
-                                              WHERE c.key = k.value ->> 1 LIMIT ?2 + 1)) <= ?2",
-            )?;
-            let keys: Vec<(i64, &str)> = keys.iter().map(|(m, k)| (m.0, k.as_str())).collect();
-            let mut rows = stmt.query(params![
-                serde_json::to_string(&keys).map_err(json)?,
-                identity::MAX_BLOCK
-            ])?;
-            while let Some(r) = rows.next()? {
-                candidates.entry(r.get(0)?).or_default().push(r.get(1)?);
-            }
-        }
+        // A movie is among its own hits; `identity::duplicates` leaves it out.
+        let keys: Vec<(i64, &str)> = keys.iter().map(|(m, k)| (m.0, k.as_str())).collect();
+        let candidates: HashMap<MovieId, Vec<MovieId>> = blocked(&self.tx, &keys)?
+            .into_iter()
+            .map(|(m, hits)| (MovieId(m), hits))
+            .collect();
         let unread: Vec<MovieId> = candidates
             .values()
             .flatten()
