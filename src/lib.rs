@@ -17,6 +17,7 @@ pub mod domain;
 pub mod etl;
 pub mod eval;
 pub mod export;
+pub mod files;
 pub mod ingest;
 pub mod model;
 pub mod recommend;

@@ -207,6 +207,43 @@ async fn bad_list_parameters_are_400_problems_naming_the_parameter() {
         Some("limit"),
     )
     .await;
+    // A 60,000-character search once reached SQLite as a LIKE pattern "too complex" (500).
+    let body = s
+        .problem(
+            &format!("/api/movies?q={}", "a".repeat(60_000)),
+            StatusCode::BAD_REQUEST,
+            Some("q"),
+        )
+        .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("at most 2000"),
+        "{body}"
+    );
+    let body = s
+        .problem(
+            &format!("/api/movies?q={}", "é".repeat(201)),
+            StatusCode::BAD_REQUEST,
+            Some("q"),
+        )
+        .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("at most 200 characters"),
+        "{body}"
+    );
+    let longest = s.json(&format!("/api/movies?q={}", "é".repeat(200))).await;
+    assert_eq!(longest["total"], 0);
+    s.problem(
+        &format!("/api/etl/runs?{}=1", "x".repeat(3_000)),
+        StatusCode::BAD_REQUEST,
+        Some(&"x".repeat(64)),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | 1 | `domain` |
+//! | 1 | `domain`, `files` |
 //! | 2 | `store`, `model` |
 //! | 3 | `etl`, `ingest`, `recommend`, `export`, `dataset` |
 //! | 4 | `eval` |
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 const LAYERS: &[(&str, u8)] = &[
     ("domain", 1),
+    ("files", 1),
     ("store", 2),
     ("model", 2),
     ("etl", 3),

@@ -309,6 +309,156 @@ fn malformed_json_names_line_and_column_and_leaves_the_database_as_it_was() {
 }
 
 #[test]
+fn a_huge_title_is_a_short_too_long_reject_and_a_huge_line_fails_the_run_cleanly() {
+    let env = Env::new();
+    let title = "T".repeat(900_000);
+    env.write(
+        "big.csv",
+        format!("Title,Release Date\nHeat,1995-12-15\n{title},1999-01-01\nAlien,1979-05-25\n")
+            .as_bytes(),
+    );
+    let out = env.run(&["etl", "--source", "big.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.stdout.len() < 8_000,
+        "{} bytes printed",
+        out.stdout.len()
+    );
+    assert!(stdout(&out).contains("too_long"), "{}", stdout(&out));
+    let (row, kept, bytes, sha): (i64, String, i64, String) = env
+        .conn()
+        .query_row(
+            "SELECT source_row, raw_value, raw_bytes, raw_sha256 FROM etl_rejects
+             WHERE reason = 'too_long' AND field = 'title'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("the too-long title is a reject");
+    assert_eq!((row, kept.len(), bytes), (2, 256, 900_000));
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(title.as_bytes());
+    assert_eq!(sha, format!("{digest:x}"));
+    let reports: u64 = std::fs::read_dir(env.path("movies-data").join("reports"))
+        .expect("reports")
+        .map(|e| e.expect("entry").metadata().expect("meta").len())
+        .sum();
+    assert!(reports < 64_000, "reports hold {reports} bytes");
+    let before = env.catalog();
+    assert!(before.starts_with("2:"), "{before}");
+
+    // A 16 MB line without a newline: refused after about 1 MiB, nothing written.
+    let mut huge = b"Title,Release Date\nHeat,1995-12-15\n".to_vec();
+    huge.resize(16 << 20, b'x');
+    env.write("huge.csv", &huge);
+    let out = env.run(&["etl", "--source", "huge.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("huge.csv: record 2 is longer than 1048576 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.catalog(), before);
+    assert_eq!(env.last_run_status().0, "failed");
+}
+
+#[test]
+fn export_writes_only_regular_files_and_replaces_one_only_with_force() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new();
+    env.etl_json(&[]);
+    let out = env.run(&["export", "--table", "genres", "--out", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/dev/null: is a device; export writes only regular files"),
+        "{}",
+        stderr(&out)
+    );
+    let null = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(null.file_type().is_char_device());
+    let file = env.path("genres.csv");
+    let args = ["export", "--table", "genres", "--format", "csv", "--out"];
+    let path = file.to_str().expect("utf-8 path");
+    let first = env.run(&[&args[..], &[path]].concat());
+    assert!(first.status.success(), "{}", stderr(&first));
+    let again = env.run(&[&args[..], &[path]].concat());
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("exists; pass --force"),
+        "{}",
+        stderr(&again)
+    );
+    let forced = env.run(&[&args[..], &[path, "--force"]].concat());
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_writer_waits_for_the_lock_saying_for_whom_and_gives_up_only_after_its_wait() {
+    use std::io::Read;
+    let env = Env::new();
+    env.etl_json(&[]);
+    // Another writer: holds the write lock and, as movierec's writers do, says who it is.
+    let holder = env.conn();
+    holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let note = PathBuf::from(format!("{}.writer", env.db().display()));
+    std::fs::write(
+        &note,
+        "movierec etl --source big.csv (pid 1, since 12:00:00 UTC)",
+    )
+    .expect("note");
+    let out = env.run(&["--lock-wait", "1", "etl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("waiting for movierec etl --source big.csv (pid 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("is still locked by movierec etl --source big.csv"),
+        "{err}"
+    );
+    assert_eq!(err.matches("database is locked").count(), 0, "{err}");
+    // With time to wait, it waits, then runs once the holder is done.
+    let mut child = env
+        .command()
+        .arg("--db")
+        .arg(env.db())
+        .args(["--lock-wait", "60", "etl"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    let mut byte = [0u8];
+    while !String::from_utf8_lossy(&seen).contains("waiting for") {
+        assert_eq!(
+            stderr_pipe.read(&mut byte).expect("read"),
+            1,
+            "stderr ended early"
+        );
+        seen.push(byte[0]);
+    }
+    holder.execute_batch("COMMIT").expect("release");
+    std::fs::remove_file(&note).expect("note");
+    assert!(child.wait().expect("wait").success());
+    assert!(!note.exists(), "the writer's note is gone with its lock");
+    let runs: i64 = env
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM etl_runs WHERE status = 'succeeded'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("runs");
+    assert_eq!(runs, 2);
+}
+
+#[test]
 fn csv_missing_a_required_column_names_the_column() {
     let env = Env::new();
     env.write("m.csv", b"Title,IMDB Rating\nHeat,8.2\n");

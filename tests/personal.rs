@@ -507,6 +507,23 @@ async fn bad_requests_are_problems_that_name_what_was_wrong() {
         "",
         "Content-Type: application/json",
     );
+    let (status, _, body) = f
+        .post_raw("application/json; charset=latin1", b"{}".to_vec())
+        .await;
+    Fixture::assert_problem(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "",
+        "a JSON body is UTF-8",
+    );
+    let (status, _, _) = f
+        .post_raw(
+            "application/json; charset=UTF-8",
+            b"{\"ratings\": []}".to_vec(),
+        )
+        .await;
+    assert_ne!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let big = format!(
         "{{\"ratings\": [], \"pad\": \"{}\"}}",
         "x".repeat(70 * 1024)

@@ -71,14 +71,19 @@ pub fn main() -> ExitCode {
     }
     let data_dir = settings.data_dir();
     let db = &settings.db;
+    let lock_wait = settings.lock_wait();
     let Some(command) = &settings.command else {
         unreachable!("a bare command was re-parsed as `up`");
     };
     let result = match command {
         Command::Up(serve) => up(serve, db, &data_dir, &settings.rating_policy),
         Command::Serve(serve) => self::serve(serve, db, &data_dir),
-        Command::Etl(args) => cli::etl::run(args, db, &data_dir, &settings.rating_policy),
-        Command::Ingest(args) => cli::ingest::run(args, db, &data_dir, &settings.rating_policy),
+        Command::Etl(args) => {
+            cli::etl::run(args, db, &data_dir, &settings.rating_policy, lock_wait)
+        }
+        Command::Ingest(args) => {
+            cli::ingest::run(args, db, &data_dir, &settings.rating_policy, lock_wait)
+        }
         Command::Recommend(args) => cli::recommend::run(args, db, &data_dir),
         Command::Movies(args) => cli::movies::run(args, db),
         Command::Runs(args) => cli::runs::run(args, db),
@@ -86,7 +91,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => cli::export::run(args, db),
         Command::Dataset(args) => cli::dataset::run(args, &data_dir),
         Command::Eval(args) => cli::eval::run(args),
-        Command::Train(args) => cli::train::run(args, db, &data_dir),
+        Command::Train(args) => cli::train::run(args, db, &data_dir, lock_wait),
         Command::Models(args) => cli::train::list(args, db),
     };
     match result {

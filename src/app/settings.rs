@@ -18,6 +18,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 const DEFAULT_RELOAD_INTERVAL_MS: u64 = 2_000;
 const DEFAULT_POOL_SIZE: u32 = 8;
+const DEFAULT_LOCK_WAIT_SECS: u64 = 600;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +40,12 @@ pub struct Settings {
     #[arg(long, global = true, env = "MOVIEREC_RATING_POLICY", default_value = "vote-weighted",
           value_parser = RatingPolicy::parse)]
     pub rating_policy: RatingPolicy,
+
+    /// Seconds a writer (etl, ingest, train) waits for another writer's lock before giving up;
+    /// it says on stderr whom it waits for.
+    #[arg(long, global = true, env = "MOVIEREC_LOCK_WAIT", default_value_t = DEFAULT_LOCK_WAIT_SECS,
+          value_name = "SECONDS")]
+    lock_wait: u64,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -84,6 +91,11 @@ impl Settings {
         self.data_dir
             .clone()
             .unwrap_or_else(|| default_data_dir(&self.db))
+    }
+
+    /// How long a writer waits for another writer's lock.
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_secs(self.lock_wait)
     }
 }
 

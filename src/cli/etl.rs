@@ -29,8 +29,10 @@ pub fn run(
     db: &Path,
     data_dir: &Path,
     policy: &RatingPolicy,
+    lock_wait: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     let mut store = Store::open(db)?;
+    store.wait_for_writers(super::lock_wait(lock_wait, "movierec etl"))?;
     let source = match args.replay {
         Some(run_id) => replayed(&store, run_id)?,
         None => args.source.clone(),

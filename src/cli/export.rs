@@ -1,6 +1,7 @@
 //! `movierec export`: one table of the database as a Parquet or CSV file.
 
 use crate::domain::export::{ExportFormat, ExportTable};
+use crate::export::Existing;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,8 +18,13 @@ pub struct Args {
     format: ExportFormat,
 
     /// Where to write [default: `<table>.<format>` in the current directory]; `-` is stdout.
+    /// Only a regular file is written: devices, FIFOs, sockets and directories are refused.
     #[arg(long)]
     out: Option<PathBuf>,
+
+    /// Replace an existing file (or a symbolic link, itself: never what it points to).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
@@ -29,7 +35,12 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
     if out == Path::new("-") {
         crate::export::write(&store, args.table, args.format, std::io::stdout())?;
     } else {
-        let rows = crate::export::to_file(&store, args.table, args.format, &out)?;
+        let existing = if args.force {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        };
+        let rows = crate::export::to_file(&store, args.table, args.format, &out, existing)?;
         eprintln!("{rows} rows of {} written to {}", args.table, out.display());
     }
     Ok(ExitCode::SUCCESS)

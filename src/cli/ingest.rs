@@ -166,6 +166,7 @@ pub fn run(
     db: &Path,
     data_dir: &Path,
     policy: &RatingPolicy,
+    lock_wait: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     let Api::Tmdb(args) = &args.api;
     super::init_logging(super::LogFormat::Text, "warn");
@@ -182,7 +183,9 @@ pub fn run(
         max_requests: args.max_requests,
     };
     let mut store = Store::open(db)?;
-    let quota_store = Store::open(db)?;
+    store.wait_for_writers(super::lock_wait(lock_wait, "movierec ingest"))?;
+    let mut quota_store = Store::open(db)?;
+    quota_store.wait_for_writers(super::lock_wait(lock_wait, "movierec ingest"))?;
     let bar = progress_bar();
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -19,9 +19,25 @@ use crate::domain::etl::Source;
 use crate::domain::source::RatingPolicy;
 use crate::domain::IngestRunId;
 use crate::etl::{EtlOutcome, RecordInput};
-use crate::store::Store;
+use crate::store::{LockWait, Store};
 use std::io::IsTerminal;
 use std::path::Path;
+use std::time::Duration;
+
+/// How a command's writes wait for another writer's lock: up to `timeout`, saying on stderr
+/// whom they wait for. `label` names this command in the others' messages.
+fn lock_wait(timeout: Duration, label: &str) -> LockWait {
+    LockWait {
+        timeout,
+        label: label.to_owned(),
+        notify: Box::new(move |holder| {
+            eprintln!(
+                "waiting for {holder} to finish (up to {} s; --lock-wait)…",
+                timeout.as_secs()
+            );
+        }),
+    }
+}
 
 /// Prints `value` as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {

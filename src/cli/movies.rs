@@ -1,6 +1,6 @@
 //! `movierec movies`: list or search the catalog.
 
-use crate::domain::catalog::CatalogQuery;
+use crate::domain::catalog::{check_search, CatalogQuery};
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,8 +21,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
+    let search = args.search.as_deref().unwrap_or_default();
+    check_search(search).map_err(|e| anyhow::anyhow!("--search: {e}"))?;
     let store = Store::open_read_only(db)?;
-    let query = CatalogQuery::search(args.search.as_deref().unwrap_or_default(), args.limit);
+    let query = CatalogQuery::search(search, args.limit);
     let (rows, _) = store.movies_page(&query)?;
     if args.json {
         super::print_json(&rows)?;

@@ -5,6 +5,18 @@ use crate::domain::movie::CatalogMovie;
 use crate::etl::audit::examples_text;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 
+/// The most characters a table cell shows: a longer value ends in "…", so one huge value
+/// (a rejected 100 MB field) never costs the table its time or the terminal its screen.
+pub const CELL_CHARS: usize = 80;
+
+/// `text` cut to [`CELL_CHARS`] characters.
+pub fn cell(text: &str) -> String {
+    match text.char_indices().nth(CELL_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
 /// A table with the house style.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -26,7 +38,7 @@ pub fn movies_table<'a>(
         let votes = m.votes.map_or_else(String::new, |v| v.to_string());
         let mut cells = vec![
             m.id.to_string(),
-            m.title.clone(),
+            cell(&m.title),
             m.release_year.to_string(),
             m.rating.map_or_else(String::new, |r| format!("{r:.1}")),
             votes,
@@ -36,7 +48,7 @@ pub fn movies_table<'a>(
                 cells.insert(0, (i + 1).to_string());
                 cells.push(s.get(i).map_or_else(String::new, |s| format!("{s:.4}")));
             }
-            None => cells.push(m.genre.clone().unwrap_or_default()),
+            None => cells.push(cell(m.genre.as_deref().unwrap_or_default())),
         }
         t.add_row(cells);
     }
@@ -80,7 +92,7 @@ pub fn audit_tables(report: &AuditReport) -> String {
             g.field.to_string(),
             g.reason.to_string(),
             g.count.to_string(),
-            examples_text(g),
+            cell(&examples_text(g)),
         ]);
     }
     let head = format!("ETL run {} of {}\n{counts}", report.run_id, report.source);

@@ -3,7 +3,7 @@
 //! through the same engine as the API's `/api/movies/{id}/similar`, `/api/users/{id}/
 //! recommendations` and `POST /api/recommendations`.
 
-use crate::domain::catalog::CatalogQuery;
+use crate::domain::catalog::{check_search, CatalogQuery};
 use crate::domain::movie::{title_key, CatalogMovie};
 use crate::domain::MovieId;
 use crate::domain::UserId;
@@ -272,6 +272,7 @@ fn closest_titles(store: &Store, title: &str) -> anyhow::Result<Vec<CatalogMovie
     if key.is_empty() {
         return Ok(Vec::new());
     }
+    check_search(title).map_err(|e| anyhow::anyhow!("--title: {e}"))?;
     let (containing, _) = store.movies_page(&CatalogQuery::search(title, SUGGESTIONS as u32))?;
     if !containing.is_empty() {
         return Ok(containing);

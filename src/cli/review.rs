@@ -139,7 +139,7 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
             t.add_row([
                 label.to_owned(),
                 s.id.to_string(),
-                s.title.clone(),
+                super::output::cell(&s.title),
                 s.year.to_string(),
                 s.directors.join(", "),
                 s.runtime.map_or_else(String::new, |m| format!("{m} min")),

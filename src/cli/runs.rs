@@ -40,7 +40,7 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
         t.add_row([
             r.run_id.to_string(),
             r.started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            r.source,
+            super::output::cell(&r.source),
             r.status.as_str().to_owned(),
             r.extracted.to_string(),
             r.loaded.to_string(),
@@ -48,7 +48,7 @@ pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
             r.updated.to_string(),
             r.unchanged.to_string(),
             r.rejected.to_string(),
-            r.error.unwrap_or_default(),
+            super::output::cell(r.error.as_deref().unwrap_or_default()),
         ]);
     }
     println!("{t}");

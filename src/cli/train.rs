@@ -51,7 +51,12 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &Args,
+    db: &Path,
+    data_dir: &Path,
+    lock_wait: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
     for (name, value) in [
         ("--reg", args.reg),
         ("--learning-rate", args.learning_rate),
@@ -61,7 +66,11 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
             anyhow::bail!("{name} must be a positive number");
         }
     }
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
+    store.wait_for_writers(super::lock_wait(
+        lock_wait,
+        &format!("movierec train --model {}", args.model),
+    ))?;
     let params = TrainParams {
         factors: args.factors.map(usize::from),
         epochs: args.epochs.map(usize::from),
@@ -71,7 +80,7 @@ pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> 
         k: args.k.map(usize::from),
         seed: args.seed,
     };
-    let model = trained::train(&store, data_dir, args.model, &params)?;
+    let model = trained::train(&mut store, data_dir, args.model, &params)?;
     if args.json {
         super::print_json(&model)?;
     } else {

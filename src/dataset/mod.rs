@@ -153,11 +153,8 @@ pub async fn fetch(
         let path = path.to_owned();
         move |source| FetchError::Io { path, source }
     };
-    let mut part = tempfile::Builder::new()
-        .prefix(&format!(".{}.", dataset.name))
-        .suffix(".zip.part")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
+    let mut part =
+        crate::files::temp_file(dir, &format!("{}.zip", dataset.name), ".part").map_err(io(dir))?;
     let actual = download(&url, part.as_file_mut()).await?;
     if let Some(expected) = &expected {
         if *expected != actual {
@@ -168,10 +165,7 @@ pub async fn fetch(
             });
         }
     }
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{}.", dataset.name))
-        .tempdir_in(dir)
-        .map_err(io(dir))?;
+    let staging = crate::files::temp_dir(dir, dataset.name).map_err(io(dir))?;
     unpack(part.as_file_mut(), staging.path(), &url)?;
     let unpacked = staging.path().join(dataset.name);
     if !unpacked.is_dir() {

@@ -30,6 +30,21 @@ pub struct CatalogQuery {
     pub offset: u64,
 }
 
+/// The longest title search, in characters: a search becomes a `LIKE` pattern, which SQLite
+/// refuses past 50,000 bytes ("pattern too complex"), and no title is this long anyway.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Refuses a title search longer than [`MAX_SEARCH_CHARS`], saying why.
+pub fn check_search(text: &str) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars > MAX_SEARCH_CHARS {
+        return Err(format!(
+            "a title search may have at most {MAX_SEARCH_CHARS} characters; this one has {chars}"
+        ));
+    }
+    Ok(())
+}
+
 impl CatalogQuery {
     /// Movies whose title contains `text` (as a user typed it), by id.
     pub fn search(text: &str, limit: u32) -> Self {

@@ -201,10 +201,13 @@ pub enum Reason {
     InvalidEncoding,
     /// A rating or tag for a movie the dataset's movie list does not have.
     UnknownMovie,
+    /// A value (or a whole record) longer than its documented maximum (see
+    /// [`Field::max_bytes`] and [`super::record::MAX_RECORD_BYTES`]).
+    TooLong,
 }
 
 impl Reason {
-    const ALL: [Reason; 11] = [
+    const ALL: [Reason; 12] = [
         Reason::Missing,
         Reason::WrongType,
         Reason::InvalidDate,
@@ -216,6 +219,7 @@ impl Reason {
         Reason::WrongFieldCount,
         Reason::InvalidEncoding,
         Reason::UnknownMovie,
+        Reason::TooLong,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -231,6 +235,7 @@ impl Reason {
             Reason::WrongFieldCount => "wrong_field_count",
             Reason::InvalidEncoding => "invalid_encoding",
             Reason::UnknownMovie => "unknown_movie",
+            Reason::TooLong => "too_long",
         }
     }
 
@@ -255,9 +260,62 @@ pub struct Reject {
     pub source_row: u64,
     pub field: Field,
     pub reason: Reason,
+    /// The raw value, whole up to [`RAW_PREFIX_BYTES`]; beyond that, its first
+    /// [`RAW_PREFIX_BYTES`] (cut at a character boundary), with the whole value's size and hash.
     pub raw_value: Option<String>,
+    /// Bytes of the whole raw value, when `raw_value` holds only its start (no value read is
+    /// longer than a record, [`super::record::MAX_RECORD_BYTES`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_bytes: Option<u32>,
+    /// SHA-256 of the whole raw value, when `raw_value` holds only its start: with the run's
+    /// snapshot it finds the value again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_sha256: Option<String>,
     /// Human-readable context, e.g. which row a duplicate was merged into.
     pub detail: Option<String>,
+}
+
+/// The most bytes of a rejected raw value kept (in the database, reports and tables): a
+/// reject of a 100 MB field must not cost 100 MB anywhere.
+pub const RAW_PREFIX_BYTES: usize = 256;
+
+impl Reject {
+    /// The problem `reason` with `field` of row `source_row`; `raw` is kept as
+    /// [`Reject::raw_value`] says.
+    pub fn new(
+        source_row: u64,
+        field: Field,
+        reason: Reason,
+        raw: Option<&str>,
+        detail: Option<String>,
+    ) -> Self {
+        let (raw_value, raw_bytes, raw_sha256) = match raw {
+            None => (None, None, None),
+            Some(raw) if raw.len() <= RAW_PREFIX_BYTES => (Some(raw.to_owned()), None, None),
+            Some(raw) => {
+                use sha2::{Digest, Sha256};
+                let cut = (0..=RAW_PREFIX_BYTES)
+                    .rev()
+                    .find(|&i| raw.is_char_boundary(i))
+                    .unwrap_or(0);
+                (
+                    Some(raw[..cut].to_owned()),
+                    Some(u32::try_from(raw.len()).unwrap_or(u32::MAX)),
+                    Some(format!("{:x}", Sha256::digest(raw.as_bytes()))),
+                )
+            }
+        };
+        Self {
+            file: String::new(),
+            source_row,
+            field,
+            reason,
+            raw_value,
+            raw_bytes,
+            raw_sha256,
+            detail,
+        }
+    }
 }
 
 /// What the load did to the catalog.

@@ -172,10 +172,47 @@ impl Field {
             .find(|f| f.aliases().iter().any(|a| column_key(a) == key))
     }
 
+    /// The longest value of this field accepted, in UTF-8 bytes; a longer one is rejected as
+    /// `too_long`. Roomy for real data (the longest title in the shared datasets is 159 bytes,
+    /// the longest TMDB keyword list 3,783) and small enough that no value costs memory or
+    /// bandwidth out of proportion. A list field's items are held to [`MAX_NAME_BYTES`] too.
+    pub fn max_bytes(self) -> usize {
+        match self {
+            Field::Record => MAX_RECORD_BYTES,
+            Field::Title | Field::OriginalTitle => 2_000,
+            Field::Overview => 20_000,
+            Field::Genre => 4_096,
+            Field::Keywords | Field::Director | Field::Writer => 65_536,
+            // TMDB's credits list every cast member with ids and characters.
+            Field::Cast => 262_144,
+            Field::CreativeType | Field::Certification | Field::Language => 256,
+            Field::Tag => 1_000,
+            Field::ReleaseDate
+            | Field::Rating
+            | Field::Votes
+            | Field::TmdbId
+            | Field::ImdbId
+            | Field::Runtime
+            | Field::Popularity
+            | Field::Year
+            | Field::User
+            | Field::Movie
+            | Field::RatedAt => 64,
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }
 }
+
+/// The longest record (a JSON element, a CSV record, a line of a MovieLens file) read, in
+/// bytes: a longer one is never held whole in memory.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// The longest name in a list field (a genre, keyword, cast member, director, writer), in
+/// UTF-8 bytes.
+pub const MAX_NAME_BYTES: usize = 500;
 
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -245,6 +282,15 @@ impl RawValue {
             RawValue::Text(s) => s.trim().is_empty(),
             RawValue::List(items) => items.is_empty(),
             _ => false,
+        }
+    }
+
+    /// UTF-8 bytes of the value as a source gave it (the joined items of a list).
+    pub fn len_bytes(&self) -> usize {
+        match self {
+            RawValue::Missing | RawValue::Null | RawValue::Bool(_) | RawValue::Number(_) => 0,
+            RawValue::Text(s) | RawValue::Nested(s) => s.len(),
+            RawValue::List(items) => items.iter().map(|i| i.len() + 1).sum(),
         }
     }
 

@@ -283,14 +283,7 @@ mod tests {
     use crate::domain::source::Provider;
 
     fn reject(row: u64, field: Field, reason: Reason) -> Reject {
-        Reject {
-            file: String::new(),
-            source_row: row,
-            field,
-            reason,
-            raw_value: Some(format!("v{row}")),
-            detail: None,
-        }
+        Reject::new(row, field, reason, Some(&format!("v{row}")), None)
     }
 
     #[test]

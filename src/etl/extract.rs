@@ -2,8 +2,9 @@
 //! holds the input or a parsed copy of it. The stream is checked to be UTF-8 as it passes, and a
 //! bad byte is reported with its offset, line and column.
 
+use super::bounded::Budget;
 use super::EtlError;
-use crate::domain::record::{provider_of_columns, Field, RawRecord, RawValue};
+use crate::domain::record::{provider_of_columns, Field, RawRecord, RawValue, MAX_RECORD_BYTES};
 use crate::domain::source::Provider;
 use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 use std::collections::HashMap;
@@ -49,10 +50,11 @@ pub fn extract(
     format: Format,
     on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
-    let mut checked = Utf8Check::new(reader);
+    let budget = Budget::default();
+    let mut checked = Utf8Check::new(budget.wrap(reader));
     let result = match format {
-        Format::Json => extract_json(name, &mut checked, on_record),
-        Format::Csv => extract_csv(name, &mut checked, on_record),
+        Format::Json => extract_json(name, &mut checked, &budget, on_record),
+        Format::Csv => extract_csv(name, &mut checked, &budget, on_record),
     };
     if let Some(p) = checked.problem {
         return Err(EtlError::NotUtf8 {
@@ -78,6 +80,7 @@ pub fn extract(
 fn extract_json(
     name: &str,
     reader: impl Read,
+    budget: &Budget,
     on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
@@ -91,10 +94,15 @@ fn extract_json(
         on_record,
         columns: HashMap::new(),
         failed: None,
+        budget,
+        rows: 0,
     };
     let count = de.deserialize_seq(&mut visitor);
     if let Some(e) = visitor.failed {
         return Err(e);
+    }
+    if budget.exceeded() {
+        return Err(too_long(name, visitor.rows + 1));
     }
     let count = count.map_err(json_error)?;
     de.end().map_err(json_error)?;
@@ -109,15 +117,28 @@ fn strip_position(message: &str) -> String {
         .to_owned()
 }
 
-struct RecordVisitor<F> {
+/// The error of a record longer than [`MAX_RECORD_BYTES`].
+fn too_long(name: &str, record: u64) -> EtlError {
+    EtlError::RecordTooLong {
+        source_name: name.to_owned(),
+        record,
+        limit: MAX_RECORD_BYTES,
+    }
+}
+
+struct RecordVisitor<'b, F> {
     on_record: F,
     /// Key → what it says, resolved once per distinct key rather than once per record.
     columns: HashMap<String, Column>,
     /// The callback's error, which stopped the parse.
     failed: Option<EtlError>,
+    /// Reset at each element, so no element is read past the record limit.
+    budget: &'b Budget,
+    /// Elements read whole so far.
+    rows: u64,
 }
 
-impl<'de, F: FnMut(RawRecord) -> Result<(), EtlError>> Visitor<'de> for &mut RecordVisitor<F> {
+impl<'de, F: FnMut(RawRecord) -> Result<(), EtlError>> Visitor<'de> for &mut RecordVisitor<'_, F> {
     type Value = u64;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,7 +148,9 @@ impl<'de, F: FnMut(RawRecord) -> Result<(), EtlError>> Visitor<'de> for &mut Rec
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
         let mut row = 0;
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
+            self.budget.reset();
             row += 1;
+            self.rows = row;
             let mut record = RawRecord::new(row, Provider::File);
             match value {
                 serde_json::Value::Object(map) => {
@@ -195,18 +218,24 @@ impl Column {
 fn extract_csv(
     name: &str,
     reader: impl Read,
+    budget: &Budget,
     mut on_record: impl FnMut(RawRecord) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .buffer_capacity(64 * 1024)
         .from_reader(reader);
-    let csv_error = |e: csv::Error| EtlError::Csv {
-        source_name: name.to_owned(),
-        line: e.position().map_or(0, |p| p.line()),
-        message: e.to_string(),
+    let csv_error = |e: csv::Error, row: u64| {
+        if budget.exceeded() {
+            return too_long(name, row + 1);
+        }
+        EtlError::Csv {
+            source_name: name.to_owned(),
+            line: e.position().map_or(0, |p| p.line()),
+            message: e.to_string(),
+        }
     };
-    let headers = reader.headers().map_err(csv_error)?.clone();
+    let headers = reader.headers().map_err(|e| csv_error(e, 0))?.clone();
     if headers.iter().all(str::is_empty) {
         return Ok(0);
     }
@@ -227,7 +256,12 @@ fn extract_csv(
     }
     let mut row = 0;
     let mut values = csv::StringRecord::new();
-    while reader.read_record(&mut values).map_err(csv_error)? {
+    budget.reset();
+    while reader
+        .read_record(&mut values)
+        .map_err(|e| csv_error(e, row))?
+    {
+        budget.reset();
         row += 1;
         let mut record = RawRecord::new(row, provider);
         for (field, value) in columns.iter().zip(values.iter()) {
@@ -389,6 +423,53 @@ mod tests {
                 }
                 _ => Ok(0),
             }
+        }
+    }
+
+    /// `count` short records, one of `huge` bytes at position `at` (1-based), in `format`.
+    fn with_one_huge_record(format: Format, count: u64, at: u64, huge: usize) -> Vec<u8> {
+        let row = |i: u64| {
+            let title = if i == at {
+                "x".repeat(huge)
+            } else {
+                format!("Film {i}")
+            };
+            match format {
+                Format::Json => format!(r#"{{"Title": "{title}", "Release Date": "1999-01-01"}}"#),
+                Format::Csv => format!("{title},1999-01-01"),
+            }
+        };
+        let rows: Vec<String> = (1..=count).map(row).collect();
+        match format {
+            Format::Json => format!("[{}]", rows.join(",\n")),
+            Format::Csv => format!("Title,Release Date\n{}\n", rows.join("\n")),
+        }
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_record_past_the_limit_fails_the_extract_naming_it_and_many_short_ones_do_not() {
+        for format in [Format::Json, Format::Csv] {
+            // 60,000 short records (more than the limit together) read fine.
+            let fine = with_one_huge_record(format, 60_000, 0, 0);
+            assert!(fine.len() > MAX_RECORD_BYTES);
+            assert_eq!(collect(&fine, format).map(|r| r.len()).ok(), Some(60_000));
+            // Just under the limit (less a read-ahead block) is a record.
+            let under = with_one_huge_record(format, 3, 2, MAX_RECORD_BYTES - 70 * 1024);
+            assert_eq!(collect(&under, format).map(|r| r.len()).ok(), Some(3));
+            let over = with_one_huge_record(format, 5, 4, 3 * MAX_RECORD_BYTES);
+            let mut seen = 0;
+            let err = extract("big", over.as_slice(), format, |_| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap_err();
+            assert_eq!(seen, 3, "{format:?}");
+            assert_eq!(
+                err.to_string(),
+                format!("big: record 4 is longer than {MAX_RECORD_BYTES} bytes, the longest a record may be"),
+                "{format:?}"
+            );
         }
     }
 

@@ -6,6 +6,7 @@
 //! are plain functions over records, [`audit`] accumulates the report.
 
 pub mod audit;
+pub mod bounded;
 pub mod extract;
 pub mod movielens;
 pub mod snapshot;
@@ -56,6 +57,15 @@ pub enum EtlError {
         offset: usize,
         line: usize,
         column: usize,
+    },
+    #[error(
+        "{source_name}: record {record} is longer than {limit} bytes, the longest a record may be"
+    )]
+    RecordTooLong {
+        source_name: String,
+        /// 1-based, as the rejects count rows.
+        record: u64,
+        limit: usize,
     },
     #[error("{source_name}: contains no records")]
     Empty { source_name: String },

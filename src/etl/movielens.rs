@@ -12,6 +12,7 @@
 //! 1999; an alternative title in parentheses is dropped (`City of Lost Children, The (Cité des
 //! enfants perdus, La) (1995)` is "The City of Lost Children").
 
+use super::bounded::Budget;
 use super::{EtlError, EtlOutcome, Pipeline};
 use crate::domain::audit::RatingsCounts;
 use crate::domain::etl::{Reason, Reject, RunStart};
@@ -200,18 +201,17 @@ pub fn for_each_line(
     header: bool,
     mut on_row: impl FnMut(u64, &[&[u8]]) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
-    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let budget = Budget::default();
+    let mut reader = BufReader::with_capacity(64 * 1024, budget.wrap(reader));
     let mut line = Vec::with_capacity(256);
     let mut row = 0;
     let mut first = header;
     loop {
         line.clear();
+        budget.reset();
         let n = reader
             .read_until(b'\n', &mut line)
-            .map_err(|source| EtlError::Read {
-                path: PathBuf::from(name),
-                source,
-            })?;
+            .map_err(|source| read_error(name, &budget, row, source))?;
         if n == 0 {
             return Ok(row);
         }
@@ -235,6 +235,22 @@ pub fn for_each_line(
     }
 }
 
+/// The error of a failed read of file `name` after `rows` records.
+fn read_error(name: &str, budget: &Budget, rows: u64, source: std::io::Error) -> EtlError {
+    if budget.exceeded() {
+        EtlError::RecordTooLong {
+            source_name: name.to_owned(),
+            record: rows + 1,
+            limit: crate::domain::record::MAX_RECORD_BYTES,
+        }
+    } else {
+        EtlError::Read {
+            path: PathBuf::from(name),
+            source,
+        }
+    }
+}
+
 /// The most fields a line of these files has (`u.item`: 5 + 19 genre flags).
 const MAX_FIELDS: usize = 31;
 
@@ -253,29 +269,29 @@ pub fn reject(
     raw: &[u8],
     detail: Option<String>,
 ) -> Reject {
-    Reject {
-        file: String::new(),
-        source_row: row,
+    Reject::new(
+        row,
         field,
         reason,
-        raw_value: Some(String::from_utf8_lossy(raw).into_owned()),
+        Some(&String::from_utf8_lossy(raw)),
         detail,
-    }
+    )
 }
 
 /// A whole number from a field.
 pub fn integer(row: u64, field: Field, raw: &[u8]) -> Result<i64, Reject> {
-    std::str::from_utf8(raw)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| reject(row, field, Reason::NotANumber, raw, None))
+    text(row, field, raw)?
+        .trim()
+        .parse()
+        .map_err(|_| reject(row, field, Reason::NotANumber, raw, None))
 }
 
 /// A MovieLens rating: 0.5–5 in steps of 0.5 (ml-100k and ml-1m use whole stars).
 pub fn rating(row: u64, raw: &[u8]) -> Result<f64, Reject> {
-    let value: f64 = std::str::from_utf8(raw)
+    let value: f64 = text(row, Field::Rating, raw)?
+        .trim()
+        .parse()
         .ok()
-        .and_then(|s| s.trim().parse().ok())
         .filter(|v: &f64| v.is_finite())
         .ok_or_else(|| reject(row, Field::Rating, Reason::NotANumber, raw, None))?;
     if (0.5..=5.0).contains(&value) && (value * 2.0).fract() == 0.0 {
@@ -315,7 +331,13 @@ fn latin1(bytes: &[u8]) -> String {
 
 /// UTF-8 text of a field, or a reject naming it.
 fn utf8(row: u64, field: Field, raw: &[u8]) -> Result<String, Reject> {
-    std::str::from_utf8(raw).map(str::to_owned).map_err(|e| {
+    text(row, field, raw).map(str::to_owned)
+}
+
+/// [`utf8`], borrowed: a number's bytes that are not text are `invalid_encoding`, not
+/// `not_a_number`.
+fn text(row: u64, field: Field, raw: &[u8]) -> Result<&str, Reject> {
+    std::str::from_utf8(raw).map_err(|e| {
         reject(
             row,
             field,
@@ -493,6 +515,11 @@ pub fn read_tags(
             if tag.is_empty() {
                 return Err(reject(row, Field::Tag, Reason::Missing, f[2], None));
             }
+            let max = Field::Tag.max_bytes();
+            if tag.len() > max {
+                let detail = format!("{} bytes; a tag may have {max}", tag.len());
+                return Err(reject(row, Field::Tag, Reason::TooLong, f[2], Some(detail)));
+            }
             Ok((
                 integer(row, Field::User, f[0])?,
                 integer(row, Field::Movie, f[1])?,
@@ -514,13 +541,20 @@ fn for_each_csv_record(
     reader: impl Read,
     mut on_row: impl FnMut(u64, &[&[u8]]) -> Result<(), EtlError>,
 ) -> Result<u64, EtlError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let budget = Budget::default();
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(budget.wrap(reader));
     let mut record = csv::ByteRecord::new();
     let mut row = 0;
     loop {
+        budget.reset();
         match csv.read_byte_record(&mut record) {
             Ok(false) => return Ok(row),
             Ok(true) => {}
+            Err(e) if budget.exceeded() => {
+                return Err(read_error(name, &budget, row, e.into()));
+            }
             Err(e) => {
                 return Err(EtlError::Csv {
                     source_name: name.to_owned(),
@@ -750,13 +784,14 @@ impl Ratings {
     }
 
     fn movie(&self, row: u64, id: i64) -> Result<MovieId, Reject> {
-        self.movies.get(id).ok_or_else(|| Reject {
-            file: String::new(),
-            source_row: row,
-            field: Field::Movie,
-            reason: Reason::UnknownMovie,
-            raw_value: Some(id.to_string()),
-            detail: Some("not in the dataset's movie list (or rejected from it)".into()),
+        self.movies.get(id).ok_or_else(|| {
+            Reject::new(
+                row,
+                Field::Movie,
+                Reason::UnknownMovie,
+                Some(&id.to_string()),
+                Some("not in the dataset's movie list (or rejected from it)".into()),
+            )
         })
     }
 
@@ -965,7 +1000,7 @@ mod tests {
 
     #[test]
     fn ratings_reject_bad_rows_with_field_and_reason_and_keep_the_rest() {
-        let input = b"userId,movieId,rating,timestamp\n1,10,4.5,100\n1,11,6,100\n1,x,3,100\n2,10,3\n2,10,0.25,1\n";
+        let input = b"userId,movieId,rating,timestamp\n1,10,4.5,100\n1,11,6,100\n1,x,3,100\n2,10,3\n2,10,0.25,1\n\xff1,10,4,1\n";
         let (mut good, mut bad) = (Vec::new(), Vec::new());
         read_ratings(
             Layout::Latest,
@@ -989,8 +1024,47 @@ mod tests {
                 (3, Field::Movie, Reason::NotANumber),
                 (4, Field::Record, Reason::WrongFieldCount),
                 (5, Field::Rating, Reason::OutOfRange),
+                (6, Field::User, Reason::InvalidEncoding),
             ]
         );
+    }
+
+    #[test]
+    fn a_line_past_the_record_limit_fails_the_read_naming_it_and_a_long_tag_is_too_long() {
+        let mut input = b"userId,movieId,rating,timestamp\n1,10,4.5,100\n".to_vec();
+        input.extend(std::iter::repeat_n(
+            b'9',
+            3 * crate::domain::record::MAX_RECORD_BYTES,
+        ));
+        let err = read_ratings(
+            Layout::Latest,
+            "ratings.csv",
+            &input[..],
+            |_, _| Ok(()),
+            |_| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ratings.csv: record 2 is longer than 1048576 bytes, the longest a record may be"
+        );
+        let long = "t".repeat(Field::Tag.max_bytes() + 1);
+        let tags = format!("userId,movieId,tag,timestamp\n1,10,{long},5\n1,10,fine,5\n");
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        read_tags(
+            tags.as_bytes(),
+            |row, t| {
+                good.push((row, t.2));
+                Ok(())
+            },
+            |r| {
+                bad.push((r.source_row, r.field, r.reason, r.raw_bytes));
+                Ok(())
+            },
+        )
+        .expect("read");
+        assert_eq!(good, [(2, "fine".to_owned())]);
+        assert_eq!(bad, [(1, Field::Tag, Reason::TooLong, Some(1001))]);
     }
 
     #[test]

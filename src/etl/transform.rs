@@ -4,7 +4,7 @@
 use crate::domain::etl::{Reason, Reject};
 use crate::domain::genre::{Genre, Mapped};
 use crate::domain::movie::{Movie, Rating, ReleaseDate, Title, MIN_YEAR};
-use crate::domain::record::{Field, RawRecord, RawValue};
+use crate::domain::record::{Field, RawRecord, RawValue, MAX_NAME_BYTES};
 use crate::domain::source::{ExternalId, Namespace};
 use crate::domain::text::{self, Repair};
 use chrono::NaiveDate;
@@ -28,14 +28,17 @@ pub struct Transformed {
 /// Runs every stage on one record; a row with any problem yields all of its problems.
 pub fn transform(record: &RawRecord, rules: Rules) -> Result<Transformed, Vec<Reject>> {
     if let Some(what) = &record.malformed {
-        return Err(vec![Reject {
-            file: String::new(),
-            source_row: record.row,
-            field: Field::Record,
-            reason: Reason::NotAnObject,
-            raw_value: Some(what.clone()),
-            detail: None,
-        }]);
+        return Err(vec![Reject::new(
+            record.row,
+            Field::Record,
+            Reason::NotAnObject,
+            Some(what),
+            None,
+        )]);
+    }
+    let too_long = too_long(record);
+    if !too_long.is_empty() {
+        return Err(too_long);
     }
     let mut stage = Stages {
         record,
@@ -50,6 +53,14 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Transformed, Vec<Re
     let runtime = stage.run(Field::Runtime, parse_runtime);
     let popularity = stage.run(Field::Popularity, parse_popularity);
     let tmdb_id = stage.run(Field::TmdbId, parse_tmdb_id);
+    let [genre_labels, keywords, cast, directors, writers] = [
+        Field::Genre,
+        Field::Keywords,
+        Field::Cast,
+        Field::Director,
+        Field::Writer,
+    ]
+    .map(|field| stage.run(field, list));
     let (
         Some(title),
         Some((year, release_date)),
@@ -58,7 +69,25 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Transformed, Vec<Re
         Some(runtime),
         Some(popularity),
         Some(tmdb_id),
-    ) = (title, release, rating, votes, runtime, popularity, tmdb_id)
+        Some(genre_labels),
+        Some(keywords),
+        Some(cast),
+        Some(directors),
+        Some(writers),
+    ) = (
+        title,
+        release,
+        rating,
+        votes,
+        runtime,
+        popularity,
+        tmdb_id,
+        genre_labels,
+        keywords,
+        cast,
+        directors,
+        writers,
+    )
     else {
         return Err(stage.rejects);
     };
@@ -98,17 +127,14 @@ pub fn transform(record: &RawRecord, rules: Rules) -> Result<Transformed, Vec<Re
     // A rating backed by zero votes is no rating (TMDB sends 0 with 0 votes for unrated films).
     movie.rating = rating.filter(|_| votes != Some(0));
     movie.votes = votes;
-    movie.genres = genres(record);
-    let mut fixed_names = |field: Field| -> Vec<String> {
-        names(record.get(field))
-            .into_iter()
-            .map(|n| fix(field, n))
-            .collect()
+    movie.genres = genres(&genre_labels);
+    let mut fixed_names = |field: Field, names: Vec<String>| -> Vec<String> {
+        names.into_iter().map(|n| fix(field, n)).collect()
     };
-    movie.keywords = fixed_names(Field::Keywords);
-    movie.cast = fixed_names(Field::Cast);
-    movie.directors = fixed_names(Field::Director);
-    movie.writers = fixed_names(Field::Writer);
+    movie.keywords = fixed_names(Field::Keywords, keywords);
+    movie.cast = fixed_names(Field::Cast, cast);
+    movie.directors = fixed_names(Field::Director, directors);
+    movie.writers = fixed_names(Field::Writer, writers);
     movie.overview = optional_text(record.get(Field::Overview)).map(|o| fix(Field::Overview, o));
     movie.runtime = runtime;
     movie.language = optional_text(record.get(Field::Language));
@@ -134,14 +160,35 @@ fn parse_release(record: &RawRecord, rules: Rules) -> Result<Release, Reject> {
             parse_release_date(date, rules).map(|d| (d.year(), Some(d.date()))),
         )
     };
-    outcome.map_err(|(reason, detail)| Reject {
-        file: String::new(),
-        source_row: record.row,
-        field,
-        reason,
-        raw_value: record.get(field).display(),
-        detail,
+    outcome.map_err(|(reason, detail)| {
+        Reject::new(
+            record.row,
+            field,
+            reason,
+            record.get(field).display().as_deref(),
+            detail,
+        )
     })
+}
+
+/// Every field longer than its maximum ([`Field::max_bytes`]). Checked before any other stage,
+/// so no stage works on a huge value.
+fn too_long(record: &RawRecord) -> Vec<Reject> {
+    let mut out = Vec::new();
+    for field in Field::COLUMNS {
+        let raw = record.get(field);
+        let (bytes, max) = (raw.len_bytes(), field.max_bytes());
+        if bytes > max {
+            out.push(Reject::new(
+                record.row,
+                field,
+                Reason::TooLong,
+                raw.display().as_deref(),
+                Some(format!("{bytes} bytes; a {field} may have {max}")),
+            ));
+        }
+    }
+    out
 }
 
 /// Runs a record's field stages, keeping every problem against its field.
@@ -155,14 +202,13 @@ impl Stages<'_> {
     fn run<T>(&mut self, field: Field, parse: impl FnOnce(&RawValue) -> Stage<T>) -> Option<T> {
         parse(self.record.get(field))
             .map_err(|(reason, detail)| {
-                self.rejects.push(Reject {
-                    file: String::new(),
-                    source_row: self.record.row,
+                self.rejects.push(Reject::new(
+                    self.record.row,
                     field,
                     reason,
-                    raw_value: self.record.get(field).display(),
+                    self.record.get(field).display().as_deref(),
                     detail,
-                })
+                ))
             })
             .ok()
     }
@@ -308,6 +354,21 @@ fn optional_text(raw: &RawValue) -> Option<String> {
     }
 }
 
+/// List stage: the [`names`] of a field, none longer than [`MAX_NAME_BYTES`].
+fn list(raw: &RawValue) -> Stage<Vec<String>> {
+    let names = names(raw);
+    match names.iter().find(|n| n.len() > MAX_NAME_BYTES) {
+        Some(long) => Err((
+            Reason::TooLong,
+            Some(format!(
+                "an item of {} bytes; a name may have {MAX_NAME_BYTES}",
+                long.len()
+            )),
+        )),
+        None => Ok(names),
+    }
+}
+
 /// A list of names from a typed list, a JSON array of `{"name"}` objects (TMDB exports) or of
 /// strings, or `|`-separated text. Trimmed, blanks and repeats dropped, order kept.
 pub fn names(raw: &RawValue) -> Vec<String> {
@@ -333,24 +394,23 @@ pub fn names(raw: &RawValue) -> Vec<String> {
         RawValue::Text(s) => s.split('|').map(str::to_owned).collect(),
         _ => Vec::new(),
     };
-    let mut out: Vec<String> = Vec::with_capacity(items.len());
-    for item in items {
-        if let Some(t) = Title::parse(&item) {
-            if !out.iter().any(|o| o == t.as_str()) {
-                out.push(t.as_str().to_owned());
-            }
-        }
-    }
-    out
+    // A set, not a scan of `out`: a hostile list of 30,000 names must not cost 30,000².
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items
+        .iter()
+        .filter_map(|item| Title::parse(item))
+        .map(|t| t.as_str().to_owned())
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
 }
 
 /// The record's genres in the vocabulary, from its genre labels only: vega's Creative Type
 /// ("Historical Fiction", "Contemporary Fiction") says how a story is told, not what kind of film
 /// it is — it made Titanic and The Godfather "History" — so it is kept as a fact, not a genre.
-pub fn genres(record: &RawRecord) -> Vec<Genre> {
-    let mut out: Vec<Genre> = names(record.get(Field::Genre))
-        .into_iter()
-        .filter_map(|label| match Genre::map_label(&label) {
+pub fn genres(labels: &[String]) -> Vec<Genre> {
+    let mut out: Vec<Genre> = labels
+        .iter()
+        .filter_map(|label| match Genre::map_label(label) {
             Mapped::Genres(g) => Some(g),
             Mapped::NotAGenre | Mapped::Unknown => None,
         })
@@ -503,6 +563,54 @@ mod tests {
     }
 
     #[test]
+    fn a_value_over_its_fields_maximum_is_too_long_and_kept_only_as_a_prefix() {
+        let title = "é".repeat(100_000);
+        let rec = record(text(&title), text("1999-01-01"), RawValue::Number(7.0));
+        let rejects = transform(&rec, RULES).unwrap_err();
+        assert_eq!(rejects.len(), 1);
+        let r = &rejects[0];
+        assert_eq!((r.field, r.reason), (Field::Title, Reason::TooLong));
+        let kept = r.raw_value.as_deref().expect("a prefix");
+        assert!(kept.len() <= crate::domain::etl::RAW_PREFIX_BYTES);
+        assert!(title.starts_with(kept) && kept.chars().all(|c| c == 'é'));
+        assert_eq!(r.raw_bytes, Some(200_000));
+        let sha = <sha2::Sha256 as sha2::Digest>::digest(title.as_bytes());
+        assert_eq!(r.raw_sha256, Some(format!("{sha:x}")));
+        // At the maximum it is a title.
+        let longest = "x".repeat(Field::Title.max_bytes());
+        let rec = record(text(&longest), text("1999-01-01"), RawValue::Number(7.0));
+        assert_eq!(
+            transform(&rec, RULES).expect("ok").movie.title.as_str(),
+            longest
+        );
+    }
+
+    #[test]
+    fn a_list_item_over_the_name_maximum_is_too_long() {
+        let long = "k".repeat(MAX_NAME_BYTES + 1);
+        let rec = record(text("Heat"), text("1995-12-15"), RawValue::Number(8.2)).with(
+            Field::Keywords,
+            RawValue::Nested(format!(r#"[{{"name":"heist"}},{{"name":"{long}"}}]"#)),
+        );
+        let rejects = transform(&rec, RULES).unwrap_err();
+        let got: Vec<_> = rejects.iter().map(|r| (r.field, r.reason)).collect();
+        assert_eq!(got, [(Field::Keywords, Reason::TooLong)]);
+        let fine = record(text("Heat"), text("1995-12-15"), RawValue::Number(8.2)).with(
+            Field::Keywords,
+            RawValue::Text(format!("heist|{}", &long[1..])),
+        );
+        assert_eq!(transform(&fine, RULES).expect("ok").movie.keywords.len(), 2);
+    }
+
+    #[test]
+    fn a_long_list_of_names_keeps_the_first_of_each_in_order() {
+        let many: Vec<String> = (0..30_000).map(|i| format!("n{}", i % 20_000)).collect();
+        let got = names(&RawValue::List(many));
+        assert_eq!(got.len(), 20_000);
+        assert_eq!((got[0].as_str(), got[19_999].as_str()), ("n0", "n19999"));
+    }
+
+    #[test]
     fn clean_row_becomes_movie() {
         let rec = record(
             text(" The  Land Girls "),
@@ -618,7 +726,7 @@ mod tests {
         let rec = RawRecord::new(1, Provider::Vega)
             .with(Field::Genre, text("Thriller/Suspense"))
             .with(Field::CreativeType, text("Historical Fiction"));
-        assert_eq!(genres(&rec), [Genre::Thriller]);
+        assert_eq!(genres(&names(rec.get(Field::Genre))), [Genre::Thriller]);
         let movie = transform(
             &rec.with(Field::Title, text("Titanic"))
                 .with(Field::Year, RawValue::Number(1997.0)),
@@ -628,7 +736,7 @@ mod tests {
         .movie;
         assert_eq!(movie.creative_type.as_deref(), Some("Historical Fiction"));
         let odd = RawRecord::new(1, Provider::Vega).with(Field::Genre, text("Space Opera"));
-        assert_eq!(genres(&odd), []);
+        assert_eq!(genres(&names(odd.get(Field::Genre))), []);
         assert_eq!(unknown_genre_labels(&odd), ["Space Opera"]);
     }
 

@@ -1,7 +1,9 @@
 //! `movierec export`: a table of the database as Parquet (the `parquet` crate's Arrow writer,
 //! Snappy-compressed) or CSV, streamed in batches so memory stays bounded whatever the table's
 //! size. The file is written beside its destination and renamed into place when complete, so a
-//! failed export leaves nothing that looks like a result.
+//! failed export leaves nothing that looks like a result. Only regular files are written: a
+//! device, FIFO, socket or directory at the destination is refused, and an existing file or
+//! symbolic link is replaced (the link itself, never what it points to) only with `force`.
 
 use crate::domain::export::{ColumnType, ExportFormat as Format, ExportTable, Values};
 use crate::store::{Store, StoreError};
@@ -33,15 +35,65 @@ pub enum ExportError {
     Csv(#[from] csv::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{path}: {problem}")]
+    Destination { path: PathBuf, problem: String },
 }
 
-/// Writes `table` to `out` in `format`; returns the number of rows.
+/// Whether an existing file (or symbolic link) at the destination may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Refuse,
+    Replace,
+}
+
+/// Refuses a destination that is not (or would not become) a regular file of ours.
+fn check_destination(out: &Path, existing: Existing) -> Result<(), ExportError> {
+    let refuse = |problem: &str| {
+        Err(ExportError::Destination {
+            path: out.to_owned(),
+            problem: problem.to_owned(),
+        })
+    };
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(ExportError::Io {
+                path: out.to_owned(),
+                source,
+            })
+        }
+    };
+    let kind = meta.file_type();
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_dir() {
+        "is a directory"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "is a device"
+    } else if kind.is_fifo() {
+        "is a FIFO"
+    } else if kind.is_socket() {
+        "is a socket"
+    } else if existing == Existing::Replace {
+        return Ok(());
+    } else if kind.is_symlink() {
+        return refuse("is a symbolic link; export does not write through links (--force replaces the link itself with the file)");
+    } else {
+        return refuse("exists; pass --force to replace it");
+    };
+    refuse(&format!("{what}; export writes only regular files"))
+}
+
+/// Writes `table` to `out` in `format`; returns the number of rows. See the module's
+/// documentation for what may be at `out`.
 pub fn to_file(
     store: &Store,
     table: ExportTable,
     format: Format,
     out: &Path,
+    existing: Existing,
 ) -> Result<u64, ExportError> {
+    check_destination(out, existing)?;
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -50,9 +102,17 @@ pub fn to_file(
         path: out.to_owned(),
         source,
     };
-    let file = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let name = out
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    let file = crate::files::temp_file(&dir, &name, ".tmp").map_err(io)?;
     let rows = write(store, table, format, file.as_file())?;
-    file.persist(out).map_err(|e| io(e.error))?;
+    file.as_file().sync_all().map_err(io)?;
+    match existing {
+        // Atomic: fails if anything appeared at `out` meanwhile.
+        Existing::Refuse => file.persist_noclobber(out).map_err(|e| io(e.error))?,
+        Existing::Replace => file.persist(out).map_err(|e| io(e.error))?,
+    };
     Ok(rows)
 }
 
@@ -133,7 +193,14 @@ mod tests {
         let store = Store::open(&dir.path().join("m.db")).expect("open");
         let path = dir.path().join("genres.parquet");
         assert_eq!(
-            to_file(&store, ExportTable::Genres, Format::Parquet, &path).expect("export"),
+            to_file(
+                &store,
+                ExportTable::Genres,
+                Format::Parquet,
+                &path,
+                Existing::Refuse
+            )
+            .expect("export"),
             20
         );
         let reader =
@@ -161,7 +228,71 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("m.db")).expect("open");
         let out = dir.path().join("missing-dir").join("movies.parquet");
-        assert!(to_file(&store, ExportTable::Movies, Format::Parquet, &out).is_err());
+        assert!(to_file(
+            &store,
+            ExportTable::Movies,
+            Format::Parquet,
+            &out,
+            Existing::Refuse
+        )
+        .is_err());
         assert!(!out.exists());
+    }
+
+    #[test]
+    fn only_regular_files_are_written_and_links_and_files_only_with_force() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("m.db")).expect("open");
+        let export =
+            |out: &Path, existing| to_file(&store, ExportTable::Genres, Format::Csv, out, existing);
+        let message = |r: Result<u64, ExportError>| r.expect_err("refused").to_string();
+        // A FIFO, a device and a directory: refused even with force, left as they were.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        for (path, what) in [
+            (fifo.as_path(), "is a FIFO"),
+            (Path::new("/dev/null"), "is a device"),
+            (dir.path(), "is a directory"),
+        ] {
+            for existing in [Existing::Refuse, Existing::Replace] {
+                let got = message(export(path, existing));
+                assert!(
+                    got.ends_with(&format!("{what}; export writes only regular files")),
+                    "{got}"
+                );
+            }
+        }
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo)
+            .expect("fifo")
+            .file_type()
+            .is_fifo());
+        assert!(std::fs::metadata("/dev/null")
+            .expect("null")
+            .file_type()
+            .is_char_device());
+        // A link: not followed; --force replaces the link, not its target.
+        let target = dir.path().join("target.txt");
+        std::fs::write(&target, "keep me").expect("target");
+        let link = dir.path().join("link.csv");
+        symlink(&target, &link).expect("symlink");
+        assert!(message(export(&link, Existing::Refuse)).contains("is a symbolic link"));
+        assert_eq!(export(&link, Existing::Replace).expect("forced"), 20);
+        assert!(std::fs::symlink_metadata(&link).expect("link").is_file());
+        assert_eq!(std::fs::read_to_string(&target).expect("target"), "keep me");
+        // An existing file: refused, then replaced with force.
+        assert!(message(export(&link, Existing::Refuse))
+            .ends_with("exists; pass --force to replace it"));
+        assert_eq!(export(&link, Existing::Replace).expect("forced"), 20);
+        // Nothing is left beside the results.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 }

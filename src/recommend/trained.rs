@@ -340,7 +340,7 @@ fn held_out(
 /// Fits `kind` on every rating in the database, measures it on a holdout of the same ratings,
 /// writes the artifact under `<data_dir>/models/` and records it in `models`.
 pub fn train(
-    store: &Store,
+    store: &mut Store,
     data_dir: &Path,
     kind: ModelKind,
     params: &TrainParams,
@@ -373,9 +373,10 @@ pub fn train(
     };
     let dir = path.parent().unwrap_or(data_dir);
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+    let mut file = crate::files::temp_file(dir, file_name, ".tmp").map_err(fail)?;
     file.write_all(&bytes).map_err(fail)?;
-    file.persist(&path).map_err(|e| fail(e.error))?;
+    file.as_file().sync_all().map_err(fail)?;
     let mut record = TrainedModel {
         id: 0,
         kind,
@@ -392,7 +393,10 @@ pub fn train(
         artifact_sha256: format!("{:x}", Sha256::digest(&bytes)),
         bytes: bytes.len() as u64,
     };
-    record.id = store.insert_model(&record)?;
+    // Registered with its artifact in place, or neither: never an artifact without a record.
+    record.id = store.insert_model(&record, || {
+        file.persist(&path).map(drop).map_err(|e| fail(e.error))
+    })?;
     Ok(record)
 }
 

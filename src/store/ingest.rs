@@ -9,7 +9,7 @@ use crate::domain::ingest::{
 };
 use crate::domain::window::Window;
 use crate::domain::{EtlRunId, IngestRunId, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
 const RUN_COLUMNS: &str = "ingest_run_id, api, mode, params_json, base_url, raw_dir, started_at,
@@ -34,7 +34,7 @@ fn ingest_run(r: &Row<'_>) -> rusqlite::Result<IngestRun> {
 /// One checkpoint of an ingest run: the responses of one job and the progress they make, written
 /// in one transaction. Dropped without [`Checkpoint::commit`], it changes nothing.
 pub struct Checkpoint<'s> {
-    tx: Transaction<'s>,
+    tx: super::WriteTx<'s>,
     run: IngestRunId,
 }
 
@@ -48,7 +48,7 @@ impl Store {
         windows: &[Window],
         raw_dir: impl FnOnce(IngestRunId) -> String,
     ) -> Result<IngestRunId, StoreError> {
-        let tx = self.owned()?.transaction()?;
+        let tx = self.begin_write()?;
         tx.execute(
             "INSERT INTO ingest_runs (api, mode, params_json, base_url, raw_dir, started_at, updated_at, status)
              VALUES (?1, ?2, ?3, ?4, '', ?5, ?5, ?6)",
@@ -279,7 +279,7 @@ impl Store {
     /// Starts the checkpoint of one job of `run`.
     pub fn checkpoint(&mut self, run: IngestRunId) -> Result<Checkpoint<'_>, StoreError> {
         Ok(Checkpoint {
-            tx: self.owned()?.transaction()?,
+            tx: self.begin_write()?,
             run,
         })
     }
@@ -407,7 +407,7 @@ impl Checkpoint<'_> {
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
-        Ok(self.tx.commit()?)
+        self.tx.commit()
     }
 }
 

@@ -33,14 +33,14 @@ use crate::domain::identity::{self, Decision, Profile, Thresholds};
 use crate::domain::movie::{Movie, Title};
 use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::{params, Transaction};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 /// An ETL run's load. Dropped without [`Load::commit`], it leaves the database as it was.
 pub struct Load<'s> {
-    pub(super) tx: Transaction<'s>,
+    pub(super) tx: super::WriteTx<'s>,
     pub(super) run_id: EtlRunId,
     pub(super) identity: IdentityReport,
     duplicates: u64,
@@ -124,10 +124,9 @@ impl Store {
         run: &RunStart,
         policy: &RatingPolicy,
     ) -> Result<Load<'_>, StoreError> {
-        let conn = self.owned()?;
         // Each table's many-row statements, the staging joins and the settling.
-        conn.set_prepared_statement_cache_capacity(64);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.owned()?.set_prepared_statement_cache_capacity(64);
+        let tx = self.begin_write()?;
         tx.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status)
@@ -827,16 +826,15 @@ impl Load<'_> {
             });
         }
         let rating = rating.map_or_else(|| "none".to_owned(), |r| r.to_string());
-        self.reject(&[Reject {
-            file: String::new(),
-            source_row: loser,
-            field: crate::domain::record::Field::Title,
-            reason: Reason::Duplicate,
-            raw_value: Some(title),
-            detail: Some(format!(
+        self.reject(&[Reject::new(
+            loser,
+            crate::domain::record::Field::Title,
+            Reason::Duplicate,
+            Some(&title),
+            Some(format!(
                 "same film as row {winner} (kept: {votes} votes, rating {rating})"
             )),
-        }])
+        )])
     }
 
     /// Writes what the batch resolved, a few many-row statements per table: the new movies,
@@ -1156,8 +1154,9 @@ impl Load<'_> {
     /// Stores a batch of problems of rejected rows of the current file.
     pub fn reject(&mut self, rejects: &[Reject]) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value,
+                                      raw_bytes, raw_sha256, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for r in rejects {
             stmt.execute(params![
@@ -1167,6 +1166,8 @@ impl Load<'_> {
                 r.field,
                 r.reason,
                 r.raw_value,
+                r.raw_bytes,
+                r.raw_sha256,
                 r.detail
             ])?;
         }

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_set_based_load.sql"),
     include_str!("../../migrations/0007_movie_redirects.sql"),
     include_str!("../../migrations/0008_unread_indexes.sql"),
+    include_str!("../../migrations/0009_reject_excerpts.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.
@@ -87,6 +88,89 @@ pub enum StoreError {
     Corrupt(String),
     #[error("a read-only connection was asked to write")]
     ReadOnlyConnection,
+    #[error("database {path} is still locked by {holder} after waiting {waited:?} for it (raise --lock-wait to wait longer)")]
+    Locked {
+        path: String,
+        holder: String,
+        waited: Duration,
+    },
+}
+
+/// How a writer waits for another writer's lock (an ETL run, an ingest, a train): up to
+/// `timeout`, telling `notify` once, with who holds it, that it waits — instead of failing
+/// after SQLite's few seconds.
+pub struct LockWait {
+    pub timeout: Duration,
+    /// Called with the holder's note (e.g. "movierec etl --source x.csv (pid 42, since …)").
+    pub notify: Box<dyn Fn(&str) + Send + Sync>,
+    /// What this writer is, as others' messages will name it.
+    pub label: String,
+}
+
+/// The file beside a database that names the writer holding its lock (SQLite cannot say):
+/// written when a write transaction begins, removed when it ends.
+struct WriterNote {
+    path: Option<PathBuf>,
+    text: String,
+}
+
+impl WriterNote {
+    fn path(conn: &Connection) -> Option<PathBuf> {
+        conn.path()
+            .filter(|p| !p.is_empty())
+            .map(|p| PathBuf::from(format!("{p}.writer")))
+    }
+
+    fn write(conn: &Connection, label: &str) -> Self {
+        let text = format!(
+            "{label} (pid {}, since {})",
+            std::process::id(),
+            chrono::Utc::now().format("%H:%M:%S UTC")
+        );
+        let path = Self::path(conn).filter(|p| std::fs::write(p, &text).is_ok());
+        Self { path, text }
+    }
+
+    /// Who holds the lock, as its note at `path` says.
+    fn holder(path: Option<&Path>) -> String {
+        path.and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_else(|| "another writer".to_owned())
+    }
+}
+
+impl Drop for WriterNote {
+    fn drop(&mut self) {
+        // Only our own note: the next writer may already have written its own.
+        if let Some(path) = &self.path {
+            if std::fs::read_to_string(path).is_ok_and(|t| t == self.text) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// A write transaction and the note that names its writer while it lasts.
+pub(crate) struct WriteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+    /// Dropped after the transaction (fields drop in order).
+    _note: WriterNote,
+}
+
+impl<'c> Deref for WriteTx<'c> {
+    type Target = rusqlite::Transaction<'c>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl WriteTx<'_> {
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// How long a durable write may take: `Full` syncs every commit (the catalog's loads);
@@ -118,6 +202,7 @@ impl Deref for Conn {
 /// write methods need one opened with [`Store::open`].
 pub struct Store {
     conn: Conn,
+    wait: Option<LockWait>,
 }
 
 impl Store {
@@ -150,6 +235,7 @@ impl Store {
         migrate(&mut conn, path)?;
         Ok(Self {
             conn: Conn::Owned(conn),
+            wait: None,
         })
     }
 
@@ -161,6 +247,7 @@ impl Store {
         check_version(&conn, path)?;
         Ok(Self {
             conn: Conn::Owned(conn),
+            wait: None,
         })
     }
 
@@ -172,6 +259,55 @@ impl Store {
         };
         self.conn.pragma_update(None, "synchronous", level)?;
         Ok(())
+    }
+
+    /// Makes this store's writes wait for another writer's lock as `wait` says (every write:
+    /// [`Store::begin_write`] also says for whom).
+    pub fn wait_for_writers(&mut self, wait: LockWait) -> Result<(), StoreError> {
+        self.conn.busy_timeout(wait.timeout)?;
+        self.wait = Some(wait);
+        Ok(())
+    }
+
+    /// Begins an IMMEDIATE (write-locked) transaction. With a [`LockWait`], a lock another
+    /// writer holds is waited for, up to its timeout, after telling who holds it.
+    pub(crate) fn begin_write(&mut self) -> Result<WriteTx<'_>, StoreError> {
+        let wait = self.wait.take();
+        let result = self.owned().and_then(|conn| {
+            if let Some(wait) = &wait {
+                conn.busy_timeout(Duration::ZERO)?;
+                match conn.execute_batch("BEGIN IMMEDIATE; COMMIT") {
+                    Ok(()) => {}
+                    Err(e) if is_busy(&e) => {
+                        (wait.notify)(&WriterNote::holder(WriterNote::path(conn).as_deref()))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                conn.busy_timeout(wait.timeout)?;
+            }
+            Ok(())
+        });
+        let label = wait.as_ref().map(|w| (w.label.clone(), w.timeout));
+        self.wait = wait;
+        result?;
+        let conn = self.owned()?;
+        let (db, note) = (
+            conn.path().unwrap_or_default().to_owned(),
+            WriterNote::path(conn),
+        );
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) if is_busy(&e) => {
+                return Err(StoreError::Locked {
+                    path: db,
+                    holder: WriterNote::holder(note.as_deref()),
+                    waited: label.map_or(BUSY_TIMEOUT, |(_, t)| t),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let note = WriterNote::write(&tx, label.as_ref().map_or("movierec", |(l, _)| l));
+        Ok(WriteTx { tx, _note: note })
     }
 
     fn owned(&mut self) -> Result<&mut Connection, StoreError> {
@@ -207,6 +343,7 @@ impl ReadPool {
     pub fn get(&self) -> Result<Store, StoreError> {
         Ok(Store {
             conn: Conn::Pooled(self.pool.get()?),
+            wait: None,
         })
     }
 }

@@ -40,9 +40,16 @@ fn trained_model(r: &Row<'_>) -> rusqlite::Result<TrainedModel> {
 }
 
 impl Store {
-    /// Records a trained model (its `id` is ignored) and returns its id.
-    pub fn insert_model(&self, m: &TrainedModel) -> Result<ModelId, StoreError> {
-        self.conn.execute(
+    /// Records a trained model (its `id` is ignored) and returns its id. `place` puts its
+    /// artifact where the record says, inside the record's transaction: the model is recorded
+    /// with its artifact in place, or neither (a failed `place` rolls the record back).
+    pub fn insert_model<E: From<StoreError>>(
+        &mut self,
+        m: &TrainedModel,
+        place: impl FnOnce() -> Result<(), E>,
+    ) -> Result<ModelId, E> {
+        let tx = self.begin_write()?;
+        tx.execute(
             "INSERT INTO models (kind, trained_at, data_hash, run_id, params, metrics, ratings,
                                  users, movies, fit_seconds, artifact, artifact_sha256, bytes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -62,8 +69,12 @@ impl Store {
                 m.artifact_sha256,
                 m.bytes,
             ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        )
+        .map_err(StoreError::from)?;
+        let id = tx.last_insert_rowid();
+        place()?;
+        tx.commit()?;
+        Ok(id)
     }
 
     /// Every trained model, newest first.
@@ -108,5 +119,52 @@ impl Store {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::trained::ModelKind;
+
+    fn model() -> TrainedModel {
+        TrainedModel {
+            id: 0,
+            kind: ModelKind::Ease,
+            trained_at: chrono::Utc::now(),
+            data_hash: "h".into(),
+            run_id: None,
+            params: serde_json::json!({}),
+            metrics: std::collections::BTreeMap::new(),
+            ratings: 1,
+            users: 1,
+            movies: 1,
+            fit_seconds: 0.1,
+            artifact: "models/ease-1.postcard".into(),
+            artifact_sha256: "s".into(),
+            bytes: 1,
+        }
+    }
+
+    #[test]
+    fn a_model_is_recorded_only_with_its_artifact_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("m.db")).expect("open");
+        let failed: Result<ModelId, StoreError> = store.insert_model(&model(), || {
+            Err(StoreError::Corrupt(
+                "the artifact could not be placed".into(),
+            ))
+        });
+        assert!(failed.is_err());
+        assert!(store.models().expect("models").is_empty());
+        let mut placed = false;
+        let id = store
+            .insert_model(&model(), || {
+                placed = true;
+                Ok::<(), StoreError>(())
+            })
+            .expect("recorded");
+        assert!(placed);
+        assert_eq!(store.models().expect("models")[0].id, id);
     }
 }

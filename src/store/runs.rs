@@ -157,7 +157,8 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source_row, field, reason, raw_value, detail, file FROM etl_rejects
+            "SELECT source_row, field, reason, raw_value, detail, file, raw_bytes, raw_sha256
+             FROM etl_rejects
              WHERE run_id = ?1 ORDER BY file, source_row, field LIMIT ?2 OFFSET ?3",
         )?;
         let rows = stmt.query_map(
@@ -169,6 +170,8 @@ impl Store {
                     field: r.get(1)?,
                     reason: r.get(2)?,
                     raw_value: r.get(3)?,
+                    raw_bytes: r.get(6)?,
+                    raw_sha256: r.get(7)?,
                     detail: r.get(4)?,
                 })
             },

@@ -3,6 +3,7 @@
 use super::error::{ApiError, Problem};
 use super::params::{checked_filters, in_range, path_id, ApiQuery, MAX_N};
 use super::state::AppState;
+use crate::domain::catalog::check_search;
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::genre::Genre;
 use crate::domain::movie::{title_key, CatalogMovie, MovieDetail};
@@ -63,7 +64,8 @@ impl Sort {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Case-insensitive substring of the title.
+    /// Case-insensitive substring of the title (accents, spacing and punctuation forgiven).
+    #[param(max_length = 200)]
     q: Option<String>,
     /// Earliest release year, inclusive.
     #[param(minimum = 0, maximum = 9999)]
@@ -110,6 +112,11 @@ pub async fn list(
 ) -> Result<Json<Page<CatalogMovie>>, ApiError> {
     let (sort, descending) = p.sort.unwrap_or_default().key();
     let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
+    if let Some(q) = &p.q {
+        check_search(q).map_err(|e| {
+            ApiError::bad_parameter("q", format!("query parameter `q`: {e}"), "a shorter search")
+        })?;
+    }
     let query = CatalogQuery {
         title_key: p.q.as_deref().map(title_key),
         year_from: filters.year_from,

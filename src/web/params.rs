@@ -9,14 +9,33 @@ use serde::de::DeserializeOwned;
 use std::fmt::Display;
 use std::ops::RangeInclusive;
 
-/// Like `axum::extract::Query`, but a bad value is a 400 problem naming the parameter.
+/// Like `axum::extract::Query`, but a bad value is a 400 problem naming the parameter, and so is
+/// any value longer than [`MAX_PARAM_BYTES`] (decoded).
 pub struct ApiQuery<T>(pub T);
+
+/// The longest value any query parameter may have, in bytes once decoded. Each parameter may
+/// say less (a title search: `catalog::MAX_SEARCH_CHARS`); none needs more.
+pub const MAX_PARAM_BYTES: usize = 2_000;
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, value)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, v)| k.len() + v.len() > MAX_PARAM_BYTES)
+        {
+            // The name is echoed, so it is cut too.
+            let name: String = name.chars().take(64).collect();
+            return Err(ApiError::bad_parameter(
+                &name,
+                format!(
+                    "query parameter `{name}` is {} bytes long; a parameter may have at most {MAX_PARAM_BYTES}",
+                    value.len()
+                ),
+                "a shorter value",
+            ));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
@@ -106,18 +125,24 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
+        let content_type = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
-            });
-        if !is_json {
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let mut parts = content_type.split(';').map(str::trim);
+        let mime = parts.next().unwrap_or_default();
+        if !(mime == "application/json" || mime.ends_with("+json")) {
             return Err(ApiError::unsupported_media_type(
                 "the body must be JSON: send `Content-Type: application/json`",
+            ));
+        }
+        // JSON is UTF-8 (RFC 8259): a body said to be in another charset is refused, not misread.
+        let charset = parts.find_map(|p| p.strip_prefix("charset="));
+        if charset.is_some_and(|c| !matches!(c.trim_matches('"'), "utf-8" | "utf8")) {
+            return Err(ApiError::unsupported_media_type(
+                "a JSON body is UTF-8: send `Content-Type: application/json` (or `; charset=utf-8`)",
             ));
         }
         let bytes = axum::body::Bytes::from_request(req, state)
