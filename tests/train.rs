@@ -134,12 +134,21 @@ async fn trained_models_are_recorded_listed_and_served_without_a_restart() {
         serde_json::json!([record["id"], svd["id"]])
     );
 
-    // A corrupt artifact is refused (checksum) and the rest keeps serving.
-    let ease = json(&movierec(
+    // A corrupt artifact is refused (checksum): the older model of its kind serves instead, and
+    // /health says so. A killed train's temporary file is cleaned up by the next train.
+    let good_ease = json(&movierec(
         &db,
         &data,
         &["train", "--model", "ease", "--lambda", "50", "--json"],
     ));
+    let stale = data.join("models/.ease.postcard.movierec-4294967294-x.tmp");
+    std::fs::write(&stale, b"half a model").expect("stale temp");
+    let ease = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "ease", "--lambda", "60", "--json"],
+    ));
+    assert!(!stale.exists(), "a dead train's temporary file is removed");
     std::fs::write(
         data.join(ease["artifact"].as_str().expect("path")),
         b"not a model",
@@ -165,15 +174,46 @@ async fn trained_models_are_recorded_listed_and_served_without_a_restart() {
     }
     assert_eq!(
         serving,
-        serde_json::json!([record["id"], again["id"]]),
-        "ease's corrupt artifact is left out"
+        serde_json::json!([good_ease["id"], record["id"], again["id"]]),
+        "ease's corrupt newest artifact is left out, its older one served"
     );
     let (status, _) = get(&format!(
         "{}/api/movies/{comedy}/similar?model=ease",
         s.base
     ))
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::OK);
+    let (_, health) = get(&format!("{}/health", s.base)).await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    let problem = &health["problems"][0];
+    assert_eq!(problem["model_id"], ease["id"], "{health}");
+    assert_eq!(problem["instead"], good_ease["id"], "{health}");
+    assert!(
+        problem["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("SHA-256"),
+        "{health}"
+    );
+
+    // Pruning keeps the newest of each kind, and removes the rest with their artifacts.
+    let pruned = json(&movierec(
+        &db,
+        &data,
+        &["models", "--json", "prune", "--keep", "1"],
+    ));
+    let ids: Vec<&Value> = pruned
+        .as_array()
+        .expect("pruned")
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(ids, [&svd["id"], &good_ease["id"]]);
+    for m in pruned.as_array().expect("pruned") {
+        assert!(!data.join(m["artifact"].as_str().expect("path")).exists());
+    }
+    let left = json(&movierec(&db, &data, &["models", "--json"]));
+    assert_eq!(left.as_array().expect("models").len(), 3);
 }
 
 #[test]

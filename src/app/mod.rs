@@ -92,7 +92,7 @@ pub fn main() -> ExitCode {
         Command::Dataset(args) => cli::dataset::run(args, &data_dir),
         Command::Eval(args) => cli::eval::run(args),
         Command::Train(args) => cli::train::run(args, db, &data_dir, lock_wait),
-        Command::Models(args) => cli::train::list(args, db),
+        Command::Models(args) => cli::train::list(args, db, &data_dir, lock_wait),
     };
     match result {
         Ok(code) => code,

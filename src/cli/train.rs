@@ -1,5 +1,5 @@
 //! `movierec train` (fit a collaborative model on the database's ratings, measure it on a
-//! holdout, store it) and `movierec models` (list what was trained).
+//! holdout, store it, forget the oldest) and `movierec models` (list what was trained; `prune`).
 
 use crate::domain::trained::{ModelKind, TrainedModel};
 use crate::recommend::trained::{self, TrainParams};
@@ -46,6 +46,12 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     seed: u64,
 
+    /// Keep this many newest models of each kind; older ones and their artifacts are removed
+    /// after the new one is recorded.
+    #[arg(long, env = "MOVIEREC_MODELS_KEEP", default_value_t = 3,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    keep: u16,
+
     /// Print the model's record as JSON.
     #[arg(long)]
     json: bool,
@@ -81,6 +87,7 @@ pub fn run(
         seed: args.seed,
     };
     let model = trained::train(&mut store, data_dir, args.model, &params)?;
+    prune(&mut store, data_dir, args.keep)?;
     if args.json {
         super::print_json(&model)?;
     } else {
@@ -95,9 +102,52 @@ pub struct ListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+
+    #[command(subcommand)]
+    command: Option<ModelsCommand>,
 }
 
-pub fn list(args: &ListArgs, db: &Path) -> anyhow::Result<ExitCode> {
+#[derive(Debug, Clone, clap::Subcommand)]
+enum ModelsCommand {
+    /// Remove all but the newest models of each kind, records and artifacts.
+    Prune {
+        /// How many of each kind to keep (at least 1).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        keep: u16,
+    },
+}
+
+/// Forgets all but the `keep` newest models of each kind, then removes their artifacts.
+fn prune(store: &mut Store, data_dir: &Path, keep: u16) -> anyhow::Result<Vec<TrainedModel>> {
+    let pruned = store.prune_models(usize::from(keep))?;
+    for m in &pruned {
+        let path = data_dir.join(&m.artifact);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("model {}: cannot remove {}: {e}", m.id, path.display()),
+        }
+    }
+    Ok(pruned)
+}
+
+pub fn list(
+    args: &ListArgs,
+    db: &Path,
+    data_dir: &Path,
+    lock_wait: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    if let Some(ModelsCommand::Prune { keep }) = &args.command {
+        let mut store = Store::open(db)?;
+        store.wait_for_writers(super::lock_wait(lock_wait, "movierec models prune"))?;
+        let pruned = prune(&mut store, data_dir, *keep)?;
+        if args.json {
+            super::print_json(&pruned)?;
+        } else {
+            println!("{} model(s) removed", pruned.len());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let models = Store::open_read_only(db)?.models()?;
     if args.json {
         super::print_json(&models)?;

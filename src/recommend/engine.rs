@@ -20,6 +20,9 @@ pub struct Engine {
     content: BlockContent,
     /// The newest trained model of each kind whose artifact loaded.
     trained: Vec<Served>,
+    /// Trained models newer than the one served of their kind that could not be loaded, with
+    /// why: the engine serves, degraded.
+    pub unloadable: Vec<Unloadable>,
     /// Positions in `movies`, most votes first (ties by id): the popular list is a prefix scan.
     pub(super) by_votes: Vec<u32>,
     /// How many movies have each genre of the vocabulary, in its order.
@@ -114,6 +117,16 @@ pub struct Similar<'a> {
     pub recommendations: Vec<Recommendation<'a>>,
 }
 
+/// A trained model whose artifact could not be loaded (missing, corrupt, of another kind).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Unloadable {
+    pub model_id: ModelId,
+    pub kind: ModelKind,
+    pub reason: String,
+    /// The older model of the same kind served instead, if one loaded.
+    pub instead: Option<ModelId>,
+}
+
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -125,26 +138,43 @@ pub enum EngineError {
 
 impl Engine {
     /// Reads the catalog (in one read transaction), fits the content models on it and loads the
-    /// newest trained model of each kind from `data_dir` (one that fails to load is logged and
-    /// left out: the rest still serve).
+    /// newest trained model of each kind from `data_dir`. A model that fails to load is logged
+    /// and listed in [`Engine::unloadable`], and the next older one of its kind is tried: one
+    /// corrupt artifact costs a kind its newest model, never the kind.
     pub fn load(store: &Store, data_dir: &Path) -> Result<Self, EngineError> {
         let started = Instant::now();
         let (movies, attributes, run_id) = store.content_catalog()?;
         let model_id = store.latest_model_id()?;
-        let latest = store.latest_models()?;
+        let models = store.models()?;
         let mut engine = Self::build(movies, attributes, run_id, started)?;
         engine.model_id = model_id;
-        engine.trained = latest
-            .into_iter()
-            .filter_map(|record| {
-                let id = record.id;
-                Served::load(record, data_dir)
-                    .map_err(
-                        |e| tracing::warn!(model_id = id, error = %e, "trained model not loaded"),
-                    )
-                    .ok()
-            })
-            .collect();
+        let mut failed: Vec<Unloadable> = Vec::new();
+        for record in models {
+            let kind = record.kind;
+            if engine.trained.iter().any(|t| t.record.kind == kind) {
+                continue;
+            }
+            let id = record.id;
+            match Served::load(record, data_dir) {
+                Ok(served) => {
+                    for f in failed.iter_mut().filter(|f| f.kind == kind) {
+                        f.instead = Some(id);
+                    }
+                    engine.trained.push(served);
+                }
+                Err(e) => {
+                    tracing::warn!(model_id = id, error = %e, "trained model not loaded");
+                    failed.push(Unloadable {
+                        model_id: id,
+                        kind,
+                        reason: e.to_string(),
+                        instead: None,
+                    });
+                }
+            }
+        }
+        engine.trained.sort_by_key(|t| t.record.kind.as_str());
+        engine.unloadable = failed;
         engine.fit_seconds = started.elapsed().as_secs_f64();
         Ok(engine)
     }
@@ -194,6 +224,7 @@ impl Engine {
             seed,
             content,
             trained: Vec::new(),
+            unloadable: Vec::new(),
             by_votes,
             genre_counts,
             model_id: None,

@@ -10,7 +10,7 @@ pub mod trained;
 
 pub use blocks::BlockContent;
 pub use content::SeedContent;
-pub use engine::{Engine, EngineError, Recommendation, Similar, SimilarModel};
+pub use engine::{Engine, EngineError, Recommendation, Similar, SimilarModel, Unloadable};
 pub use personal::{Because, Fallback, Personal, Pick};
 
 use crate::domain::genre::Genre;

@@ -86,15 +86,28 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The newest model of each kind.
-    pub fn latest_models(&self) -> Result<Vec<TrainedModel>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM models
-              WHERE model_id IN (SELECT MAX(model_id) FROM models GROUP BY kind)
-              ORDER BY kind"
-        ))?;
-        let rows = stmt.query_map([], trained_model)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    /// Forgets every model but the `keep` newest of each kind (at least one is always kept),
+    /// returning the forgotten records: their artifacts are the caller's to remove, after this
+    /// commits, so no record ever names a removed artifact.
+    pub fn prune_models(&mut self, keep: usize) -> Result<Vec<TrainedModel>, StoreError> {
+        let tx = self.begin_write()?;
+        let doomed = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {COLUMNS} FROM (
+                   SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY model_id DESC) AS newer
+                   FROM models)
+                 WHERE newer > ?1 ORDER BY model_id"
+            ))?;
+            let rows = stmt.query_map([keep.max(1)], trained_model)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let mut delete = tx.prepare("DELETE FROM models WHERE model_id = ?1")?;
+        for m in &doomed {
+            delete.execute([m.id])?;
+        }
+        drop(delete);
+        tx.commit()?;
+        Ok(doomed)
     }
 
     /// The newest model's id: what a serving engine compares to know it is current.

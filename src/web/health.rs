@@ -5,6 +5,7 @@ use super::metrics::CONTENT_TYPE;
 use super::state::AppState;
 use crate::domain::etl::EtlRun;
 use crate::domain::{EtlRunId, Timestamp};
+use crate::recommend::Unloadable;
 use crate::store::Store;
 use axum::extract::State;
 use axum::http::header;
@@ -13,11 +14,25 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Whether everything trained is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The catalog and the newest model of every trained kind are served.
+    Ok,
+    /// The catalog is served, but a trained model could not be loaded (see `problems`): its
+    /// kind is served by an older model, or not at all.
+    Degraded,
+}
+
 /// What is being served.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// Always `ok` when the server answers: it only starts with a readable catalog.
-    pub status: String,
+    /// `ok`, or `degraded` with the reasons in `problems`. The server answers only with a
+    /// readable catalog.
+    pub status: Status,
+    /// Trained models that could not be loaded, and what was served instead.
+    pub problems: Vec<Unloadable>,
     /// Movies in the served catalog.
     pub movies: usize,
     /// When the served model was fitted.
@@ -32,15 +47,22 @@ pub struct Health {
 /// Liveness and what is being served.
 ///
 /// Answers `ok` with the size of the served catalog, when its model was fitted, and the newest
-/// ETL run in the database (a newer successful run is picked up within the reload interval).
+/// ETL run in the database (a newer successful run is picked up within the reload interval);
+/// `degraded`, with each reason, when a trained model could not be loaded.
 #[utoipa::path(get, path = "/health", tag = "operations", operation_id = "health",
     responses((status = 200, description = "The server is up", body = Health),
               (status = 500, description = "The database cannot be read", body = Problem, content_type = "application/problem+json")))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let last = state.db(Store::last_etl_run).await?;
     let engine = state.engine.load();
+    let problems = engine.unloadable.clone();
     Ok(Json(Health {
-        status: "ok".to_owned(),
+        status: if problems.is_empty() {
+            Status::Ok
+        } else {
+            Status::Degraded
+        },
+        problems,
         movies: engine.movies().len(),
         model_fitted_at: engine.fitted_at,
         model_run_id: engine.run_id,
