@@ -9,6 +9,19 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// A zip of `(path, body)` entries, deflated.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, body) in entries {
+        zip.start_file(*name, options).expect("entry");
+        zip.write_all(body).expect("write");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
 /// A small ml-latest-small-layout zip, as GroupLens packs it (one top directory).
 fn dataset_zip() -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -37,8 +50,18 @@ fn sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// Serves `/good.zip`, `/other.zip` (another valid archive) and `/truncated.zip`.
+/// Serves `/good.zip`, `/other.zip` (another valid archive), `/truncated.zip`, and hostile
+/// ones: `/bomb.zip` (40 MB of zeros in 40 kB), `/big.zip` (10 MiB of junk), `/other-layout.zip`
+/// (not MovieLens) and `/slip.zip` (an entry `../evil.csv`).
 async fn stub(good: Vec<u8>) -> String {
+    let zeros = vec![b'0'; 40 << 20];
+    let bomb = zip_of(&[
+        ("ml-latest-small/movies.csv", b"movieId,title,genres\n"),
+        ("ml-latest-small/ratings.csv", &zeros),
+    ]);
+    let big = vec![7u8; 10 << 20];
+    let other_layout = zip_of(&[("ml-latest-small/notes.txt", b"not a dataset")]);
+    let slip = zip_of(&[("../evil.csv", b"x"), ("ml-latest-small/movies.csv", b"m")]);
     let truncated = good[..good.len() / 2].to_vec();
     // Same files, a different archive: a comment changes the bytes, not the content.
     let other = {
@@ -53,12 +76,41 @@ async fn stub(good: Vec<u8>) -> String {
         .route(
             "/truncated.zip",
             get(move || async move { truncated.clone() }),
-        );
+        )
+        .route("/bomb.zip", get(move || async move { bomb.clone() }))
+        .route("/big.zip", get(move || async move { big.clone() }))
+        .route(
+            "/other-layout.zip",
+            get(move || async move { other_layout.clone() }),
+        )
+        .route("/slip.zip", get(move || async move { slip.clone() }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// A server that answers with headers promising a body, then stays silent.
+async fn stalling() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 1024];
+                let _ = socket.read(&mut request).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nPK")
+                    .await;
+                tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+            });
+        }
+    });
     format!("http://{addr}")
 }
 
@@ -174,6 +226,27 @@ async fn bad_downloads_are_clear_errors_and_leave_nothing_behind() {
             "cannot download",
         ),
         (format!("{base}/missing.zip"), None, "404"),
+        (
+            format!("{base}/bomb.zip"),
+            None,
+            "more than 100 times (a zip bomb?)",
+        ),
+        (
+            format!("{base}/big.zip"),
+            None,
+            "over the 8388608-byte limit (--max-bytes)",
+        ),
+        (
+            format!("{base}/other-layout.zip"),
+            None,
+            "missing: movies.csv, ratings.csv, links.csv",
+        ),
+        (
+            format!("{base}/slip.zip"),
+            None,
+            "entry \"../evil.csv\" would be written outside",
+        ),
+        (format!("{}/stall.zip", stalling().await), None, "timed out"),
     ];
     for (url, hash, expected) in cases {
         let mut args = vec![
@@ -187,6 +260,9 @@ async fn bad_downloads_are_clear_errors_and_leave_nothing_behind() {
         ];
         if let Some(h) = &hash {
             args.extend(["--sha256", h]);
+        }
+        if url.ends_with("/stall.zip") {
+            args.extend(["--timeout", "2"]);
         }
         let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
         let work_dir = work.path().to_owned();
@@ -208,6 +284,51 @@ async fn bad_downloads_are_clear_errors_and_leave_nothing_behind() {
             entries(&datasets)
         );
     }
+    // A checksum that cannot be one is refused before anything is downloaded.
+    let bad = movierec(
+        work.path(),
+        &[
+            "dataset",
+            "fetch",
+            "ml-latest-small",
+            "--dir",
+            &dir,
+            "--sha256",
+            "xyz",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("is not a SHA-256 (64 hexadecimal digits)"),
+        "{}",
+        text(&bad.stderr)
+    );
+    // A killed fetch's part file and staging directory are removed by the next fetch.
+    let part = datasets.join(".ml-latest-small.zip.movierec-4294967294-x.part");
+    let staging = datasets.join(".ml-latest-small.movierec-4294967294-y");
+    std::fs::write(&part, b"half").expect("part");
+    std::fs::create_dir_all(staging.join("ml-latest-small")).expect("staging");
+    let url = format!("{base}/good.zip");
+    let work_dir = work.path().to_owned();
+    let dir2 = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        movierec(
+            &work_dir,
+            &[
+                "dataset",
+                "fetch",
+                "ml-latest-small",
+                "--dir",
+                &dir2,
+                "--url",
+                &url,
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(entries(&datasets), ["ml-latest-small"]);
     let unknown = movierec(work.path(), &["dataset", "fetch", "ml-9m"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(

@@ -32,9 +32,18 @@ struct FetchArgs {
     #[arg(long)]
     url: Option<String>,
 
-    /// The zip's expected SHA-256 (overrides a pinned or recorded one).
-    #[arg(long, value_name = "HEX")]
+    /// The zip's expected SHA-256 (overrides a pinned or recorded one): 64 hex digits, checked
+    /// before anything is downloaded.
+    #[arg(long, value_name = "HEX", value_parser = |s: &str| dataset::parse_sha256(s).map_err(|e| e.to_string()))]
     sha256: Option<String>,
+
+    /// The most bytes to download [default: the dataset's size with a margin, see `dataset list`].
+    #[arg(long, value_name = "BYTES")]
+    max_bytes: Option<u64>,
+
+    /// The most seconds the whole download may take (a server silent for 30 s fails it sooner).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    timeout: u64,
 
     /// Download and unpack again even if the dataset is there.
     #[arg(long)]
@@ -45,7 +54,13 @@ pub fn run(args: &Args, data_dir: &Path) -> anyhow::Result<ExitCode> {
     match &args.command {
         Command::List => {
             for d in DATASETS {
-                println!("{:<16} {:>7}  {}", d.name, d.size, d.url);
+                println!(
+                    "{:<16} {:>7}  {}  (at most {} MiB)",
+                    d.name,
+                    d.size,
+                    d.url,
+                    d.max_bytes >> 20
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -66,6 +81,8 @@ fn fetch(args: &FetchArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
         url: args.url.clone(),
         sha256: args.sha256.clone(),
         force: args.force,
+        max_bytes: args.max_bytes,
+        timeout: std::time::Duration::from_secs(args.timeout),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

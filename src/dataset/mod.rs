@@ -21,7 +21,16 @@ pub struct Dataset {
     /// are checked against it (trust on first use).
     pub sha256: Option<&'static str>,
     pub size: &'static str,
+    /// The most a download may be, in bytes: the zip's size with a margin (`--max-bytes`
+    /// overrides it); a larger one is refused as it arrives, before it fills the disk.
+    pub max_bytes: u64,
+    /// The most the archive may unpack to, in bytes (a zip bomb is refused).
+    pub max_unpacked: u64,
+    /// Files the unpacked `<name>/` must have: an archive without them is not this dataset.
+    pub files: &'static [&'static str],
 }
+
+const MIB: u64 = 1 << 20;
 
 /// The MovieLens datasets (<https://grouplens.org/datasets/movielens/>).
 pub const DATASETS: [Dataset; 5] = [
@@ -30,30 +39,45 @@ pub const DATASETS: [Dataset; 5] = [
         url: "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
         sha256: None,
         size: "5 MB",
+        max_bytes: 16 * MIB,
+        max_unpacked: 64 * MIB,
+        files: &["u.data", "u.item", "u.genre"],
     },
     Dataset {
         name: "ml-1m",
         url: "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
         sha256: None,
         size: "6 MB",
+        max_bytes: 16 * MIB,
+        max_unpacked: 64 * MIB,
+        files: &["movies.dat", "ratings.dat"],
     },
     Dataset {
         name: "ml-latest-small",
         url: "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
         sha256: None,
         size: "1 MB",
+        max_bytes: 8 * MIB,
+        max_unpacked: 32 * MIB,
+        files: &["movies.csv", "ratings.csv", "links.csv"],
     },
     Dataset {
         name: "ml-25m",
         url: "https://files.grouplens.org/datasets/movielens/ml-25m.zip",
         sha256: None,
         size: "250 MB",
+        max_bytes: 400 * MIB,
+        max_unpacked: 2048 * MIB,
+        files: &["movies.csv", "ratings.csv", "links.csv"],
     },
     Dataset {
         name: "ml-32m",
         url: "https://files.grouplens.org/datasets/movielens/ml-32m.zip",
         sha256: None,
         size: "239 MB",
+        max_bytes: 400 * MIB,
+        max_unpacked: 2048 * MIB,
+        files: &["movies.csv", "ratings.csv", "links.csv"],
     },
 ];
 
@@ -88,8 +112,20 @@ pub enum FetchError {
     },
     #[error("{url}: not a complete zip archive ({message}); nothing was kept")]
     Archive { url: String, message: String },
-    #[error("{url}: the archive has no {name}/ directory with the dataset's files")]
-    Layout { url: String, name: String },
+    #[error(
+        "{url}: entry {entry:?} would be written outside the dataset's directory; nothing was kept"
+    )]
+    UnsafeEntry { url: String, entry: String },
+    #[error("{url}: {what}; nothing was kept")]
+    TooLarge { url: String, what: String },
+    #[error("{url}: the archive has no {name}/ directory with the dataset's files (missing: {missing}); nothing was kept")]
+    Layout {
+        url: String,
+        name: String,
+        missing: String,
+    },
+    #[error("--sha256 {given:?} is not a SHA-256 (64 hexadecimal digits)")]
+    BadChecksum { given: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -116,6 +152,31 @@ pub struct FetchOptions {
     pub sha256: Option<String>,
     /// Download again even if the dataset is there.
     pub force: bool,
+    /// The most bytes to download (default: the dataset's [`Dataset::max_bytes`]).
+    pub max_bytes: Option<u64>,
+    /// The most the whole download may take.
+    pub timeout: Duration,
+}
+
+/// The most entries an archive may have (MovieLens zips have at most a couple of dozen).
+const MAX_ENTRIES: usize = 200;
+
+/// The most an entry may expand: text compresses about 3–10×; a zip bomb, hundreds of times.
+const MAX_RATIO: u64 = 100;
+
+/// How long the server may stay silent mid-download.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A SHA-256 as `--sha256` takes it: 64 hexadecimal digits, any case.
+pub fn parse_sha256(text: &str) -> Result<String, FetchError> {
+    let hex = text.trim().to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(FetchError::BadChecksum {
+            given: text.chars().take(80).collect(),
+        })
+    }
 }
 
 /// Downloads, checks and unpacks `dataset` into `<dir>/<name>`.
@@ -139,9 +200,8 @@ pub async fn fetch(
             already_present: true,
         });
     }
-    let expected = options
-        .sha256
-        .clone()
+    let given = options.sha256.as_deref().map(parse_sha256).transpose()?;
+    let expected = given
         .or_else(|| dataset.sha256.map(str::to_owned))
         .or(recorded)
         .map(|s| s.trim().to_ascii_lowercase());
@@ -155,7 +215,8 @@ pub async fn fetch(
     };
     let mut part =
         crate::files::temp_file(dir, &format!("{}.zip", dataset.name), ".part").map_err(io(dir))?;
-    let actual = download(&url, part.as_file_mut()).await?;
+    let limit = options.max_bytes.unwrap_or(dataset.max_bytes);
+    let actual = download(&url, part.as_file_mut(), limit, options.timeout).await?;
     if let Some(expected) = &expected {
         if *expected != actual {
             return Err(FetchError::Checksum {
@@ -166,12 +227,24 @@ pub async fn fetch(
         }
     }
     let staging = crate::files::temp_dir(dir, dataset.name).map_err(io(dir))?;
-    unpack(part.as_file_mut(), staging.path(), &url)?;
+    unpack(
+        part.as_file_mut(),
+        staging.path(),
+        &url,
+        dataset.max_unpacked,
+    )?;
     let unpacked = staging.path().join(dataset.name);
-    if !unpacked.is_dir() {
+    let missing: Vec<&str> = dataset
+        .files
+        .iter()
+        .copied()
+        .filter(|f| !unpacked.join(f).is_file())
+        .collect();
+    if !missing.is_empty() {
         return Err(FetchError::Layout {
             url,
             name: dataset.name.to_owned(),
+            missing: missing.join(", "),
         });
     }
     let record = serde_json::json!({ "dataset": dataset.name, "url": url, "sha256": actual });
@@ -196,13 +269,28 @@ fn read_record(target: &Path) -> Option<String> {
 }
 
 /// Streams `url` into `out`, hashing as it goes, with a progress bar; returns the SHA-256.
-async fn download(url: &str, out: &mut std::fs::File) -> Result<String, FetchError> {
+/// Refuses more than `limit` bytes (by the announced length, and as they arrive), a server
+/// silent for [`READ_TIMEOUT`], and a download longer than `timeout`.
+async fn download(
+    url: &str,
+    out: &mut std::fs::File,
+    limit: u64,
+    timeout: Duration,
+) -> Result<String, FetchError> {
     let error = |message: String| FetchError::Download {
         url: url.to_owned(),
         message,
     };
+    let too_large = |size: u64| FetchError::TooLarge {
+        url: url.to_owned(),
+        what: format!(
+            "the download is {size} bytes or more, over the {limit}-byte limit (--max-bytes)"
+        ),
+    };
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .read_timeout(READ_TIMEOUT)
+        .timeout(timeout)
         .build()
         .map_err(|e| error(e.to_string()))?;
     let mut response = client
@@ -213,6 +301,9 @@ async fn download(url: &str, out: &mut std::fs::File) -> Result<String, FetchErr
     if !response.status().is_success() {
         return Err(error(format!("the server answered {}", response.status())));
     }
+    if let Some(size) = response.content_length().filter(|&n| n > limit) {
+        return Err(too_large(size));
+    }
     let bar = response
         .content_length()
         .map_or_else(ProgressBar::new_spinner, ProgressBar::new);
@@ -222,11 +313,21 @@ async fn download(url: &str, out: &mut std::fs::File) -> Result<String, FetchErr
         bar.set_style(style);
     }
     let mut hasher = Sha256::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| error(format!("the download broke off: {e}")))?
-    {
+    let mut received = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        let why = if e.is_timeout() {
+            format!(
+                "the download timed out (no data for {READ_TIMEOUT:?}, or over {timeout:?} in all)"
+            )
+        } else {
+            format!("the download broke off: {e}")
+        };
+        error(why)
+    })? {
+        received += chunk.len() as u64;
+        if received > limit {
+            return Err(too_large(received));
+        }
         hasher.update(&chunk);
         out.write_all(&chunk).map_err(|source| FetchError::Io {
             path: PathBuf::from(url),
@@ -238,8 +339,19 @@ async fn download(url: &str, out: &mut std::fs::File) -> Result<String, FetchErr
     Ok(format!("{:x}", hasher.finalize()))
 }
 
-/// Unpacks the zip into `into`, refusing entries that would land outside it.
-fn unpack(file: &mut std::fs::File, into: &Path, url: &str) -> Result<(), FetchError> {
+/// Unpacks the zip into `into`, refusing entries that would land outside it, more than
+/// [`MAX_ENTRIES`] entries, an entry that expands more than [`MAX_RATIO`] times or past its
+/// stated size, and more than `max_unpacked` bytes in all.
+fn unpack(
+    file: &mut std::fs::File,
+    into: &Path,
+    url: &str,
+    max_unpacked: u64,
+) -> Result<(), FetchError> {
+    let too_large = |what: String| FetchError::TooLarge {
+        url: url.to_owned(),
+        what,
+    };
     let archive_error = |e: zip::result::ZipError| FetchError::Archive {
         url: url.to_owned(),
         message: e.to_string(),
@@ -249,14 +361,35 @@ fn unpack(file: &mut std::fs::File, into: &Path, url: &str) -> Result<(), FetchE
         source,
     })?;
     let mut archive = zip::ZipArchive::new(file).map_err(archive_error)?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(too_large(format!(
+            "the archive has {} entries; a MovieLens dataset has at most {MAX_ENTRIES}",
+            archive.len()
+        )));
+    }
+    let mut total = 0u64;
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(archive_error)?;
+        let entry = archive.by_index(i).map_err(archive_error)?;
         let Some(relative) = entry.enclosed_name() else {
-            return Err(FetchError::Archive {
+            return Err(FetchError::UnsafeEntry {
                 url: url.to_owned(),
-                message: format!("entry {:?} points outside the archive", entry.name()),
+                entry: entry.name().chars().take(200).collect(),
             });
         };
+        let stated = entry.size();
+        if stated > entry.compressed_size().max(1) * MAX_RATIO {
+            return Err(too_large(format!(
+                "{} expands from {} to {stated} bytes, more than {MAX_RATIO} times (a zip bomb?)",
+                relative.display(),
+                entry.compressed_size()
+            )));
+        }
+        total += stated;
+        if total > max_unpacked {
+            return Err(too_large(format!(
+                "the archive unpacks to more than {max_unpacked} bytes, this dataset's limit"
+            )));
+        }
         let path = into.join(&relative);
         let io = |source| FetchError::Io {
             path: path.clone(),
@@ -270,10 +403,20 @@ fn unpack(file: &mut std::fs::File, into: &Path, url: &str) -> Result<(), FetchE
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         let mut out = std::fs::File::create(&path).map_err(io)?;
-        std::io::copy(&mut entry, &mut out).map_err(|e| FetchError::Archive {
-            url: url.to_owned(),
-            message: format!("{}: {e}", relative.display()),
-        })?;
+        // Never more than the entry says it holds, whatever its bytes claim.
+        let copied =
+            std::io::copy(&mut std::io::Read::take(entry, stated + 1), &mut out).map_err(|e| {
+                FetchError::Archive {
+                    url: url.to_owned(),
+                    message: format!("{}: {e}", relative.display()),
+                }
+            })?;
+        if copied > stated {
+            return Err(too_large(format!(
+                "{} holds more than the {stated} bytes it states",
+                relative.display()
+            )));
+        }
     }
     Ok(())
 }
