@@ -880,3 +880,45 @@ async fn the_catalog_filters_by_genre_from_one_vocabulary() {
         "the problem lists the genres: {body}"
     );
 }
+
+#[tokio::test]
+async fn requests_past_max_in_flight_are_shed_with_503_and_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start_with(|settings| settings.max_in_flight = 1).await;
+    // One request admitted and still being received holds the only slot.
+    let addr = s.app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(
+        b"POST /api/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .expect("send a part");
+    let mut shed = None;
+    for _ in 0..100 {
+        let response = s.get("/health").await;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            shed = Some(response);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let shed = shed.expect("a second request is shed while the first holds the slot");
+    assert_eq!(shed.headers()["retry-after"], "1");
+    assert_eq!(shed.headers()["content-type"], "application/problem+json");
+    drop(slow);
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        status = s.get("/health").await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the slot comes free with the connection"
+    );
+}

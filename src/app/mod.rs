@@ -106,8 +106,11 @@ pub fn main() -> ExitCode {
 /// `movierec serve`: the API and the dashboard on a database the ETL built.
 fn serve(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     cli::init_logging(settings.log_format, "info");
+    // Store calls are the only blocking work, one per pooled connection at a time (plus an
+    // engine reload): a bounded blocking pool, not tokio's default of 512 threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(settings.pool_size as usize + 2)
         .build()?;
     runtime.block_on(async {
         let app = Application::build(db, data_dir, settings).await?;

@@ -19,6 +19,7 @@ const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 const DEFAULT_RELOAD_INTERVAL_MS: u64 = 2_000;
 const DEFAULT_POOL_SIZE: u32 = 8;
 const DEFAULT_LOCK_WAIT_SECS: u64 = 600;
+const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -143,10 +144,15 @@ pub struct ServeSettings {
           value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
     pub reload_interval_ms: u64,
 
-    /// Read-only database connections in the pool.
+    /// Read-only database connections in the pool (and the most store calls at once).
     #[arg(long, env = "MOVIEREC_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub pool_size: u32,
+
+    /// Requests handled at once; more get a 503 with Retry-After at once.
+    #[arg(long, env = "MOVIEREC_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
 }
 
 impl Default for ServeSettings {
@@ -162,6 +168,7 @@ impl Default for ServeSettings {
             body_limit: DEFAULT_BODY_LIMIT,
             reload_interval_ms: DEFAULT_RELOAD_INTERVAL_MS,
             pool_size: DEFAULT_POOL_SIZE,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -183,6 +190,7 @@ impl ServeSettings {
             body_limit: self.body_limit,
             cors_origins,
             reload_interval: Duration::from_millis(self.reload_interval_ms),
+            max_in_flight: self.max_in_flight as usize,
         })
     }
 }

@@ -21,6 +21,10 @@ pub struct Problem {
     /// What the parameter accepts, e.g. `1..=500`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<String>,
+    /// Seconds to wait before retrying, sent as the `Retry-After` header (503s).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub retry_after: Option<u32>,
 }
 
 /// An error a handler returns; becomes a problem response.
@@ -36,7 +40,16 @@ impl ApiError {
             detail: detail.into(),
             parameter: None,
             allowed: None,
+            retry_after: None,
         }))
+    }
+
+    /// The server is at capacity (every database connection busy, or too many requests in
+    /// flight): 503 with `Retry-After`, never a 500 — nothing is wrong but the load.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", detail);
+        e.0.retry_after = Some(1);
+        e
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -115,7 +128,13 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            // No connection came free in time: load, not a fault.
+            crate::store::StoreError::Pool(_) => {
+                Self::unavailable("every database connection is busy; retry shortly")
+            }
+            e => Self::internal(e),
+        }
     }
 }
 
@@ -141,6 +160,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.0.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -18,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 
 use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::{ApiError, PROBLEM_JSON};
@@ -28,6 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::limit::ConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower::util::MapResponseLayer;
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -54,6 +57,9 @@ pub struct WebConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// How often to look for a newer successful ETL run.
     pub reload_interval: Duration,
+    /// Requests handled at once; more are answered 503 with `Retry-After` at once (shed), so a
+    /// flood of connections costs neither threads nor unbounded memory.
+    pub max_in_flight: usize,
 }
 
 #[derive(OpenApi)]
@@ -134,8 +140,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The production layers wrap the router once, as one service (not `Router::layer`, which
 /// wraps every route and clones that boxed stack on each request); only the metrics, which need
 /// the matched route, are a route layer. Outermost first: panics become 500 problems, request
-/// ids, the request log, problem documents and security headers, the timeout, the body limit,
-/// compression, CORS.
+/// ids, the request log, problem documents and security headers, load shedding past
+/// `max_in_flight` requests, the timeout, the body limit, compression, CORS.
 pub fn app(
     state: AppState,
     config: &WebConfig,
@@ -188,6 +194,11 @@ pub fn app(
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
         )
         .layer(MapResponseLayer::new(finish_response))
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::unavailable("the server is handling as many requests as it takes; retry shortly")
+        }))
+        .layer(LoadShedLayer::new())
+        .layer(ConcurrencyLimitLayer::new(config.max_in_flight))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,

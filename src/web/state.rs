@@ -9,11 +9,21 @@ use crate::store::{ReadPool, Store, StoreError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How long a request waits for a database connection before it is told to come back.
+pub const DB_WAIT: Duration = Duration::from_secs(5);
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pool: ReadPool,
+    /// One per pooled connection: a handler holds one while its store call runs, so no more
+    /// blocking threads run store calls than there are connections, however many requests wait.
+    permits: Arc<Semaphore>,
+    /// How long a request waits for a connection ([`DB_WAIT`]).
+    db_wait: Duration,
     /// Where trained models' artifacts are.
     data_dir: Arc<PathBuf>,
     pub engine: Arc<ArcSwap<Engine>>,
@@ -29,6 +39,8 @@ impl AppState {
         metrics.observe_engine(&engine);
         Ok(Self {
             pool,
+            permits: Arc::new(Semaphore::new(pool_size as usize)),
+            db_wait: DB_WAIT,
             data_dir: Arc::new(data_dir.to_owned()),
             engine: Arc::new(ArcSwap::from_pointee(engine)),
             metrics,
@@ -36,15 +48,24 @@ impl AppState {
     }
 
     /// Runs a blocking store call on the blocking pool, with a pooled read-only connection.
+    /// Waits (asynchronously, no thread held) up to [`DB_WAIT`] for a connection to come free;
+    /// longer is a 503 with `Retry-After`.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || Ok(f(&pool.get()?)?))
+        let permit = tokio::time::timeout(self.db_wait, Arc::clone(&self.permits).acquire_owned())
             .await
-            .map_err(ApiError::internal)?
+            .map_err(|_| ApiError::unavailable("every database connection is busy; retry shortly"))?
+            .map_err(ApiError::internal)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            Ok(f(&pool.get()?)?)
+        })
+        .await
+        .map_err(ApiError::internal)?
     }
 
     /// Builds a new engine if a newer ETL run succeeded, or a newer model was trained, since the
@@ -76,5 +97,59 @@ impl AppState {
         self.metrics.observe_engine(&engine);
         self.engine.store(Arc::new(engine));
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::domain::etl::Source;
+    use crate::domain::source::RatingPolicy;
+
+    /// A served state on the embedded dataset, with `pool_size` connections.
+    pub(in crate::web) fn state(pool_size: u32) -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("m.db");
+        let mut store = Store::open(&db).expect("open");
+        crate::etl::run(
+            &mut store,
+            dir.path(),
+            &Source::Embedded,
+            &RatingPolicy::VoteWeighted,
+        )
+        .expect("etl");
+        drop(store);
+        let state = AppState::open(&db, dir.path(), pool_size).expect("state");
+        (dir, state)
+    }
+
+    #[tokio::test]
+    async fn a_request_that_finds_every_connection_busy_is_told_to_retry_not_failed() {
+        let (_dir, mut state) = state(1);
+        state.db_wait = Duration::from_millis(50);
+        let busy = state.clone();
+        let (started, release) = (
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(std::sync::Barrier::new(2)),
+        );
+        let (s, r) = (Arc::clone(&started), Arc::clone(&release));
+        let holder = tokio::spawn(async move {
+            busy.db(move |store| {
+                s.notify_one();
+                r.wait();
+                store.movie_count()
+            })
+            .await
+        });
+        started.notified().await;
+        let refused = state
+            .db(Store::movie_count)
+            .await
+            .expect_err("no connection free");
+        assert_eq!(refused.problem().status, 503);
+        assert_eq!(refused.problem().retry_after, Some(1));
+        release.wait();
+        assert!(holder.await.expect("join").expect("the holder's call") > 0);
+        assert!(state.db(Store::movie_count).await.expect("free again") > 0);
     }
 }
