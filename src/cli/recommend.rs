@@ -195,8 +195,8 @@ fn print_personal(personal: &Personal<'_>) {
 }
 
 /// `TITLE=STARS` pairs separated by commas; a title may itself hold commas (a piece without
-/// `=` belongs to the next pair's title).
-fn parse_rated(text: &str) -> anyhow::Result<Vec<(String, f64)>> {
+/// `=` belongs to the next pair's title). Public for the fuzz target.
+pub fn parse_rated(text: &str) -> anyhow::Result<Vec<(String, f64)>> {
     let mut pairs = Vec::new();
     let mut pending = String::new();
     for piece in text.split(',') {
@@ -204,6 +204,10 @@ fn parse_rated(text: &str) -> anyhow::Result<Vec<(String, f64)>> {
             pending.push(',');
         }
         pending.push_str(piece);
+        // Only a piece with `=` can end a pair: no rescan of a long pending title per comma.
+        if !piece.contains('=') {
+            continue;
+        }
         let Some((title, stars)) = pending.rsplit_once('=') else {
             continue;
         };
