@@ -97,10 +97,27 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes, joined by ": ", each cause said once: a wrapper that already
+/// quotes its source ("database: database is locked") is not followed by the source again.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let message = cause.to_string();
+        if out.contains(&message) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&message);
+    }
+    out
 }
 
 /// `movierec serve`: the API and the dashboard on a database the ETL built.
@@ -163,4 +180,29 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database: {0}")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database is locked")]
+    struct Inner;
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        let e = anyhow::Error::from(Outer(Inner));
+        assert_eq!(
+            format!("{e:#}"),
+            "database: database is locked: database is locked"
+        );
+        assert_eq!(error_chain(&e), "database: database is locked");
+        let wrapped = anyhow::anyhow!("disk full").context("cannot write report.md");
+        assert_eq!(error_chain(&wrapped), "cannot write report.md: disk full");
+    }
 }
