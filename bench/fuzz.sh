@@ -12,11 +12,11 @@ each=${1:-600}; shift || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.12.0 --locked
 export RUSTC_BOOTSTRAP=1
 targets=("$@"); [ ${#targets[@]} -eq 0 ] && mapfile -t targets < <(cargo fuzz list)
-cargo fuzz build -O
+cargo fuzz build -O --strip-dead-code
 mkdir -p logs
 run() {
   mkdir -p "corpus/$1"
-  cargo fuzz run -O "$1" "corpus/$1" -- -max_total_time="$each" -rss_limit_mb=2048 \
+  cargo fuzz run -O --strip-dead-code "$1" "corpus/$1" -- -max_total_time="$each" -rss_limit_mb=2048 \
     -max_len=65536 -timeout=10 -print_final_stats=1 >"logs/$1.log" 2>&1 || true
 }
 for ((i = 0; i < ${#targets[@]}; i += 2)); do
@@ -29,5 +29,5 @@ for t in "${targets[@]}"; do
   execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "logs/$t.log" | tail -1)
   result=$(grep -qE 'ERROR: |panicked|deadly signal|Test unit written to' "logs/$t.log" && echo "CRASH (see fuzz/logs/$t.log)" || echo "no crash")
   printf '%-10s %14s %8s %s\n' "$t" "${execs:-?}" "$each" "$result"
-  cargo fuzz cmin -O "$t" "corpus/$t" >/dev/null 2>&1 || true
+  cargo fuzz cmin -O --strip-dead-code "$t" "corpus/$t" >/dev/null 2>&1 || true
 done

@@ -882,7 +882,7 @@ async fn the_catalog_filters_by_genre_from_one_vocabulary() {
 }
 
 #[tokio::test]
-async fn requests_past_max_in_flight_are_shed_with_503_and_retry_after() {
+async fn requests_past_max_in_flight_wait_then_get_503_with_retry_after() {
     use tokio::io::AsyncWriteExt;
     let s = Server::start_with(|settings| settings.max_in_flight = 1).await;
     // One request admitted and still being received holds the only slot.
@@ -904,7 +904,8 @@ async fn requests_past_max_in_flight_are_shed_with_503_and_retry_after() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let shed = shed.expect("a second request is shed while the first holds the slot");
+    let shed = shed
+        .expect("a second request waits its 5 s, then gets a 503, while the first holds the slot");
     assert_eq!(shed.headers()["retry-after"], "1");
     assert_eq!(shed.headers()["content-type"], "application/problem+json");
     drop(slow);

@@ -149,7 +149,7 @@ pub struct ServeSettings {
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub pool_size: u32,
 
-    /// Requests handled at once; more get a 503 with Retry-After at once.
+    /// Requests handled at once; more wait their turn up to 5 s, then get a 503 with Retry-After.
     #[arg(long, env = "MOVIEREC_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,

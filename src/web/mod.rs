@@ -18,7 +18,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::{ApiError, PROBLEM_JSON};
@@ -29,8 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tower::limit::ConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
+use tokio::sync::Semaphore;
 use tower::util::MapResponseLayer;
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -57,8 +55,8 @@ pub struct WebConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// How often to look for a newer successful ETL run.
     pub reload_interval: Duration,
-    /// Requests handled at once; more are answered 503 with `Retry-After` at once (shed), so a
-    /// flood of connections costs neither threads nor unbounded memory.
+    /// Requests handled at once; more wait their turn (in order, holding no thread) up to
+    /// [`state::DB_WAIT`], then get a 503 with `Retry-After`.
     pub max_in_flight: usize,
 }
 
@@ -140,8 +138,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The production layers wrap the router once, as one service (not `Router::layer`, which
 /// wraps every route and clones that boxed stack on each request); only the metrics, which need
 /// the matched route, are a route layer. Outermost first: panics become 500 problems, request
-/// ids, the request log, problem documents and security headers, load shedding past
-/// `max_in_flight` requests, the timeout, the body limit, compression, CORS.
+/// ids, the request log, problem documents and security headers, admission (at most
+/// `max_in_flight` requests at once), the timeout, the body limit, compression, CORS.
 pub fn app(
     state: AppState,
     config: &WebConfig,
@@ -194,11 +192,10 @@ pub fn app(
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
         )
         .layer(MapResponseLayer::new(finish_response))
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            ApiError::unavailable("the server is handling as many requests as it takes; retry shortly")
-        }))
-        .layer(LoadShedLayer::new())
-        .layer(ConcurrencyLimitLayer::new(config.max_in_flight))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(Semaphore::new(config.max_in_flight)),
+            admit,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
@@ -208,6 +205,24 @@ pub fn app(
         .layer(CompressionLayer::new())
         .option_layer(cors)
         .service(router)
+}
+
+/// Admits a request once fewer than `max_in_flight` are being handled. A flood of connections
+/// waits here — a task each, no thread, fair order — and one that waits longer than
+/// [`state::DB_WAIT`] is told to come back (503, `Retry-After`): bounded work and memory
+/// without failing requests a short queue would have served.
+async fn admit(
+    State(gate): State<Arc<Semaphore>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(state::DB_WAIT, gate.acquire()).await {
+        Ok(Ok(_permit)) => next.run(request).await,
+        _ => ApiError::unavailable(
+            "the server is handling as many requests as it takes; retry shortly",
+        )
+        .into_response(),
+    }
 }
 
 /// Headers every response carries unless a handler set its own.
