@@ -1,5 +1,6 @@
 //! The text parsers: titles, release dates, MovieLens titles with their year, lists of names,
-//! mojibake repair, identity's normal forms and the overrides file.
+//! mojibake repair, identity's normal forms, the overrides file and `recommend --rated`'s
+//! `TITLE=STARS,…` list.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use movierec::domain::identity::normalize::forms;
@@ -27,4 +28,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = forms(text);
     let _ = title_key(text);
     let _ = Overrides::parse(text);
+    if let Ok(pairs) = movierec::cli::recommend::parse_rated(text) {
+        assert!(pairs.iter().all(|(t, s)| !t.is_empty() && (0.5..=5.0).contains(s)));
+    }
 });
