@@ -394,14 +394,27 @@ pub fn names(raw: &RawValue) -> Vec<String> {
         RawValue::Text(s) => s.split('|').map(str::to_owned).collect(),
         _ => Vec::new(),
     };
-    // A set, not a scan of `out`: a hostile list of 30,000 names must not cost 30,000².
-    let mut seen = std::collections::HashSet::with_capacity(items.len());
-    items
+    let mut out: Vec<String> = items
         .iter()
         .filter_map(|item| Title::parse(item))
         .map(|t| t.as_str().to_owned())
-        .filter(|t| seen.insert(t.clone()))
-        .collect()
+        .collect();
+    if out.len() <= 32 {
+        // The usual few names: a scan, no set to allocate.
+        let mut kept = 0;
+        for i in 0..out.len() {
+            if !out[..kept].contains(&out[i]) {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+    } else {
+        // A set, not a scan: a hostile list of 30,000 names must not cost 30,000².
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|t| seen.insert(t.clone()));
+    }
+    out
 }
 
 /// The record's genres in the vocabulary, from its genre labels only: vega's Creative Type
@@ -608,6 +621,8 @@ mod tests {
         let got = names(&RawValue::List(many));
         assert_eq!(got.len(), 20_000);
         assert_eq!((got[0].as_str(), got[19_999].as_str()), ("n0", "n19999"));
+        let few = names(&RawValue::Text("b| a |b|c||a".into()));
+        assert_eq!(few, ["b", "a", "c"]);
     }
 
     #[test]
