@@ -216,9 +216,17 @@ async fn admit(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    match tokio::time::timeout(state::DB_WAIT, gate.acquire()).await {
-        Ok(Ok(_permit)) => next.run(request).await,
-        _ => ApiError::unavailable(
+    // The usual case, a free slot, sets no timer.
+    let permit = match gate.try_acquire() {
+        Ok(permit) => Ok(permit),
+        Err(_) => match tokio::time::timeout(state::DB_WAIT, gate.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(()),
+        },
+    };
+    match permit {
+        Ok(_permit) => next.run(request).await,
+        Err(()) => ApiError::unavailable(
             "the server is handling as many requests as it takes; retry shortly",
         )
         .into_response(),

@@ -55,10 +55,16 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.db_wait, Arc::clone(&self.permits).acquire_owned())
-            .await
-            .map_err(|_| ApiError::unavailable("every database connection is busy; retry shortly"))?
-            .map_err(ApiError::internal)?;
+        // The usual case, a free connection, sets no timer.
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(self.db_wait, Arc::clone(&self.permits).acquire_owned())
+                .await
+                .map_err(|_| {
+                    ApiError::unavailable("every database connection is busy; retry shortly")
+                })?
+                .map_err(ApiError::internal)?,
+        };
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
