@@ -11,6 +11,8 @@ use movierec::web::state::AppState;
 use movierec::web::{app, WebConfig};
 use std::sync::OnceLock;
 use std::time::Duration;
+use axum::response::Response;
+use tower::util::BoxCloneService;
 use tower::ServiceExt;
 
 struct Served {
@@ -18,6 +20,17 @@ struct Served {
     runtime: tokio::runtime::Runtime,
     state: AppState,
     config: WebConfig,
+}
+
+type App = BoxCloneService<Request, Response, std::convert::Infallible>;
+
+thread_local! {
+    /// The application, built once: building the router and its OpenAPI document per input
+    /// would make this target a few dozen runs a second.
+    static APP: App = {
+        let s = served();
+        BoxCloneService::new(app(s.state.clone(), &s.config))
+    };
 }
 
 fn served() -> &'static Served {
@@ -51,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         .header("content-type", "application/json")
         .body(Body::from(data.to_vec()))
         .expect("request");
-    let service = app(s.state.clone(), &s.config);
+    let service = APP.with(App::clone);
     let response = s.runtime.block_on(service.oneshot(request)).expect("infallible");
     assert_ne!(response.status().as_u16(), 500, "{:?}", String::from_utf8_lossy(data));
 });
