@@ -26,7 +26,7 @@ for ((i = 0; i < ${#targets[@]}; i += 2)); do
 done
 printf '%-10s %14s %8s %s\n' target executions seconds result
 for t in "${targets[@]}"; do
-  execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "logs/$t.log" | tail -1)
+  execs=$(awk '/stat::number_of_executed_units/ {print $NF}' "logs/$t.log" | tail -1)
   result=$(grep -qE 'ERROR: |panicked|deadly signal|Test unit written to' "logs/$t.log" && echo "CRASH (see fuzz/logs/$t.log)" || echo "no crash")
   printf '%-10s %14s %8s %s\n' "$t" "${execs:-?}" "$each" "$result"
   cargo fuzz cmin -O --strip-dead-code "$t" "corpus/$t" >/dev/null 2>&1 || true
