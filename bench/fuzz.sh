@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of fuzz/ (cargo fuzz, libFuzzer + AddressSanitizer) for SECONDS each
-# (default 600), two at a time, then minimises each corpus in place (fuzz/corpus/<target>,
-# committed: small). Prints each target's executions and whether it found a crash (saved under
+# (default 600), two at a time, from the committed seeds (fuzz/seeds/<target>, a few hand-written
+# inputs) and the corpus grown by earlier runs (fuzz/corpus/<target>, local, minimised after each
+# run). Prints each target's executions and whether it found a crash (saved under
 # fuzz/artifacts/<target>/). Not part of CI.
 #   usage: bench/fuzz.sh [SECONDS] [TARGET...]
 # cargo-fuzz passes nightly-only flags (-Zsanitizer); the machine's stable toolchain accepts them
@@ -16,7 +17,7 @@ cargo fuzz build -O --strip-dead-code
 mkdir -p logs
 run() {
   mkdir -p "corpus/$1"
-  cargo fuzz run -O --strip-dead-code "$1" "corpus/$1" -- -max_total_time="$each" -rss_limit_mb=2048 \
+  cargo fuzz run -O --strip-dead-code "$1" "corpus/$1" "seeds/$1" -- -max_total_time="$each" -rss_limit_mb=2048 \
     -max_len=65536 -timeout=10 -print_final_stats=1 >"logs/$1.log" 2>&1 || true
 }
 for ((i = 0; i < ${#targets[@]}; i += 2)); do
