@@ -123,6 +123,21 @@ fn movierec(dir: &Path, args: &[&str]) -> Output {
         .expect("run movierec")
 }
 
+/// [`movierec`] on a blocking thread: the stub servers share the test's runtime. The arguments
+/// are copied at once, so the future borrows nothing.
+fn movierec_off_runtime<S: AsRef<str>>(
+    dir: &Path,
+    args: &[S],
+) -> impl std::future::Future<Output = Output> {
+    let dir = dir.to_owned();
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+    let run = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        movierec(&dir, &args)
+    });
+    async move { run.await.expect("join") }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -147,28 +162,21 @@ async fn a_verified_download_unpacks_and_loads() {
     std::fs::create_dir(&datasets).expect("mkdir");
     let dir = datasets.to_str().expect("utf-8");
     let url = format!("{base}/good.zip");
-    let out = tokio::task::spawn_blocking({
-        let work = work.path().to_owned();
-        let (dir, url, hash) = (dir.to_owned(), url.clone(), hash.clone());
-        move || {
-            movierec(
-                &work,
-                &[
-                    "dataset",
-                    "fetch",
-                    "ml-latest-small",
-                    "--dir",
-                    &dir,
-                    "--url",
-                    &url,
-                    "--sha256",
-                    &hash,
-                ],
-            )
-        }
-    })
-    .await
-    .expect("join");
+    let out = movierec_off_runtime(
+        work.path(),
+        &[
+            "dataset",
+            "fetch",
+            "ml-latest-small",
+            "--dir",
+            dir,
+            "--url",
+            &url,
+            "--sha256",
+            &hash,
+        ],
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("verified"),
@@ -264,14 +272,7 @@ async fn bad_downloads_are_clear_errors_and_leave_nothing_behind() {
         if url.ends_with("/stall.zip") {
             args.extend(["--timeout", "2"]);
         }
-        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
-        let work_dir = work.path().to_owned();
-        let out = tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            movierec(&work_dir, &args)
-        })
-        .await
-        .expect("join");
+        let out = movierec_off_runtime(work.path(), &args).await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
         assert!(
@@ -309,24 +310,19 @@ async fn bad_downloads_are_clear_errors_and_leave_nothing_behind() {
     std::fs::write(&part, b"half").expect("part");
     std::fs::create_dir_all(staging.join("ml-latest-small")).expect("staging");
     let url = format!("{base}/good.zip");
-    let work_dir = work.path().to_owned();
-    let dir2 = dir.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        movierec(
-            &work_dir,
-            &[
-                "dataset",
-                "fetch",
-                "ml-latest-small",
-                "--dir",
-                &dir2,
-                "--url",
-                &url,
-            ],
-        )
-    })
-    .await
-    .expect("join");
+    let out = movierec_off_runtime(
+        work.path(),
+        &[
+            "dataset",
+            "fetch",
+            "ml-latest-small",
+            "--dir",
+            &dir,
+            "--url",
+            &url,
+        ],
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(entries(&datasets), ["ml-latest-small"]);
     let unknown = movierec(work.path(), &["dataset", "fetch", "ml-9m"]);
@@ -345,13 +341,7 @@ async fn without_a_pinned_checksum_the_first_download_is_recorded_and_later_ones
     let base = stub(zip).await;
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().to_str().expect("utf-8").to_owned();
-    let run = |args: Vec<String>| {
-        let work_dir = work.path().to_owned();
-        tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            movierec(&work_dir, &args)
-        })
-    };
+    let run = |args: Vec<String>| movierec_off_runtime(work.path(), &args);
     let fetch = |url: &str, force: bool| {
         let mut args: Vec<String> = [
             "dataset",
@@ -369,9 +359,7 @@ async fn without_a_pinned_checksum_the_first_download_is_recorded_and_later_ones
         }
         args
     };
-    let first = run(fetch(&format!("{base}/good.zip"), false))
-        .await
-        .expect("join");
+    let first = run(fetch(&format!("{base}/good.zip"), false)).await;
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(
         text(&first.stdout).contains(&hash),
@@ -381,9 +369,7 @@ async fn without_a_pinned_checksum_the_first_download_is_recorded_and_later_ones
     let record =
         std::fs::read_to_string(work.path().join("ml-latest-small/DOWNLOAD.json")).expect("record");
     assert!(record.contains(&hash), "{record}");
-    let other = run(fetch(&format!("{base}/other.zip"), true))
-        .await
-        .expect("join");
+    let other = run(fetch(&format!("{base}/other.zip"), true)).await;
     assert_eq!(
         other.status.code(),
         Some(1),
