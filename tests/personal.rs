@@ -272,7 +272,7 @@ async fn users_of_the_ratings_table_get_history_and_recommendations_and_the_cli_
             assert!(r["reason"]
                 .as_str()
                 .expect("reason")
-                .starts_with("because you rated"));
+                .starts_with("because they rated"));
         }
     }
     let (status, body) = f

@@ -7,7 +7,7 @@ use crate::domain::catalog::{check_search, CatalogQuery};
 use crate::domain::movie::{title_key, CatalogMovie};
 use crate::domain::MovieId;
 use crate::domain::UserId;
-use crate::recommend::{Engine, Filters, Personal, Rated, SimilarModel};
+use crate::recommend::{Engine, Filters, Personal, Rated, SimilarModel, Voice};
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -165,6 +165,12 @@ fn personal(args: &Args, store: &Store, data_dir: &Path) -> anyhow::Result<ExitC
         usize::from(args.n),
         &Filters::default(),
         args.model,
+        // A user of the ratings table is someone else; `--rated` are the caller's own ratings.
+        if args.user.is_some() {
+            Voice::They
+        } else {
+            Voice::You
+        },
     )?;
     if args.json {
         super::print_json(&personal)?;

@@ -158,6 +158,7 @@ pub struct Example {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValueRange {
     pub min: f64,
+    #[serde(serialize_with = "super::round::score")]
     pub mean: f64,
     pub max: f64,
 }

@@ -42,6 +42,7 @@ pub mod identity;
 pub mod ingest;
 pub mod movie;
 pub mod record;
+pub mod round;
 pub mod source;
 pub mod text;
 pub mod trained;

@@ -211,8 +211,10 @@ pub struct MovieAttributes {
     pub overview: Option<String>,
     pub runtime: Option<i64>,
     pub language: Option<String>,
-    /// Certification (MPAA) and creative type, as the providers say them.
-    pub facts: Vec<String>,
+    /// Certifications (MPAA), as the providers say them.
+    pub certifications: Vec<String>,
+    /// Creative types (vega's "Historical Fiction"), as the providers say them.
+    pub creative_types: Vec<String>,
 }
 
 /// A movie of the catalog, as the CLI, the API and the models read it. Its facts are derived
@@ -223,6 +225,7 @@ pub struct CatalogMovie {
     pub title: String,
     pub release_year: i32,
     /// 0–10; `null` when no provider rates it.
+    #[serde(serialize_with = "crate::domain::round::rating_opt")]
     pub rating: Option<f64>,
     pub votes: Option<u64>,
     /// Genres of the vocabulary, `|`-separated.

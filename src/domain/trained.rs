@@ -59,10 +59,12 @@ pub struct TrainedModel {
     pub params: serde_json::Value,
     /// Figures on a held-out split of the same ratings (NDCG@10 and Recall@20 for top-N
     /// models; RMSE and MAE for rating models).
+    #[serde(serialize_with = "super::round::scores")]
     pub metrics: BTreeMap<String, f64>,
     pub ratings: u64,
     pub users: u64,
     pub movies: u64,
+    #[serde(serialize_with = "super::round::score")]
     pub fit_seconds: f64,
     /// The artifact's path under the data directory.
     pub artifact: String,

@@ -14,6 +14,7 @@ pub struct User {
     /// How many movies they rated.
     pub ratings: u64,
     /// Their mean rating, in stars; `null` with no ratings.
+    #[serde(serialize_with = "super::round::rating_opt")]
     pub mean_rating: Option<f64>,
 }
 

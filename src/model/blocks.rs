@@ -33,7 +33,7 @@ pub struct ItemAttributes {
     pub cast: Vec<String>,
     pub writers: Vec<String>,
     pub overview: String,
-    /// Categorical facts shown as they read ("PG-13", "Historical Fiction", "en").
+    /// Categorical facts as a reason says them after "both" ("rated PG-13", "in English").
     pub facts: Vec<String>,
     pub runtime: Option<f64>,
     /// On the catalog's 0–10 scale.
@@ -433,11 +433,11 @@ fn words(text: &str, stemmer: &Stemmer) -> Vec<(String, String, f64)> {
 fn runtime_band(minutes: f64) -> Option<&'static str> {
     match minutes {
         m if m.is_nan() || m <= 0.0 => None,
-        m if m < 60.0 => Some("under an hour"),
-        m if m < 90.0 => Some("60–90 min"),
-        m if m < 120.0 => Some("90–120 min"),
-        m if m < 150.0 => Some("120–150 min"),
-        _ => Some("over 150 min"),
+        m if m < 60.0 => Some("under an hour long"),
+        m if m < 90.0 => Some("60–90 minutes long"),
+        m if m < 120.0 => Some("90–120 minutes long"),
+        m if m < 150.0 => Some("120–150 minutes long"),
+        _ => Some("over 150 minutes long"),
     }
 }
 
@@ -697,15 +697,9 @@ impl ContentBlocks {
                     }
                     said.join("; ")
                 }
-                Block::Text => format!(
-                    "similar plots ({})",
-                    shared
-                        .iter()
-                        .take(3)
-                        .map(|(t, _)| s.vocab[*t as usize].as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                // The shared words are stems of common words ("whole, jack, set"): they
+                // explain nothing to a reader, so the reason says only what they add up to.
+                Block::Text => "similar plots".to_owned(),
                 Block::Facts => {
                     let facts: Vec<String> = shared
                         .iter()

@@ -25,8 +25,19 @@ fn item(movie: &CatalogMovie, a: Option<&MovieAttributes>) -> ItemAttributes {
     };
     let mut keywords = a.keywords;
     keywords.extend(a.tags);
-    let mut facts = a.facts;
-    facts.extend(a.language);
+    // Facts as a reason says them: "both rated PG-13, historical fiction, in French".
+    let mut facts: Vec<String> = a
+        .certifications
+        .iter()
+        .map(|c| format!("rated {c}"))
+        .collect();
+    facts.extend(a.creative_types.iter().map(|t| t.to_lowercase()));
+    facts.extend(
+        a.language
+            .as_deref()
+            .and_then(isolang::Language::from_639_1)
+            .map(|l| format!("in {}", l.to_name())),
+    );
     ItemAttributes {
         genres: if a.genres.is_empty() {
             split(&movie.genre)

@@ -42,6 +42,7 @@ pub struct Recommendation<'a> {
     #[serde(flatten)]
     pub movie: &'a CatalogMovie,
     /// How similar to the query movie, by the model's measure (comparable within one answer).
+    #[serde(serialize_with = "crate::domain::round::score")]
     pub score: f64,
     /// Why, in words, from the attributes that contributed most.
     pub reason: String,

@@ -11,7 +11,7 @@ pub mod trained;
 pub use blocks::BlockContent;
 pub use content::SeedContent;
 pub use engine::{Engine, EngineError, Recommendation, Similar, SimilarModel, Unloadable};
-pub use personal::{Because, Fallback, Personal, Pick};
+pub use personal::{Because, Fallback, Personal, Pick, Voice};
 
 use crate::domain::genre::Genre;
 use crate::domain::movie::{CatalogMovie, MovieAttributes};

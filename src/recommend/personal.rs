@@ -38,11 +38,36 @@ pub struct Pick<'a> {
     #[serde(flatten)]
     pub movie: &'a CatalogMovie,
     /// How strongly the model recommends it (comparable within one answer).
+    #[serde(serialize_with = "crate::domain::round::score")]
     pub score: f64,
     /// Why, in words: "because you rated Heat 5/5 and The Insider 4.5/5".
     pub reason: String,
     /// The rated movies the reason names, strongest first.
     pub because: Vec<Because<'a>>,
+}
+
+/// Whom a list's reasons speak to: the person who rated ("because you rated"), or someone
+/// looking at a user of the ratings table ("because they rated").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    You,
+    They,
+}
+
+impl Voice {
+    fn subject(self) -> &'static str {
+        match self {
+            Voice::You => "you",
+            Voice::They => "they",
+        }
+    }
+
+    fn possessive(self) -> &'static str {
+        match self {
+            Voice::You => "your",
+            Voice::They => "their",
+        }
+    }
 }
 
 /// Why a list is not the model's own.
@@ -95,13 +120,15 @@ impl Engine {
 
     /// The `n` movies a person who rated `profile` (every movie in the catalog, each once)
     /// should see next, by `model` (or [`Self::default_personal_model`]), among those passing
-    /// `filters`, never one they rated; each with its reason. No ratings: the popular list.
+    /// `filters`, never one they rated; each with its reason, said in `voice`. No ratings: the
+    /// popular list.
     pub fn recommend(
         &self,
         profile: &[Rated],
         n: usize,
         filters: &Filters,
         model: Option<SimilarModel>,
+        voice: Voice,
     ) -> Result<Personal<'_>, RecommendError> {
         let mut rated = Vec::with_capacity(profile.len());
         for r in profile {
@@ -120,8 +147,9 @@ impl Engine {
         let mut notice = None;
         if !profile.iter().any(|r| recommender.knows(r.movie)) {
             notice = Some(format!(
-                "{} was not trained on any movie you rated: content v2 answered",
-                asked.name()
+                "{} was not trained on any movie {} rated: content v2 answered",
+                asked.name(),
+                voice.subject()
             ));
             fallback = Some(Fallback::Content);
             chosen = SimilarModel::Content;
@@ -142,7 +170,8 @@ impl Engine {
             .into_iter()
             .filter_map(|s| {
                 let movie = self.movie(s.id)?;
-                let (reason, because) = reason(recommender, chosen, &liked, movie, profile.len());
+                let (reason, because) =
+                    reason(recommender, chosen, &liked, movie, profile.len(), voice);
                 Some(Pick {
                     movie,
                     score: s.score,
@@ -195,13 +224,15 @@ pub fn popular_reason(movie: &CatalogMovie) -> String {
 }
 
 /// The liked movies contributing most to `candidate` by the model's own affinity, named in
-/// words; content v2 adds what the strongest one shares with it.
+/// words; with content v2 each named movie says what it shares with the candidate, so a
+/// feature is only ever cited beside a movie that has it.
 fn reason<'a>(
     recommender: &dyn Recommender,
     model: SimilarModel,
     liked: &[(&'a CatalogMovie, f64)],
     candidate: &CatalogMovie,
     ratings: usize,
+    voice: Voice,
 ) -> (String, Vec<Because<'a>>) {
     let mut contributions: Vec<(f64, &'a CatalogMovie, f64)> = liked
         .iter()
@@ -223,20 +254,134 @@ fn reason<'a>(
         .collect();
     if because.is_empty() {
         let s = if ratings == 1 { "" } else { "s" };
-        return (format!("from your {ratings} rating{s}"), because);
+        let whose = voice.possessive();
+        return (format!("from {whose} {ratings} rating{s}"), because);
     }
-    let named: Vec<String> = because
+    let named: Vec<String> = contributions
         .iter()
-        .map(|b| format!("{} {}/5", b.title, b.rating))
+        .map(|&(_, m, stars)| {
+            let mut said = format!("{} {}/5", m.title, stars);
+            if model == SimilarModel::Content {
+                let shared = recommender.explain(m, candidate);
+                if !shared.is_empty() {
+                    said.push_str(&format!(" ({shared})"));
+                }
+            }
+            said
+        })
         .collect();
-    let mut text = format!("because you rated {}", named.join(" and "));
-    if model == SimilarModel::Content {
-        let shared = recommender.explain(contributions[0].1, candidate);
-        if !shared.is_empty() {
-            text.push_str(" (");
-            text.push_str(&shared);
-            text.push(')');
+    let text = format!("because {} rated {}", voice.subject(), named.join(" and "));
+    (text, because)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::movie::MovieAttributes;
+    use crate::recommend::test_movie;
+    use std::time::Instant;
+
+    fn movie(id: i64, title: &str, genre: &str, director: &str, year: i32) -> CatalogMovie {
+        CatalogMovie {
+            title: title.to_owned(),
+            genre: Some(genre.to_owned()),
+            director: Some(director.to_owned()),
+            ..test_movie(id, 7.5, year)
         }
     }
-    (text, because)
+
+    /// Rated: The Matrix and Pulp Fiction. Reservoir Dogs shares its director with Pulp
+    /// Fiction only: the director is cited beside Pulp Fiction, never beside The Matrix.
+    #[test]
+    fn a_content_reason_cites_each_feature_beside_the_rated_film_that_has_it() {
+        let movies = vec![
+            movie(
+                1,
+                "The Matrix",
+                "Action|Science Fiction",
+                "Lana Wachowski",
+                1999,
+            ),
+            movie(
+                2,
+                "Pulp Fiction",
+                "Crime|Thriller",
+                "Quentin Tarantino",
+                1994,
+            ),
+            movie(
+                3,
+                "Reservoir Dogs",
+                "Crime|Thriller",
+                "Quentin Tarantino",
+                1992,
+            ),
+            movie(4, "Heat", "Action|Crime", "Michael Mann", 1995),
+        ];
+        let attributes = vec![
+            MovieAttributes {
+                language: Some("en".to_owned()),
+                certifications: vec!["R".to_owned()],
+                ..MovieAttributes::default()
+            };
+            4
+        ];
+        let engine = Engine::build(movies, attributes, None, Instant::now()).expect("build");
+        let profile = [
+            Rated {
+                movie: MovieId(1),
+                rating: 5.0,
+            },
+            Rated {
+                movie: MovieId(2),
+                rating: 5.0,
+            },
+        ];
+        let list = engine
+            .recommend(
+                &profile,
+                2,
+                &Filters::default(),
+                Some(SimilarModel::Content),
+                Voice::You,
+            )
+            .expect("list");
+        let dogs = list
+            .recommendations
+            .iter()
+            .find(|p| p.movie.id == MovieId(3))
+            .expect("Reservoir Dogs is recommended");
+        let reason = &dogs.reason;
+        assert!(
+            reason.starts_with("because you rated Pulp Fiction 5/5 ("),
+            "{reason}"
+        );
+        let director = reason
+            .find("Quentin Tarantino")
+            .expect("the director is cited");
+        if let Some(matrix) = reason.find("The Matrix") {
+            assert!(matrix > director, "{reason}");
+            assert!(!reason[matrix..].contains("Tarantino"), "{reason}");
+        }
+        // Plain words: no language code, no stemmed words.
+        assert!(
+            reason.contains("in English") && !reason.contains(" en"),
+            "{reason}"
+        );
+        assert!(reason.contains("rated R"), "{reason}");
+
+        let theirs = engine
+            .recommend(
+                &profile,
+                2,
+                &Filters::default(),
+                Some(SimilarModel::Content),
+                Voice::They,
+            )
+            .expect("list");
+        assert!(theirs
+            .recommendations
+            .iter()
+            .all(|p| p.reason.starts_with("because they rated ")));
+    }
 }

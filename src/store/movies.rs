@@ -318,8 +318,8 @@ impl Store {
             "SELECT MovieID, coalesce(certification, ''), creative_type FROM movie_sources
               WHERE certification IS NOT NULL OR creative_type IS NOT NULL ORDER BY MovieID",
             &mut |a, certification, creative| {
-                push(&mut a.facts, certification);
-                push(&mut a.facts, creative);
+                push(&mut a.certifications, certification);
+                push(&mut a.creative_types, creative);
             },
         )?;
         tx.finish()?;

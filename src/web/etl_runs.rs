@@ -72,7 +72,7 @@ pub struct RunDetail {
 /// A run's lineage with its full audit report (null counts, rejects by reason with examples,
 /// distributions of what was loaded) and its reject counts by reason.
 #[utoipa::path(get, path = "/api/etl/runs/{run_id}", tag = "etl", operation_id = "getEtlRun",
-    params(("run_id" = i64, Path, description = "ETL run id")),
+    params(("run_id" = i64, Path, description = "ETL run id", example = 1)),
     responses((status = 200, description = "The run", body = RunDetail),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No run has this id", body = Problem, content_type = "application/problem+json")))]
@@ -105,7 +105,7 @@ pub async fn get(
 /// Every problem of every rejected row of one run, by source row: the field, the reason code,
 /// the raw value as the source had it, and context such as which row a duplicate merged into.
 #[utoipa::path(get, path = "/api/etl/runs/{run_id}/rejects", tag = "etl", operation_id = "listEtlRejects",
-    params(("run_id" = i64, Path, description = "ETL run id"), PageParams),
+    params(("run_id" = i64, Path, description = "ETL run id", example = 1), PageParams),
     responses((status = 200, description = "One page of rejects", body = Page<Reject>),
               (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No run has this id", body = Problem, content_type = "application/problem+json")))]

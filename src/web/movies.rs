@@ -7,6 +7,7 @@ use crate::domain::catalog::check_search;
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::genre::Genre;
 use crate::domain::movie::{title_key, CatalogMovie, MovieDetail};
+use crate::domain::round;
 use crate::domain::MovieId;
 use crate::recommend::{RecommendError, Similar, SimilarModel};
 use axum::extract::{OriginalUri, Path, State};
@@ -144,7 +145,7 @@ pub async fn list(
 /// writers, top cast, keywords, MovieLens tags, overview, runtime, each provider's rating on its
 /// own scale, and the movie's external ids.
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", operation_id = "getMovie",
-    params(("id" = i64, Path, description = "MovieID")),
+    params(("id" = i64, Path, description = "MovieID", example = 1)),
     responses((status = 200, description = "The movie", body = MovieDetail),
               (status = 308, description = "The id was merged into another movie of the same film: `Location` names it"),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
@@ -249,7 +250,7 @@ pub struct SimilarParams {
 /// filters, best first, ties by id, each with the reason in words. Filters select before
 /// ranking, so `n` stays `n` while enough movies pass.
 #[utoipa::path(get, path = "/api/movies/{id}/similar", tag = "movies", operation_id = "similarMovies",
-    params(("id" = i64, Path, description = "MovieID"), SimilarParams),
+    params(("id" = i64, Path, description = "MovieID", example = 1), SimilarParams),
     responses((status = 200, description = "The movie and its nearest movies", body = Similar),
               (status = 308, description = "The id was merged into another movie of the same film: `Location` names its similar movies"),
               (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
@@ -362,7 +363,7 @@ fn write_movie(
     out.extend_from_slice(b",\"release_year\":");
     serde_json::to_writer(&mut *out, &m.release_year)?;
     out.extend_from_slice(b",\"rating\":");
-    serde_json::to_writer(&mut *out, &m.rating)?;
+    serde_json::to_writer(&mut *out, &m.rating.map(round::two_decimals))?;
     out.extend_from_slice(b",\"votes\":");
     serde_json::to_writer(&mut *out, &m.votes)?;
     out.extend_from_slice(b",\"genre\":");
@@ -371,7 +372,7 @@ fn write_movie(
     serde_json::to_writer(&mut *out, &m.director)?;
     if let Some((score, reason)) = score {
         out.extend_from_slice(b",\"score\":");
-        serde_json::to_writer(&mut *out, &score)?;
+        serde_json::to_writer(&mut *out, &round::significant(score, 4))?;
         out.extend_from_slice(b",\"reason\":");
         serde_json::to_writer(&mut *out, reason)?;
     }
@@ -386,6 +387,7 @@ pub struct Points {
     pub id: Vec<MovieId>,
     pub title: Vec<String>,
     pub release_year: Vec<i32>,
+    #[serde(serialize_with = "crate::domain::round::ratings")]
     pub rating: Vec<f64>,
     /// How many rated movies the catalog has.
     pub total: u64,

@@ -6,7 +6,7 @@ use super::params::{checked_filters, in_range, ApiJson, MAX_N};
 use super::state::AppState;
 use crate::domain::genre::Genre;
 use crate::domain::MovieId;
-use crate::recommend::{Engine, Personal, Rated, SimilarModel};
+use crate::recommend::{Engine, Personal, Rated, SimilarModel, Voice};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -31,6 +31,7 @@ pub struct RatingIn {
 /// What a person rated and what they want.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"ratings": [{"movie_id": 1, "rating": 4.5}], "n": 10}))]
 pub struct RecommendRequest {
     /// The movies rated, each at most once; at most 1,000. None (or empty): the popular list.
     #[serde(default)]
@@ -84,7 +85,7 @@ pub async fn recommend(
     let engine = state.engine.load();
     let profile = checked_profile(&engine, &request.ratings)?;
     let personal = engine
-        .recommend(&profile, n, &filters, request.model)
+        .recommend(&profile, n, &filters, request.model, Voice::You)
         .map_err(ApiError::from)?;
     personal_json(&personal)
 }

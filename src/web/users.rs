@@ -8,7 +8,7 @@ use super::state::AppState;
 use crate::domain::genre::Genre;
 use crate::domain::user::{User, UserRating};
 use crate::domain::UserId;
-use crate::recommend::{Personal, Rated, SimilarModel};
+use crate::recommend::{Personal, Rated, SimilarModel, Voice};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
@@ -59,7 +59,7 @@ pub struct UserHistory {
 ///
 /// A user of the ratings table and every rating they gave, the latest first.
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", operation_id = "getUser",
-    params(("id" = i64, Path, description = "User id (`users.user_id`)")),
+    params(("id" = i64, Path, description = "User id (`users.user_id`)", example = 1)),
     responses((status = 200, description = "The user and their ratings", body = UserHistory),
               (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No user has this id", body = Problem, content_type = "application/problem+json")))]
@@ -111,10 +111,10 @@ pub struct RecommendParams {
 ///
 /// The `n` movies a user of the ratings table should see next, never one they rated, by the
 /// chosen model with their ratings folded in (so ratings newer than the model count too), each
-/// with its reason ("because you rated Heat 5/5 and The Insider 4.5/5"). A user with no
+/// with its reason ("because they rated Heat 5/5 and The Insider 4.5/5"). A user with no
 /// ratings gets the popular list, marked as a fallback.
 #[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users", operation_id = "userRecommendations",
-    params(("id" = i64, Path, description = "User id (`users.user_id`)"), RecommendParams),
+    params(("id" = i64, Path, description = "User id (`users.user_id`)", example = 1), RecommendParams),
     responses((status = 200, description = "The user's recommendations", body = Personal),
               (status = 400, description = "A parameter is malformed or out of range", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No user has this id, or the model is not trained here", body = Problem, content_type = "application/problem+json")))]
@@ -138,7 +138,7 @@ pub async fn recommendations(
         .map(|(movie, rating)| Rated { movie, rating })
         .collect();
     let personal = engine
-        .recommend(&rated, n, &filters, p.model)
+        .recommend(&rated, n, &filters, p.model, Voice::They)
         .map_err(ApiError::from)?;
     personal_json(&personal)
 }
