@@ -223,6 +223,57 @@ async fn a_newcomer_gets_their_taste_from_every_model_with_reasons_and_nothing_t
     }
 }
 
+/// "Not interested": excluded movies never come back, and the list stays `n` long; a rating
+/// model says what it expects the person to give each pick, a ranking model does not.
+#[tokio::test]
+async fn excluded_movies_never_come_back_and_rating_models_predict_stars() {
+    let f = Fixture::start().await;
+    let profile = f.comedy_fan();
+    let (_, first) = f
+        .post(&json!({"ratings": profile, "n": 5, "model": "ease"}))
+        .await;
+    let dismissed: Vec<i64> = first["recommendations"]
+        .as_array()
+        .expect("recs")
+        .iter()
+        .take(2)
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    let (status, second) = f
+        .post(&json!({"ratings": profile, "n": 5, "model": "ease", "exclude": dismissed}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let ids: Vec<i64> = second["recommendations"]
+        .as_array()
+        .expect("recs")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 5);
+    assert!(
+        ids.iter().all(|id| !dismissed.contains(id)),
+        "{ids:?} {dismissed:?}"
+    );
+    assert!(first["recommendations"]
+        .as_array()
+        .expect("recs")
+        .iter()
+        .all(|r| r["predicted_rating"].is_null()));
+    let (_, svd) = f
+        .post(&json!({"ratings": profile, "n": 5, "model": "svd"}))
+        .await;
+    for r in svd["recommendations"].as_array().expect("recs") {
+        let stars = r["predicted_rating"].as_f64().expect("svd predicts stars");
+        assert!((0.5..=5.0).contains(&stars), "{r}");
+    }
+    let too_many: Vec<i64> = (1..=1001).collect();
+    let (status, body) = f
+        .post(&json!({"ratings": profile, "exclude": too_many}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["parameter"], "exclude", "{body}");
+}
+
 #[tokio::test]
 async fn users_of_the_ratings_table_get_history_and_recommendations_and_the_cli_agrees() {
     let f = Fixture::start().await;

@@ -171,6 +171,7 @@ fn personal(args: &Args, store: &Store, data_dir: &Path) -> anyhow::Result<ExitC
         } else {
             Voice::You
         },
+        &[],
     )?;
     if args.json {
         super::print_json(&personal)?;

@@ -96,6 +96,12 @@ impl SimilarModel {
         SimilarModel::Ease,
     ];
 
+    /// Whether its personal scores are predicted ratings in stars (matrix factorisation fitted
+    /// on the ratings' values), rather than a ranking measure.
+    pub fn predicts_ratings(self) -> bool {
+        matches!(self, SimilarModel::Svd | SimilarModel::SvdPp)
+    }
+
     /// The trained kind it serves, for the collaborative ones.
     pub(super) fn trained(self) -> Option<ModelKind> {
         match self {

@@ -40,6 +40,10 @@ pub struct Pick<'a> {
     /// How strongly the model recommends it (comparable within one answer).
     #[serde(serialize_with = "crate::domain::round::score")]
     pub score: f64,
+    /// The rating the model expects the person to give it, in stars (0.5–5), when the model
+    /// predicts ratings (`svd`, `svd++`); `null` for ranking models.
+    #[serde(serialize_with = "crate::domain::round::rating_opt")]
+    pub predicted_rating: Option<f64>,
     /// Why, in words: "because you rated Heat 5/5 and The Insider 4.5/5".
     pub reason: String,
     /// The rated movies the reason names, strongest first.
@@ -129,6 +133,7 @@ impl Engine {
         filters: &Filters,
         model: Option<SimilarModel>,
         voice: Voice,
+        exclude: &[MovieId],
     ) -> Result<Personal<'_>, RecommendError> {
         let mut rated = Vec::with_capacity(profile.len());
         for r in profile {
@@ -155,7 +160,9 @@ impl Engine {
             chosen = SimilarModel::Content;
             recommender = self.model(chosen)?;
         }
+        // Never a rated movie, nor one the person said they are not interested in.
         let mut rated_ids: Vec<MovieId> = profile.iter().map(|r| r.movie).collect();
+        rated_ids.extend_from_slice(exclude);
         rated_ids.sort_unstable();
         let keep = |id: MovieId| {
             rated_ids.binary_search(&id).is_err()
@@ -175,6 +182,7 @@ impl Engine {
                 Some(Pick {
                     movie,
                     score: s.score,
+                    predicted_rating: chosen.predicts_ratings().then(|| s.score.clamp(0.5, 5.0)),
                     reason,
                     because,
                 })
@@ -197,6 +205,7 @@ impl Engine {
             .map(|(rank, movie)| Pick {
                 movie,
                 score: 1.0 / (rank + 1) as f64,
+                predicted_rating: None,
                 reason: popular_reason(movie),
                 because: Vec::new(),
             })

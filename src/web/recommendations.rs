@@ -54,6 +54,10 @@ pub struct RecommendRequest {
     /// Only movies rated at least this, 0–10.
     #[schema(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
+    /// Movies the person is not interested in: never recommended; at most 1,000.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    exclude: Vec<MovieId>,
 }
 
 /// Recommendations from a set of ratings.
@@ -82,10 +86,26 @@ pub async fn recommend(
         request.genre,
     )
     .map_err(ApiError::in_body)?;
+    if request.exclude.len() > MAX_RATINGS {
+        return Err(ApiError::bad_body(
+            "exclude",
+            format!(
+                "at most {MAX_RATINGS} excluded movies per request, got {}",
+                request.exclude.len()
+            ),
+        ));
+    }
     let engine = state.engine.load();
     let profile = checked_profile(&engine, &request.ratings)?;
     let personal = engine
-        .recommend(&profile, n, &filters, request.model, Voice::You)
+        .recommend(
+            &profile,
+            n,
+            &filters,
+            request.model,
+            Voice::You,
+            &request.exclude,
+        )
         .map_err(ApiError::from)?;
     personal_json(&personal)
 }

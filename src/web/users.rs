@@ -138,7 +138,7 @@ pub async fn recommendations(
         .map(|(movie, rating)| Rated { movie, rating })
         .collect();
     let personal = engine
-        .recommend(&rated, n, &filters, p.model, Voice::They)
+        .recommend(&rated, n, &filters, p.model, Voice::They, &[])
         .map_err(ApiError::from)?;
     personal_json(&personal)
 }

@@ -67,4 +67,111 @@ const mr = {
   fmt(value, digits) {
     return value == null ? "" : Number(value).toFixed(digits);
   },
+
+  /** A count with thousands separators: 12,345. */
+  count(value) {
+    return value == null ? "" : Number(value).toLocaleString("en");
+  },
+
+  /** Stars as people write them: 4, 4.5. */
+  stars(value) {
+    return `${Number(value)}★`;
+  },
+
+  /**
+   * A title search with suggestions (the catalog's forgiving search, most voted first):
+   * typing suggests, Enter picks the first, the arrow keys walk the list, Escape closes it.
+   */
+  titleSearch(input, list, onChoose) {
+    const choose = (movie) => {
+      list.replaceChildren();
+      onChoose(movie);
+    };
+    const suggest = mr.debounce(async () => {
+      const q = input.value.trim();
+      if (!q) {
+        list.replaceChildren();
+        return;
+      }
+      try {
+        const page = await mr.getJson(`/api/movies?${new URLSearchParams({ q, limit: 8, sort: "-votes" })}`);
+        mr.showError(null);
+        list.replaceChildren(
+          ...page.items.map((m) => {
+            const button = mr.el("button", { type: "button", className: "suggestion" }, `${m.title} (${m.release_year})`);
+            button.dataset.id = String(m.id);
+            button.addEventListener("click", () => choose(m));
+            return mr.el("li", { role: "option" }, button);
+          }),
+        );
+        if (!page.items.length) list.append(mr.el("li", { className: "none" }, "No title matches"));
+      } catch (error) {
+        list.replaceChildren();
+        mr.showError(error);
+      }
+    }, 120);
+    input.addEventListener("input", suggest);
+    input.addEventListener("keydown", (event) => {
+      const first = list.querySelector("button");
+      if (event.key === "Enter" && first) {
+        event.preventDefault();
+        first.click();
+      } else if (event.key === "ArrowDown" && first) {
+        event.preventDefault();
+        first.focus();
+      } else if (event.key === "Escape") {
+        list.replaceChildren();
+      }
+    });
+    list.addEventListener("keydown", (event) => {
+      const item = event.target.closest("li");
+      if (!item) return;
+      const next = event.key === "ArrowDown" ? item.nextElementSibling : event.key === "ArrowUp" ? item.previousElementSibling : null;
+      if (next && next.querySelector("button")) {
+        event.preventDefault();
+        next.querySelector("button").focus();
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        input.focus();
+      } else if (event.key === "Escape") {
+        list.replaceChildren();
+        input.focus();
+      }
+    });
+  },
+
+  /** Who gave a catalog rating, as people name them (vega's ratings are IMDb's). */
+  SOURCES: { vega: "IMDb", tmdb: "TMDB", movielens: "MovieLens", file: "your file" },
+
+  /**
+   * One recommended movie: its rank, title (to its catalog page), year, genres as chips, the
+   * catalog rating and who gave it, the predicted stars of a rating model, links to its TMDB and
+   * IMDb pages, and the reason. `extra` nodes go last (a "Not interested" button).
+   */
+  item(r, rank, ...extra) {
+    const meta = [];
+    if (r.rating != null) {
+      const from = (r.rating_from || []).map((p) => mr.SOURCES[p] || p);
+      meta.push(mr.el("span", null, `${mr.fmt(r.rating, 1)}/10${from.length ? ` on ${from.join(" & ")}` : ""}${r.votes ? ` (${mr.count(r.votes)} votes)` : ""}`));
+    }
+    if (r.predicted_rating != null) meta.push(mr.el("span", { className: "predicted" }, `you'd give it about ${mr.stars(Math.round(r.predicted_rating * 2) / 2)}`));
+    if (r.tmdb_id) meta.push(mr.el("a", { href: `https://www.themoviedb.org/movie/${r.tmdb_id}`, rel: "noopener", target: "_blank" }, "TMDB"));
+    if (r.imdb_id) meta.push(mr.el("a", { href: `https://www.imdb.com/title/${r.imdb_id}/`, rel: "noopener", target: "_blank" }, "IMDb"));
+    const li = mr.el(
+      "li",
+      { className: "item" },
+      mr.el("span", { className: "rank", ariaHidden: "true" }, String(rank)),
+      mr.el(
+        "div",
+        { className: "item-body" },
+        mr.el("span", { className: "item-title" }, mr.link(`/catalog?movie=${r.id}`, r.title), " ", mr.el("span", { className: "year" }, String(r.release_year))),
+        mr.chips(r.genre),
+        meta.length ? mr.el("span", { className: "meta" }, ...meta.flatMap((m, i) => (i ? [" · ", m] : [m]))) : "",
+        r.reason ? mr.el("span", { className: "reason" }, r.reason) : "",
+        ...extra,
+      ),
+    );
+    li.dataset.id = String(r.id);
+    return li;
+  },
 };

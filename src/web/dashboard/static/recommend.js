@@ -8,7 +8,7 @@
   const slider = $("n");
   const sliderValue = $("n-value");
   const filters = { year_from: $("year-from"), year_to: $("year-to"), min_rating: $("min-rating"), model: $("model") };
-  const tbody = document.querySelector("#recs tbody");
+  const list = $("recs");
   const state = { id: null, n: 10 };
   let chart = null;
   let generation = 0;
@@ -25,7 +25,7 @@
 
   function makeChart(points) {
     if (points.sampled) {
-      $("chart-hint").textContent = `The seed model's two features, for an even sample of ${points.id.length.toLocaleString("en")} of the ${points.total.toLocaleString("en")} rated movies. The chosen movie is red, its recommendations orange.`;
+      $("chart-hint").textContent = `Rating against release year, for an even sample of ${points.id.length.toLocaleString("en")} of the ${points.total.toLocaleString("en")} rated movies. The chosen movie is red, its recommendations orange.`;
     }
     const catalog = points.id.map((id, i) => ({ x: points.release_year[i], y: points.rating[i], id, title: points.title[i] }));
     chart = new Chart($("scatter"), {
@@ -72,23 +72,13 @@
       mr.showError(null);
       const m = body.movie;
       $("selected").textContent = `Movies like ${m.title} (${m.release_year}), rated ${mr.fmt(m.rating, 1)}:`;
-      mr.fillTable(
-        tbody,
-        body.recommendations.map((r, i) => [
-          String(i + 1),
-          mr.link(`/catalog?movie=${r.id}`, r.title),
-          String(r.release_year),
-          mr.fmt(r.rating, 1),
-          mr.fmt(r.score, 4),
-          mr.chips(r.genre),
-          r.reason || "",
-        ]),
-      );
-      tbody.dataset.movie = String(m.id);
+      list.replaceChildren(...body.recommendations.map((r, i) => mr.item(r, i + 1)));
+      $("empty").hidden = body.recommendations.length > 0;
+      list.dataset.movie = String(m.id);
       highlight(m, body.recommendations);
-      performance.mark("movierec:table-updated");
+      performance.mark("movierec:list-updated");
       if (performance.getEntriesByName("movierec:n-changed", "mark").length) {
-        performance.measure("movierec:slider-to-table", "movierec:n-changed", "movierec:table-updated");
+        performance.measure("movierec:slider-to-list", "movierec:n-changed", "movierec:list-updated");
         performance.clearMarks("movierec:n-changed");
       }
     } catch (error) {
@@ -99,57 +89,10 @@
   function choose(movie) {
     state.id = movie.id;
     search.value = movie.title;
-    suggestions.replaceChildren();
     update();
   }
 
-  const suggest = mr.debounce(async () => {
-    const q = search.value.trim();
-    if (!q) {
-      suggestions.replaceChildren();
-      return;
-    }
-    try {
-      const page = await mr.getJson(`/api/movies?${new URLSearchParams({ q, limit: 8, sort: "-votes" })}`);
-      suggestions.replaceChildren(
-        ...page.items.map((m) => {
-          const button = mr.el("button", { type: "button", className: "suggestion" }, `${m.title} (${m.release_year})`);
-          button.dataset.id = String(m.id);
-          button.addEventListener("click", () => choose(m));
-          return mr.el("li", { role: "option" }, button);
-        }),
-      );
-      if (!page.items.length) suggestions.append(mr.el("li", { className: "none" }, "No title matches"));
-    } catch (error) {
-      mr.showError(error);
-    }
-  }, 120);
-
-  search.addEventListener("input", suggest);
-  search.addEventListener("keydown", (event) => {
-    const first = suggestions.querySelector("button");
-    if (event.key === "Enter" && first) {
-      event.preventDefault();
-      first.click();
-    } else if (event.key === "ArrowDown" && first) {
-      event.preventDefault();
-      first.focus();
-    } else if (event.key === "Escape") {
-      suggestions.replaceChildren();
-    }
-  });
-  suggestions.addEventListener("keydown", (event) => {
-    const item = event.target.closest("li");
-    if (!item) return;
-    const next = event.key === "ArrowDown" ? item.nextElementSibling : event.key === "ArrowUp" ? item.previousElementSibling : null;
-    if (next && next.querySelector("button")) {
-      event.preventDefault();
-      next.querySelector("button").focus();
-    } else if (event.key === "ArrowUp") {
-      event.preventDefault();
-      search.focus();
-    }
-  });
+  mr.titleSearch(search, suggestions, choose);
   slider.addEventListener("input", () => {
     state.n = Number(slider.value);
     sliderValue.textContent = slider.value;

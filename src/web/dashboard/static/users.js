@@ -4,16 +4,22 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const HISTORY = 50;
+  const PAGE = 20;
+  let offset = Math.max(0, Number(mr.params().get("offset")) || 0);
   const state = { id: Number(mr.params().get("id")) || null };
   let generation = 0;
 
 
+  /** One page of the users, with the pager under it. */
   async function loadUsers() {
-    const page = await mr.getJson("/api/users?limit=20");
+    const page = await mr.getJson(`/api/users?limit=${PAGE}&offset=${offset}`);
     $("users-empty").hidden = page.total > 0;
+    $("page-info").textContent = page.total ? `${mr.count(offset + 1)}–${mr.count(offset + page.items.length)} of ${mr.count(page.total)} users` : "";
+    $("prev").disabled = offset === 0;
+    $("next").disabled = offset + page.items.length >= page.total;
     mr.fillTable(
       document.querySelector("#users tbody"),
-      page.items.map((u) => [mr.link(`/users?id=${u.id}`, `#${u.id}`), u.dataset, String(u.external_id), String(u.ratings), mr.fmt(u.mean_rating, 2)]),
+      page.items.map((u) => [mr.link(`/users?id=${u.id}`, `#${u.id}`), u.dataset, String(u.external_id), mr.count(u.ratings), mr.fmt(u.mean_rating, 2)]),
     );
   }
 
@@ -33,10 +39,9 @@
       mr.showError(null);
       const u = history.user;
       $("user-title").textContent = `User #${u.id} (${u.dataset} user ${u.external_id}): ${u.ratings} ratings, ${mr.fmt(u.mean_rating, 2)} stars on average. ${recs.notice || `Recommended by ${recs.model}:`}`;
-      mr.fillTable(
-        document.querySelector("#recs tbody"),
-        recs.recommendations.map((r, i) => [String(i + 1), mr.link(`/?id=${r.id}`, r.title), String(r.release_year), mr.chips(r.genre), r.reason]),
-      );
+      $("recs").replaceChildren(...recs.recommendations.map((r, i) => mr.item(r, i + 1)));
+      $("recs-empty").hidden = recs.recommendations.length > 0;
+      $("recs-empty").textContent = "Nothing passes this filter.";
       const shown = history.ratings.slice(0, HISTORY);
       mr.fillTable(
         document.querySelector("#history tbody"),
@@ -54,6 +59,12 @@
     show();
   });
   for (const id of ["model", "genre"]) $(id).addEventListener("change", show);
+  for (const [id, step] of [["prev", -PAGE], ["next", PAGE]]) {
+    $(id).addEventListener("click", () => {
+      offset = Math.max(0, offset + step);
+      loadUsers().catch(mr.showError);
+    });
+  }
 
   async function start() {
     const params = mr.params();
