@@ -195,29 +195,23 @@ async fn assert_no_overflow(client: &Client, page: &str) {
     );
 }
 
-/// Rates movie `id` five stars on the For-you page with the keyboard — focus its first star,
-/// Space picks it, the arrow keys move up to five as in any radio group — and waits for the list
-/// made from `count` ratings.
+/// Rates movie `id` five stars on the For-you page with the keyboard — focus its star slider,
+/// and ArrowRight moves it up in half stars, as on any slider — and waits for the list made
+/// from `count` ratings.
 async fn rate_with_keyboard(client: &Client, id: i64, count: usize) {
     js(
         client,
-        &format!("document.getElementById('stars-{id}-1').focus()"),
+        &format!("document.getElementById('stars-{id}').focus()"),
     )
     .await;
-    let star = client.active_element().await.expect("focused star");
-    star.send_keys(" ").await.expect("space");
-    // Each key goes to whichever star has the focus now (WebDriver focuses the element it types
-    // into, so the same handle would type into the first star every time).
-    for _ in 0..4 {
-        let focused = client.active_element().await.expect("focused star");
+    for _ in 0..10 {
+        let focused = client.active_element().await.expect("focused star slider");
         focused.send_keys("\u{E014}").await.expect("arrow right");
     }
     eventually(
         client,
-        "five stars checked",
-        &format!(
-            "return document.querySelector('input[name=\"stars-{id}\"]:checked')?.value === '5'"
-        ),
+        "five stars",
+        &format!("return document.getElementById('stars-{id}').value === '5' && document.getElementById('stars-{id}').getAttribute('aria-valuetext') === '5 stars'"),
     )
     .await;
     eventually(client, "the list made from the ratings", &format!("return document.getElementById('status').textContent.includes('from your {count} rating')")).await;
@@ -225,6 +219,13 @@ async fn rate_with_keyboard(client: &Client, id: i64, count: usize) {
 
 fn table_titles_script(table: &str) -> String {
     format!("return [...document.querySelectorAll('#{table} tbody tr td:nth-child(2)')].map(td => td.textContent)")
+}
+
+/// The titles of a list of recommendation items, in order.
+fn item_titles_script(list: &str) -> String {
+    format!(
+        "return [...document.querySelectorAll('#{list} .item-title a')].map(a => a.textContent)"
+    )
 }
 
 #[tokio::test]
@@ -261,7 +262,7 @@ async fn dashboard_end_to_end() {
     eventually(
         &client,
         "10 recommendations",
-        "return document.querySelectorAll('#recs tbody tr').length === 10",
+        "return document.querySelectorAll('#recs .item').length === 10",
     )
     .await;
 
@@ -274,7 +275,7 @@ async fn dashboard_end_to_end() {
     eventually(
         &client,
         "15 recommendations",
-        "return document.querySelectorAll('#recs tbody tr').length === 15",
+        "return document.querySelectorAll('#recs .item').length === 15",
     )
     .await;
     let expected: Value =
@@ -285,7 +286,7 @@ async fn dashboard_end_to_end() {
         .iter()
         .map(|r| r["title"].as_str().expect("title"))
         .collect();
-    let shown = js(&client, &table_titles_script("recs")).await;
+    let shown = js(&client, &item_titles_script("recs")).await;
     let shown: Vec<&str> = shown
         .as_array()
         .expect("titles")
@@ -340,7 +341,7 @@ async fn dashboard_end_to_end() {
         &client,
         "const nav = performance.getEntriesByType('navigation')[0];
          const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-         const slider = performance.getEntriesByName('movierec:slider-to-table').map(m => m.duration);
+         const slider = performance.getEntriesByName('movierec:slider-to-list').map(m => m.duration);
          return { dom_content_loaded_ms: nav.domContentLoadedEventEnd, first_contentful_paint_ms: fcp ? fcp.startTime : null,
                   slider_to_table_ms: slider };",
     )
@@ -352,7 +353,7 @@ async fn dashboard_end_to_end() {
     eventually(
         &client,
         "restored view",
-        "return document.querySelectorAll('#recs tbody tr').length === 15",
+        "return document.querySelectorAll('#recs .item').length === 15",
     )
     .await;
     let ready = eventually(
@@ -531,7 +532,7 @@ async fn dashboard_end_to_end() {
     eventually(
         &client,
         "narrow view",
-        "return document.querySelectorAll('#recs tbody tr').length === 15",
+        "return document.querySelectorAll('#recs .item').length === 15",
     )
     .await;
     assert_eq!(
@@ -588,6 +589,240 @@ async fn dashboard_end_to_end() {
 
 /// A MovieLens-only catalog (the implicit taste dataset, plus a comedy whose title is markup)
 /// with EASE^R, item-kNN and SVD trained on it: For you, Users and Models, end to end.
+/// Feeds `text` to the For-you page's "Load a CSV" input as file `name` (what picking a file
+/// does), and returns the page's error text and rating count once the load settles.
+async fn load_csv(client: &Client, name: &str, text: &str) -> (String, String) {
+    let before = js(client, "return document.getElementById('feedback').textContent + document.getElementById('error').textContent").await;
+    client
+        .execute(
+            "const [name, text] = arguments; const input = document.getElementById('import');
+             const files = new DataTransfer(); files.items.add(new File([text], name, { type: 'text/csv' }));
+             input.files = files.files; input.dispatchEvent(new Event('change'));",
+            vec![json!(name), json!(text)],
+        )
+        .await
+        .expect("load a csv");
+    eventually(client, "the load settles", &format!("return document.getElementById('feedback').textContent + document.getElementById('error').textContent !== {before}")).await;
+    let error = js(client, "return document.getElementById('error').hidden ? '' : document.getElementById('error').textContent").await;
+    let count = js(
+        client,
+        "return document.getElementById('rated-count').textContent",
+    )
+    .await;
+    (
+        error.as_str().unwrap_or_default().to_owned(),
+        count.as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// For you, as a newcomer uses it at 1366 px and at 390 px: find any film by title and rate it
+/// in half stars with the keyboard, see the list follow with ranked items, say "not interested",
+/// save the ratings as CSV and load them back — and bad files and searches change nothing.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver: run scripts/test"]
+async fn for_you_rates_any_film_in_half_stars_and_moves_ratings_as_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start_server(dir.path()).await;
+    let base = server.base.clone();
+    let (_driver, client) = start_browser(&dir.path().join("profile")).await;
+    let axe = axe_source();
+    client.set_window_size(1366, 900).await.expect("resize");
+    client
+        .goto(&format!("{base}/for-you"))
+        .await
+        .expect("open /for-you");
+    eventually(
+        &client,
+        "groups",
+        "return document.querySelectorAll('#groups .card').length > 6",
+    )
+    .await;
+    // The seed model is a reference for the API and CLI, not a menu entry.
+    let models = js(
+        &client,
+        "return [...document.querySelectorAll('#model option')].map(o => o.value)",
+    )
+    .await;
+    assert!(
+        !models
+            .as_array()
+            .expect("models")
+            .contains(&json!("content-seed")),
+        "{models}"
+    );
+
+    // Search any film by a forgiving title; Enter puts it on the page with its stars focused.
+    let search = client
+        .find(Locator::Id("rate-search"))
+        .await
+        .expect("search");
+    search.send_keys("titanic").await.expect("type");
+    eventually(
+        &client,
+        "suggestions",
+        "return document.querySelectorAll('#rate-suggestions button').length",
+    )
+    .await;
+    search.send_keys("\u{E007}").await.expect("enter");
+    let found = eventually(&client, "the film to rate", "return document.activeElement.classList.contains('star-input') && Number(document.activeElement.dataset.movie)").await;
+    let titanic = found.as_i64().expect("id");
+    assert!(js(
+        &client,
+        "return document.querySelector('#found .card-title').textContent"
+    )
+    .await
+    .as_str()
+    .is_some_and(|t| t.starts_with("Titanic")));
+    // Seven steps right: three and a half stars.
+    for _ in 0..7 {
+        let focused = client.active_element().await.expect("focused");
+        focused.send_keys("\u{E014}").await.expect("arrow right");
+    }
+    eventually(&client, "3.5 stars", &format!("return document.getElementById('stars-{titanic}').getAttribute('aria-valuetext') === '3.5 stars' && document.getElementById('rated-count').textContent === '1'")).await;
+    eventually(&client, "feedback", "return document.getElementById('feedback').textContent.includes('You rated Titanic') && document.getElementById('feedback').textContent.includes('3.5★')").await;
+    eventually(&client, "the list", "return document.getElementById('status').textContent.includes('from your 1 rating') && document.querySelectorAll('#picks .item').length === 12").await;
+    let url = client.current_url().await.expect("url");
+    assert!(url.as_str().contains(&format!("{titanic}%3A3.5")), "{url}");
+    // Each item: its rank, its genres as chips, its year, its rating, a reason.
+    let items = js(&client, "return [...document.querySelectorAll('#picks .item')].map(li => ({ rank: li.querySelector('.rank').textContent, year: li.querySelector('.year').textContent, chips: li.querySelectorAll('.chip').length, meta: li.querySelector('.meta')?.textContent || '', reason: li.querySelector('.reason').textContent, id: Number(li.dataset.id) }))").await;
+    let items = items.as_array().expect("items");
+    for (k, item) in items.iter().enumerate() {
+        assert_eq!(item["rank"], json!((k + 1).to_string()), "{item}");
+        assert!(
+            item["year"].as_str().is_some_and(|y| y.len() == 4),
+            "{item}"
+        );
+        assert!(
+            item["meta"].as_str().is_some_and(|m| m.contains("/10")),
+            "{item}"
+        );
+        assert!(
+            item["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("because you rated Titanic 3.5/5")),
+            "{item}"
+        );
+    }
+    // Not interested: the film leaves the list for good, and can be brought back.
+    let dismissed = items[0]["id"].as_i64().expect("id");
+    client
+        .find(Locator::Css("#picks .item .dismiss"))
+        .await
+        .expect("dismiss")
+        .click()
+        .await
+        .expect("click");
+    eventually(&client, "dismissed", &format!("return document.getElementById('hidden-count').textContent === '1' && document.querySelectorAll('#picks .item').length === 12 && !document.querySelector('#picks .item[data-id=\"{dismissed}\"]')")).await;
+
+    // Save as CSV: what the download holds.
+    let csv = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; const made = URL.createObjectURL;
+             URL.createObjectURL = (blob) => { blob.text().then(done); return made(blob); };
+             document.getElementById('export').click();",
+            vec![],
+        )
+        .await
+        .expect("export");
+    assert_eq!(
+        csv,
+        json!(format!(
+            "movie_id,title,year,rating\r\n{titanic},Titanic,1997,3.5\r\n"
+        ))
+    );
+
+    // Bad files: a clear message naming what is wrong, and the ratings as they were.
+    let many: String = std::iter::once("movie_id,rating\n".to_owned())
+        .chain((1..=10_000).map(|i| format!("{i},4\n")))
+        .collect();
+    for (name, text, says) in [
+        (
+            "cols.csv",
+            "film,stars\nTitanic,4\n",
+            "line 1: expected the columns movie_id and rating",
+        ),
+        (
+            "seven.csv",
+            "movie_id,rating\n1,7\n",
+            "line 2: rating \"7\" is not 0.5–5 stars in halves",
+        ),
+        (
+            "third.csv",
+            "movie_id,rating\n1,0.3\n",
+            "line 2: rating \"0.3\"",
+        ),
+        (
+            "many.csv",
+            many.as_str(),
+            "holds 10,000 ratings; at most 1,000",
+        ),
+        (
+            "unknown.csv",
+            "movie_id,rating\n99999999,4\n",
+            "no movie with id 99999999",
+        ),
+    ] {
+        let (error, count) = load_csv(&client, name, text).await;
+        assert!(
+            error.contains(says) && error.contains("your ratings are as they were"),
+            "{name}: {error}"
+        );
+        assert_eq!(count, "1", "{name} changed the ratings");
+    }
+    // A good file adds its ratings (one film rated twice keeps the file's stars).
+    let (error, count) = load_csv(&client, "mine.csv", &format!("movie_id,title,year,rating\r\n{titanic},Titanic,1997,4.5\r\n1,\"A, \"\"quoted\"\" title\",1998,2\r\n")).await;
+    assert_eq!((error.as_str(), count.as_str()), ("", "2"));
+    eventually(
+        &client,
+        "stars follow the file",
+        &format!("return document.getElementById('stars-{titanic}').value === '4.5'"),
+    )
+    .await;
+
+    // Hostile and huge searches: text, or a message; never markup.
+    for q in ["<img src=x onerror=alert(1)>", &"a".repeat(300)] {
+        js(&client, "document.getElementById('rate-search').value = ''").await;
+        let search = client
+            .find(Locator::Id("rate-search"))
+            .await
+            .expect("search");
+        search.send_keys(q).await.expect("type");
+        eventually(&client, "an answer", "return document.querySelector('#rate-suggestions li') || !document.getElementById('error').hidden").await;
+        assert_eq!(
+            js(
+                &client,
+                "return document.querySelectorAll('main img').length"
+            )
+            .await,
+            0
+        );
+    }
+    js(&client, "document.getElementById('rate-search').value = ''; document.getElementById('rate-suggestions').replaceChildren()").await;
+    assert_accessible(&client, &axe, "/for-you (rated)").await;
+    screenshot(&client, "for-you-1366").await;
+
+    // At 390 px: no sideways scroll, the list one tap away, touch targets of 44 px.
+    client.set_window_size(390, 844).await.expect("resize");
+    client
+        .goto(&format!("{base}/for-you"))
+        .await
+        .expect("reload");
+    eventually(&client, "restored", "return document.getElementById('rated-count').textContent === '2' && document.querySelectorAll('#picks .item').length").await;
+    assert_no_overflow(&client, "/for-you").await;
+    assert_eq!(js(&client, "const j = document.querySelector('.jump'); return getComputedStyle(j).display !== 'none' && getComputedStyle(j).position === 'sticky' && j.querySelector('a[href=\"#list-title\"]') !== null").await, true);
+    let small = js(&client, "return [...document.querySelectorAll('.star-input, .dismiss, .more, #rated .linkish, .jump a')].filter(e => e.offsetParent).map(e => e.getBoundingClientRect()).filter(r => r.height < 44 || r.width < 44).length").await;
+    assert_eq!(small, json!(0), "touch targets under 44 px");
+    assert_accessible(&client, &axe, "/for-you at 390 px").await;
+    screenshot(&client, "for-you-390").await;
+    assert!(
+        console_errors(&client)
+            .await
+            .iter()
+            .all(|e| e.contains("400")),
+        "console errors"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs chromium and chromium-driver: run scripts/test"]
 async fn personal_pages_end_to_end() {
@@ -783,7 +1018,7 @@ async fn personal_pages_end_to_end() {
         &client,
         "stars restored",
         &format!(
-            "return document.querySelector('input[name=\"stars-{}\"]:checked')?.value === '5'",
+            "return document.getElementById('stars-{}').value === '5'",
             comedies[1]
         ),
     )
@@ -838,12 +1073,12 @@ async fn personal_pages_end_to_end() {
         &client,
         "user recommendations",
         &format!(
-            "return document.querySelectorAll('#recs tbody tr').length === {}",
+            "return document.querySelectorAll('#recs .item').length === {}",
             want.len()
         ),
     )
     .await;
-    let shown = js(&client, &table_titles_script("recs")).await;
+    let shown = js(&client, &item_titles_script("recs")).await;
     assert_eq!(shown, json!(want));
     eventually(
         &client,

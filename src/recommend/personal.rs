@@ -353,6 +353,7 @@ mod tests {
                 &Filters::default(),
                 Some(SimilarModel::Content),
                 Voice::You,
+                &[],
             )
             .expect("list");
         let dogs = list
@@ -386,6 +387,7 @@ mod tests {
                 &Filters::default(),
                 Some(SimilarModel::Content),
                 Voice::They,
+                &[],
             )
             .expect("list");
         assert!(theirs
