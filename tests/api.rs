@@ -900,6 +900,94 @@ async fn a_movie_carries_its_attributes_and_each_providers_rating() {
     assert!(m["runtime"].as_u64().is_some_and(|r| r > 120), "{m}");
 }
 
+/// Every list names whose ratings make a movie's rating and links its TMDB and IMDb pages; a
+/// database from before (schema 9) gets the sources on its next open, as the policy derives them.
+#[tokio::test]
+async fn movies_name_their_rating_sources_and_their_tmdb_and_imdb_ids() {
+    let ml = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        ml.path().join("movies.csv"),
+        "movieId,title,genres\n1,Titanic (1997),Drama|Romance\n",
+    )
+    .expect("movies");
+    std::fs::write(
+        ml.path().join("links.csv"),
+        "movieId,imdbId,tmdbId\n1,0120338,597\n",
+    )
+    .expect("links");
+    let mut ratings = String::from("userId,movieId,rating,timestamp\n");
+    for u in 1..=4 {
+        ratings.push_str(&format!("{u},1,4.0,{}\n", 1_500_000_000 + u));
+    }
+    std::fs::write(ml.path().join("ratings.csv"), ratings).expect("ratings");
+    let s = Server {
+        app: app::spawn_app(&[Source::Movielens(ml.path().to_owned())], |_| {}).await,
+        client: reqwest::Client::new(),
+    };
+    let found = s
+        .json("/api/movies?q=titanic&year_from=1997&year_to=1997")
+        .await;
+    let titanic = &found["items"][0];
+    assert_eq!(
+        titanic["rating_from"],
+        serde_json::json!(["vega", "movielens"]),
+        "{titanic}"
+    );
+    assert_eq!(titanic["tmdb_id"], 597);
+    assert_eq!(titanic["imdb_id"], "tt0120338");
+    let id = titanic["id"].as_i64().expect("id");
+    let one = s.json(&format!("/api/movies/{id}")).await;
+    assert_eq!(
+        (&one["tmdb_id"], &one["imdb_id"]),
+        (&titanic["tmdb_id"], &titanic["imdb_id"])
+    );
+    // A movie only vega rates, and that no source gave ids.
+    let other = s.json("/api/movies?q=avatar&limit=1").await;
+    let avatar = &other["items"][0];
+    assert_eq!(
+        avatar["rating_from"],
+        serde_json::json!(["vega"]),
+        "{avatar}"
+    );
+    assert!(
+        avatar["tmdb_id"].is_null() && avatar["imdb_id"].is_null(),
+        "{avatar}"
+    );
+    // The hot path of /similar writes the same fields.
+    let similar = s
+        .json(&format!("/api/movies/{}/similar?n=3", avatar["id"]))
+        .await;
+    assert!(
+        similar["recommendations"][0]["rating_from"].is_array(),
+        "{similar}"
+    );
+
+    let expected: Vec<(i64, Option<String>)> = {
+        let db = rusqlite::Connection::open(&s.app.db).expect("db");
+        let mut stmt = db
+            .prepare("SELECT MovieID, RatingFrom FROM Movies ORDER BY MovieID")
+            .expect("sql");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows");
+        let rows: Vec<(i64, Option<String>)> = rows.map(|r| r.expect("row")).collect();
+        db.execute_batch("ALTER TABLE Movies DROP COLUMN RatingFrom; PRAGMA user_version = 9;")
+            .expect("back to schema 9");
+        rows
+    };
+    drop(Store::open(&s.app.db).expect("migrates"));
+    let db = rusqlite::Connection::open(&s.app.db).expect("db");
+    let mut stmt = db
+        .prepare("SELECT MovieID, RatingFrom FROM Movies ORDER BY MovieID")
+        .expect("sql");
+    let backfilled: Vec<(i64, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(backfilled, expected);
+}
+
 #[tokio::test]
 async fn the_catalog_filters_by_genre_from_one_vocabulary() {
     let s = Server::start().await;

@@ -400,7 +400,13 @@ async fn dashboard_end_to_end() {
         (8, "unchanged"),
         (9, "rejected"),
     ] {
-        assert_eq!(cells[i], last[key].to_string(), "{key}");
+        let n = last[key].as_u64().expect("count");
+        assert_eq!(cells[i].replace(',', ""), n.to_string(), "{key}");
+        assert_eq!(
+            cells[i].contains(','),
+            n >= 1000,
+            "{key}: thousands separated"
+        );
     }
     // Pick the first (embedded) run: its rejects-by-reason chart has bars.
     let first_run = client
@@ -482,7 +488,7 @@ async fn dashboard_end_to_end() {
         .click()
         .await
         .expect("open detail");
-    eventually(&client, "detail view", "const d = document.getElementById('detail'); return d && !d.hidden && d.querySelectorAll('li').length === 10").await;
+    eventually(&client, "detail view", "const d = document.getElementById('detail'); return d && !d.hidden && d.querySelectorAll('li.item').length === 10").await;
     assert!(client.get_alert_text().await.is_err(), "no alert may open");
     assert_eq!(
         js(
@@ -504,7 +510,7 @@ async fn dashboard_end_to_end() {
     eventually(
         &client,
         "thriller titles",
-        "const rows = [...document.querySelectorAll('#movies tbody tr')]; return rows.length > 0 && rows.every((r) => r.cells[5].textContent.split('|').includes('Thriller'))",
+        "const rows = [...document.querySelectorAll('#movies tbody tr')]; return rows.length > 0 && rows.every((r) => [...r.cells[5].querySelectorAll('.chip')].map((c) => c.textContent).includes('Thriller'))",
     )
     .await;
     assert_eq!(
@@ -524,7 +530,7 @@ async fn dashboard_end_to_end() {
     .await;
     let facts = facts.as_str().expect("text");
     assert!(facts.contains("James Cameron"), "{facts}");
-    assert!(facts.contains("vega: 7.4 / 10"), "{facts}");
+    assert!(facts.contains("IMDb: 7.4/10 (240,732 votes)"), "{facts}");
 
     // Phone width: nothing overflows sideways on the recommend page.
     client.set_window_size(390, 844).await.expect("resize");

@@ -93,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => cli::eval::run(args),
         Command::Train(args) => cli::train::run(args, db, &data_dir, lock_wait),
         Command::Models(args) => cli::train::list(args, db, &data_dir, lock_wait),
+        Command::Migrate => migrate(db),
     };
     match result {
         Ok(code) => code,
@@ -157,6 +158,23 @@ fn up(
         eprintln!("{} movies in {}", store.movie_count()?, db.display());
     }
     serve(settings, db, data_dir)
+}
+
+/// `movierec migrate`: applies the pending migrations of an existing database.
+fn migrate(db: &Path) -> anyhow::Result<ExitCode> {
+    if !db.exists() {
+        anyhow::bail!(
+            "database {} does not exist; run `movierec etl` or `movierec up` first",
+            db.display()
+        );
+    }
+    let store = Store::open(db)?;
+    println!(
+        "{}: schema version {}",
+        db.display(),
+        store.schema_version()?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -83,6 +83,9 @@ pub enum Command {
     Train(cli::train::Args),
     /// The trained models: kind, when, on what, held-out metrics.
     Models(cli::train::ListArgs),
+    /// Bring an existing database's schema up to this movierec (every command that writes
+    /// does it first; `serve` and the read-only commands do not).
+    Migrate,
 }
 
 impl Settings {

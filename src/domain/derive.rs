@@ -14,7 +14,7 @@
 
 use super::genre::Genre;
 use super::identity::normalize::normalize;
-use super::source::{Provider, RatingPolicy};
+use super::source::{Provider, Providers, RatingPolicy};
 use serde::{Deserialize, Serialize};
 
 /// One provider's facts of a movie, as `movie_sources` keeps them.
@@ -69,6 +69,8 @@ pub struct Derived {
     pub runtime: Option<u32>,
     pub language: Option<String>,
     pub popularity: Option<f64>,
+    /// The providers whose ratings `rating` is made from (empty without one).
+    pub rating_from: Providers,
     /// Per field, the provider that supplied it (`several` for a rating of more than one).
     pub supplied_by: Vec<(&'static str, &'static str)>,
     /// The disagreements the policy settled.
@@ -134,10 +136,14 @@ pub fn derive<'f>(
         .copied()
         .filter(|f| f.rating.is_some())
         .collect();
+    let mut rating_from = Providers::default();
     let (rating, votes) = match policy {
         RatingPolicy::VoteWeighted => match rated.as_slice() {
             [] => (None, None),
-            [one] => (one.rating_on_ten(), one.votes),
+            [one] => {
+                rating_from.extend(one.provider);
+                (one.rating_on_ten(), one.votes)
+            }
             several => {
                 let weight = |f: &ProviderFacts| f.votes.unwrap_or(1).max(1) as f64;
                 let total: f64 = several.iter().map(|f| weight(f)).sum();
@@ -146,13 +152,19 @@ pub fn derive<'f>(
                     .filter_map(|f| Some(f.rating_on_ten()? * weight(f)))
                     .sum();
                 let votes = several.iter().filter_map(|f| f.votes).reduce(|a, b| a + b);
+                for f in several {
+                    rating_from.extend(f.provider);
+                }
                 (Some((sum / total * 100.0).round() / 100.0), votes)
             }
         },
         RatingPolicy::Priority(list) => list
             .iter()
             .find_map(|p| rated.iter().find(|f| f.provider == Some(*p)))
-            .map_or((None, None), |f| (f.rating_on_ten(), f.votes)),
+            .map_or((None, None), |f| {
+                rating_from.extend(f.provider);
+                (f.rating_on_ten(), f.votes)
+            }),
     };
     match rated.as_slice() {
         [] => {}
@@ -191,6 +203,7 @@ pub fn derive<'f>(
         runtime: runtime.and_then(|f| f.runtime),
         language,
         popularity,
+        rating_from,
         supplied_by,
         conflicts,
     }
@@ -365,6 +378,7 @@ mod tests {
         );
         assert_eq!(d.rating, Some(7.25), "(8.0 × 100 + 7.0 × 300) / 400");
         assert_eq!(d.votes, Some(400));
+        assert_eq!(d.rating_from.code().as_deref(), Some("vega|movielens"));
         let alone = derive(std::slice::from_ref(&ml), &[], &RatingPolicy::VoteWeighted);
         assert_eq!((alone.rating, alone.votes), (Some(8.0), Some(100)));
         let d = derive(
@@ -376,12 +390,24 @@ mod tests {
         let priority = RatingPolicy::Priority(vec![Provider::Movielens, Provider::Vega]);
         let d = derive(&[vega, ml], &[], &priority);
         assert_eq!((d.rating, d.votes), (Some(8.0), Some(100)));
+        assert_eq!(
+            d.rating_from.iter().collect::<Vec<_>>(),
+            [Provider::Movielens],
+            "only the provider the policy took"
+        );
         let unrated = derive(
             &[facts(Provider::Tmdb, None, Some(0))],
             &[],
             &RatingPolicy::VoteWeighted,
         );
         assert_eq!((unrated.rating, unrated.votes), (None, None));
+        assert_eq!(unrated.rating_from.code(), None);
+        assert_eq!(
+            Providers::parse("tmdb|nonsense|movielens")
+                .code()
+                .as_deref(),
+            Some("tmdb|movielens")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! transform stage, so the loader and the models never re-check it.
 
 use super::genre::Genre;
-use super::source::{ExternalId, Provider};
+use super::source::{ExternalId, Provider, Providers};
 use super::MovieId;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -231,6 +231,42 @@ pub struct CatalogMovie {
     /// Genres of the vocabulary, `|`-separated.
     pub genre: Option<String>,
     pub director: Option<String>,
+    /// The providers whose ratings `rating` is made from, as the rating policy chose them
+    /// (`vega`'s ratings are IMDb's).
+    #[schema(value_type = Vec<Provider>)]
+    pub rating_from: Providers,
+    /// Its TMDB id, when a source gave one: `https://www.themoviedb.org/movie/{tmdb_id}`.
+    pub tmdb_id: Option<u32>,
+    /// Its IMDb id (`tt0133093`), when a source gave one: `https://www.imdb.com/title/{imdb_id}/`.
+    #[schema(value_type = Option<String>)]
+    pub imdb_id: Option<ImdbId>,
+}
+
+/// An IMDb title id, `tt` and at least seven digits, kept as its number (a few bytes per movie
+/// of a million-movie catalog, not a string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImdbId(u32);
+
+impl ImdbId {
+    /// `tt0133093` → 133093; anything else is not an IMDb title id.
+    pub fn parse(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix("tt")?;
+        (digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse().ok().map(ImdbId))
+            .flatten()
+    }
+}
+
+impl std::fmt::Display for ImdbId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tt{:07}", self.0)
+    }
+}
+
+impl Serialize for ImdbId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A movie with everything the catalog knows of it: the API's movie resource.

@@ -87,6 +87,67 @@ impl Provider {
     }
 }
 
+/// A set of providers in one byte: whose ratings a movie's rating is made from. Stored as
+/// their codes joined by `|` (`tmdb|movielens`); written to JSON as a list of codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Providers(u8);
+
+impl Providers {
+    pub fn insert(&mut self, p: Provider) {
+        self.0 |= 1 << p as u8;
+    }
+
+    pub fn contains(self, p: Provider) -> bool {
+        self.0 & (1 << p as u8) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The members, in [`Provider::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Provider> {
+        Provider::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+
+    /// `tmdb|movielens`; `None` for the empty set.
+    pub fn code(self) -> Option<String> {
+        (!self.is_empty()).then(|| {
+            self.iter()
+                .map(Provider::as_str)
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+    }
+
+    /// The set a [`Providers::code`] stands for (unknown codes are skipped).
+    pub fn parse(code: &str) -> Self {
+        code.split('|').filter_map(Provider::parse).collect()
+    }
+}
+
+impl Extend<Provider> for Providers {
+    fn extend<I: IntoIterator<Item = Provider>>(&mut self, iter: I) {
+        for p in iter {
+            self.insert(p);
+        }
+    }
+}
+
+impl FromIterator<Provider> for Providers {
+    fn from_iter<I: IntoIterator<Item = Provider>>(iter: I) -> Self {
+        let mut set = Providers::default();
+        set.extend(iter);
+        set
+    }
+}
+
+impl Serialize for Providers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

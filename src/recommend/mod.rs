@@ -141,5 +141,8 @@ fn test_movie(id: i64, rating: f64, year: i32) -> CatalogMovie {
         votes: None,
         genre: None,
         director: None,
+        rating_from: Default::default(),
+        tmdb_id: None,
+        imdb_id: None,
     }
 }

@@ -370,7 +370,7 @@ impl Settled {
             movies: 0,
             cleared: Rows::new(1),
             genres: Rows::new(2),
-            rows: Rows::new(13),
+            rows: Rows::new(14),
             rekeyed: Rows::new(4),
         }
     }
@@ -408,6 +408,7 @@ impl Settled {
             nullable(d.popularity),
             run.0.into(),
             d.search_key.into(),
+            nullable(d.rating_from.code()),
         ]);
     }
 
@@ -430,7 +431,7 @@ impl Settled {
                     Votes = v.column5, Genre = v.column6, Director = v.column7,
                     Overview = v.column8, Runtime = v.column9,
                     OriginalLanguage = v.column10, Popularity = v.column11,
-                    UpdatedRunId = v.column12, SearchKey = v.column13
+                    UpdatedRunId = v.column12, SearchKey = v.column13, RatingFrom = v.column14
              FROM (",
             ") AS v
              WHERE Movies.MovieID = v.column1
@@ -438,7 +439,8 @@ impl Settled {
                     AND Rating IS v.column4 AND Votes IS v.column5 AND Genre IS v.column6
                     AND Director IS v.column7 AND Overview IS v.column8
                     AND Runtime IS v.column9 AND OriginalLanguage IS v.column10
-                    AND Popularity IS v.column11 AND SearchKey IS v.column13)",
+                    AND Popularity IS v.column11 AND SearchKey IS v.column13
+                    AND RatingFrom IS v.column14)",
         )?;
         *self = Self::new();
         Ok(())
@@ -852,7 +854,7 @@ impl Load<'_> {
         let run = self.run_id.0;
         // A new movie's row is written as settling would derive it from the record it keeps,
         // so settling finds nothing to change unless a later record of the run does.
-        let mut created = Rows::new(16);
+        let mut created = Rows::new(17);
         let mut genres = Rows::new(2);
         let mut presettled: HashSet<MovieId> = HashSet::new();
         for (m, p) in movies.iter().zip(placed).filter(|(_, p)| p.created()) {
@@ -889,6 +891,7 @@ impl Load<'_> {
                 nullable(d.language),
                 nullable(d.popularity),
                 d.search_key.into(),
+                nullable(d.rating_from.code()),
                 run.into(),
                 run.into(),
             ]);
@@ -897,7 +900,7 @@ impl Load<'_> {
             &self.tx,
             "INSERT INTO Movies (MovieID, Title, ReleaseYear, TitleKey, ReleaseDate, Rating, Votes,
                                  Genre, Director, Overview, Runtime, OriginalLanguage, Popularity,
-                                 SearchKey, CreatedRunId, UpdatedRunId)",
+                                 SearchKey, RatingFrom, CreatedRunId, UpdatedRunId)",
             "",
         )?;
         genres.execute(

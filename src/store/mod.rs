@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_movie_redirects.sql"),
     include_str!("../../migrations/0008_unread_indexes.sql"),
     include_str!("../../migrations/0009_reject_excerpts.sql"),
+    include_str!("../../migrations/0010_rating_sources.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.
@@ -76,6 +77,12 @@ pub enum StoreError {
     },
     #[error("database {path} has schema version {found}, newer than this movierec knows ({known}); upgrade movierec")]
     TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("database {path} has schema version {found}, older than this movierec reads ({known}); a read-only open cannot migrate it: run `movierec --db {path} migrate` once")]
+    TooOld {
         path: PathBuf,
         found: i64,
         known: usize,
@@ -251,6 +258,13 @@ impl Store {
         })
     }
 
+    /// The schema version the database is at (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
     /// Sets how durable each commit of this connection is.
     pub fn set_durability(&self, durability: Durability) -> Result<(), StoreError> {
         let level = match durability {
@@ -369,7 +383,15 @@ fn check_version(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             path: path.to_owned(),
         });
     }
-    check_not_newer(path, version)
+    check_not_newer(path, version)?;
+    if version < MIGRATIONS.len() as i64 {
+        return Err(StoreError::TooOld {
+            path: path.to_owned(),
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    Ok(())
 }
 
 fn migrations() -> Migrations<'static> {

@@ -5,14 +5,18 @@ use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
 use crate::domain::identity::normalize::normalize;
-use crate::domain::movie::{CatalogMovie, MovieAttributes, MovieDetail, SourceFacts};
-use crate::domain::source::Provider;
+use crate::domain::movie::{CatalogMovie, ImdbId, MovieAttributes, MovieDetail, SourceFacts};
+use crate::domain::source::{Provider, Providers};
 use crate::domain::{EtlRunId, MovieId};
 use rusqlite::{OptionalExtension, Row};
 
-const COLUMNS: &str = "MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director";
+/// A catalog movie's columns, with its TMDB and IMDb ids (an index seek each in
+/// `movie_ids_by_movie`, made only for the rows a query returns).
+const COLUMNS: &str = "MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director, RatingFrom,
+    (SELECT external_id FROM movie_ids AS i WHERE i.MovieID = Movies.MovieID AND i.namespace = 'tmdb' LIMIT 1),
+    (SELECT external_id FROM movie_ids AS i WHERE i.MovieID = Movies.MovieID AND i.namespace = 'imdb' LIMIT 1)";
 /// How many columns [`COLUMNS`] names: further selected columns start at this index.
-const COLUMN_COUNT: usize = 7;
+const COLUMN_COUNT: usize = 10;
 
 fn catalog_movie(r: &Row<'_>) -> rusqlite::Result<CatalogMovie> {
     Ok(CatalogMovie {
@@ -23,6 +27,15 @@ fn catalog_movie(r: &Row<'_>) -> rusqlite::Result<CatalogMovie> {
         votes: r.get(4)?,
         genre: r.get(5)?,
         director: r.get(6)?,
+        rating_from: r
+            .get::<_, Option<String>>(7)?
+            .map_or_else(Providers::default, |c| Providers::parse(&c)),
+        tmdb_id: r
+            .get::<_, Option<String>>(8)?
+            .and_then(|id| id.parse().ok()),
+        imdb_id: r
+            .get::<_, Option<String>>(9)?
+            .and_then(|id| ImdbId::parse(&id)),
     })
 }
 
@@ -70,11 +83,11 @@ impl Store {
                 |r| {
                     Ok(MovieDetail {
                         movie: catalog_movie(r)?,
-                        release_date: r.get(7)?,
-                        overview: r.get(8)?,
-                        runtime: r.get(9)?,
-                        original_language: r.get(10)?,
-                        popularity: r.get(11)?,
+                        release_date: r.get(COLUMN_COUNT)?,
+                        overview: r.get(COLUMN_COUNT + 1)?,
+                        runtime: r.get(COLUMN_COUNT + 2)?,
+                        original_language: r.get(COLUMN_COUNT + 3)?,
+                        popularity: r.get(COLUMN_COUNT + 4)?,
                         genres: Vec::new(),
                         directors: Vec::new(),
                         writers: Vec::new(),

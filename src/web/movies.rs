@@ -370,6 +370,12 @@ fn write_movie(
     serde_json::to_writer(&mut *out, &m.genre)?;
     out.extend_from_slice(b",\"director\":");
     serde_json::to_writer(&mut *out, &m.director)?;
+    out.extend_from_slice(b",\"rating_from\":");
+    serde_json::to_writer(&mut *out, &m.rating_from)?;
+    out.extend_from_slice(b",\"tmdb_id\":");
+    serde_json::to_writer(&mut *out, &m.tmdb_id)?;
+    out.extend_from_slice(b",\"imdb_id\":");
+    serde_json::to_writer(&mut *out, &m.imdb_id)?;
     if let Some((score, reason)) = score {
         out.extend_from_slice(b",\"score\":");
         serde_json::to_writer(&mut *out, &round::significant(score, 4))?;
@@ -440,6 +446,8 @@ pub async fn points(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::movie::ImdbId;
+    use crate::domain::source::Provider;
     use crate::recommend::Recommendation;
 
     #[test]
@@ -452,6 +460,12 @@ mod tests {
             votes,
             genre: genre.map(str::to_owned),
             director: (id % 2 == 0).then(|| "Jeff \"King\" Hollins\t\u{1}".to_owned()),
+            rating_from: [Provider::Vega, Provider::Movielens]
+                .into_iter()
+                .take(id as usize % 3)
+                .collect(),
+            tmdb_id: (id != 2).then_some(603 + id as u32),
+            imdb_id: ImdbId::parse(if id == 3 { "tt10872600" } else { "tt0133093" }),
         };
         let query = movie(
             1,

@@ -27,6 +27,22 @@
     return `/catalog?${p}`;
   }
 
+  /** "English" for "en" (the browser's own names of ISO 639 codes). */
+  function languageName(code) {
+    try {
+      return new Intl.DisplayNames(["en"], { type: "language" }).of(code);
+    } catch {
+      return null;
+    }
+  }
+
+  /** "7.4 IMDb": the rating and whose it is; nothing for an unrated movie. */
+  function rated(m) {
+    if (m.rating == null) return "";
+    const from = (m.rating_from || []).map((p) => mr.SOURCES[p] || p).join(" & ");
+    return mr.el("span", null, mr.fmt(m.rating, 1), from ? mr.el("small", { className: "muted" }, ` ${from}`) : "");
+  }
+
   async function loadPage() {
     save();
     const query = new URLSearchParams({ limit: LIMIT, offset: state.offset, sort: state.sort });
@@ -35,19 +51,18 @@
     try {
       const page = await mr.getJson(`/api/movies?${query}`);
       mr.showError(null);
-      mr.fillTable(
-        document.querySelector("#movies tbody"),
-        page.items.map((m) => [
-          String(m.id),
-          mr.link(movieHref(m.id), m.title),
-          String(m.release_year),
-          mr.fmt(m.rating, 1),
-          m.votes == null ? "" : String(m.votes),
-          m.genre || "",
-        ]),
-      );
+      const rows = page.items.map((m) => [
+        String(m.id),
+        mr.link(movieHref(m.id), m.title),
+        String(m.release_year),
+        rated(m),
+        mr.count(m.votes),
+        mr.chips(m.genre),
+      ]);
+      mr.fillTable(document.querySelector("#movies tbody"), rows);
+      $("empty").hidden = page.items.length > 0;
       const last = Math.min(page.offset + page.items.length, page.total);
-      $("page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "No movies match";
+      $("page-info").textContent = page.total ? `${mr.count(page.offset + 1)}–${mr.count(last)} of ${mr.count(page.total)}` : "";
       $("prev").disabled = page.offset === 0;
       $("next").disabled = last >= page.total;
     } catch (error) {
@@ -67,47 +82,41 @@
       // An unrated movie is outside the content model: it has no neighbours, only its facts.
       const similar = await mr.getJson(`/api/movies/${id}/similar?n=10`).catch(() => null);
       const facts = mr.el("dl", null);
+      const names = (list, max) => (list.length > max ? `${list.slice(0, max).join(", ")} and ${list.length - max} more` : list.join(", "));
       const sourceRating = (s) =>
-        `${s.provider}: ${s.rating == null ? "no rating" : `${mr.fmt(s.rating, 1)} / ${s.scale}`}${s.votes == null ? "" : ` (${s.votes} votes)`}`;
+        `${mr.SOURCES[s.provider] || s.provider}: ${s.rating == null ? "no rating" : `${mr.fmt(s.rating, 1)}/${s.scale}`}${s.votes == null ? "" : ` (${mr.count(s.votes)} votes)`}`;
       for (const [label, value] of [
         ["Released", m.release_date || m.release_year],
-        ["Rating", mr.fmt(m.rating, 1)],
-        ["Votes", m.votes],
-        ["Genres", m.genres.join(", ")],
+        ["Rating", m.rating == null ? null : rated(m)],
+        ["Votes", mr.count(m.votes)],
+        ["Genres", m.genres.length ? mr.chips(m.genres.join("|")) : null],
         ["Directed by", m.directors.join(", ")],
-        ["Written by", m.writers.join(", ")],
-        ["Starring", m.cast.slice(0, 5).join(", ")],
+        ["Written by", names(m.writers, 6)],
+        ["Starring", names(m.cast, 10)],
         ["Runtime", m.runtime == null ? null : `${m.runtime} min`],
-        ["Language", m.original_language],
-        ["Tags", m.tags.join(", ")],
+        ["Language", m.original_language && (languageName(m.original_language) || m.original_language)],
+        ["Tags", names(m.tags, 12)],
         ["Ratings by source", m.sources.map(sourceRating).join("; ")],
       ]) {
-        if (value != null && value !== "") facts.append(mr.el("dt", null, label), mr.el("dd", null, String(value)));
+        if (value != null && value !== "") facts.append(mr.el("dt", null, label), mr.el("dd", null, value));
       }
+      const links = [];
+      if (m.tmdb_id) links.push(mr.el("a", { href: `https://www.themoviedb.org/movie/${m.tmdb_id}`, rel: "noopener", target: "_blank" }, "TMDB page"));
+      if (m.imdb_id) links.push(mr.el("a", { href: `https://www.imdb.com/title/${m.imdb_id}/`, rel: "noopener", target: "_blank" }, "IMDb page"));
       const parts = [mr.el("h2", null, `${m.title} (${m.release_year})`)];
+      if (links.length) parts.push(mr.el("p", { className: "meta" }, ...links.flatMap((l, i) => (i ? [" · ", l] : [l]))));
       if (m.overview) parts.push(mr.el("p", null, m.overview));
       parts.push(facts);
-      if (similar) {
+      if (similar && similar.recommendations.length) {
         parts.push(
           mr.el("h3", null, "Its nearest neighbours"),
-          mr.el(
-            "ol",
-            null,
-            ...similar.recommendations.map((r) =>
-              mr.el(
-                "li",
-                null,
-                mr.link(movieHref(r.id), r.title),
-                ` (${r.release_year}, ${mr.fmt(r.rating, 1)}) · score ${mr.fmt(r.score, 4)}`,
-                r.reason ? mr.el("span", { className: "reason" }, ` — ${r.reason}`) : "",
-              ),
-            ),
-          ),
+          mr.el("ol", { className: "items" }, ...similar.recommendations.map((r, i) => mr.item(r, i + 1))),
           mr.el("p", null, mr.link(`/?id=${m.id}`, "Explore recommendations for this movie")),
         );
       }
       box.replaceChildren(...parts);
       box.hidden = false;
+      box.setAttribute("aria-busy", "false");
     } catch (error) {
       mr.showError(error);
     }

@@ -14,9 +14,7 @@
       page.items.map((r) => {
         const pick = mr.el("button", { type: "button", className: "linkish" }, `#${r.run_id}`);
         pick.addEventListener("click", () => selectRun(r.run_id));
-        return [pick, r.started_at, r.source, r.status + (r.error ? `: ${r.error}` : ""), r.extracted, r.loaded, r.inserted, r.updated, r.unchanged, r.rejected].map(
-          (c) => (c instanceof Node ? c : String(c)),
-        );
+        return [pick, r.started_at.replace("T", " ").slice(0, 19), r.source, r.status + (r.error ? `: ${r.error}` : ""), ...[r.extracted, r.loaded, r.inserted, r.updated, r.unchanged, r.rejected].map(mr.count)];
       }),
     );
     return page.items;
@@ -65,20 +63,21 @@
       const audit = run.audit;
       mr.fillTable(
         document.querySelector("#nulls tbody"),
-        audit ? Object.entries(audit.nulls).map(([field, n]) => [field, String(n)]) : [],
+        audit ? Object.entries(audit.nulls).map(([field, n]) => [field, mr.count(n)]) : [],
       );
       const facts = [];
       if (audit) {
         const c = audit.counts;
-        facts.push(["Extracted", c.extracted], ["Rejected rows", c.rejected], ["Duplicates merged", c.duplicates], ["Loaded", c.loaded],
-          ["Inserted / updated / unchanged", `${c.inserted} / ${c.updated} / ${c.unchanged}`]);
+        const n = mr.count;
+        facts.push(["Extracted", n(c.extracted)], ["Rejected rows", n(c.rejected)], ["Duplicates merged", n(c.duplicates)], ["Loaded", n(c.loaded)],
+          ["Inserted / updated / unchanged", `${n(c.inserted)} / ${n(c.updated)} / ${n(c.unchanged)}`]);
         if (audit.rating) facts.push(["Rating min / mean / max", `${audit.rating.min} / ${mr.fmt(audit.rating.mean, 2)} / ${audit.rating.max}`]);
         if (audit.release_year) facts.push(["Release years", `${audit.release_year.min}–${audit.release_year.max}`]);
         if (audit.ratings) {
           const r = audit.ratings;
-          facts.push(["Ratings read / inserted / updated / unchanged", `${r.read} / ${r.inserted} / ${r.updated} / ${r.unchanged}`],
-            ["Ratings duplicated / rejected; new users", `${r.duplicates} / ${r.rejected}; ${r.new_users}`],
-            ["Tags read / inserted", `${r.tags_read} / ${r.tags_inserted}`]);
+          facts.push(["Ratings read / inserted / updated / unchanged", `${n(r.read)} / ${n(r.inserted)} / ${n(r.updated)} / ${n(r.unchanged)}`],
+            ["Ratings duplicated / rejected; new users", `${n(r.duplicates)} / ${n(r.rejected)}; ${n(r.new_users)}`],
+            ["Tags read / inserted", `${n(r.tags_read)} / ${n(r.tags_inserted)}`]);
         }
         facts.push(["Source sha256", audit.source_sha256]);
       } else if (run.error) {
@@ -88,7 +87,7 @@
       mr.fillTable(
         document.querySelector("#identity tbody"),
         Object.entries(identity.providers).map(([provider, c]) =>
-          [provider, c.matched_by_id, c.matched_by_title, c.matched_by_near_year, c.new, c.ambiguous].map(String)),
+          [mr.SOURCES[provider] ? `${provider} (${mr.SOURCES[provider]})` : provider, ...[c.matched_by_id, c.matched_by_title, c.matched_by_near_year, c.new, c.ambiguous].map(mr.count)]),
       );
       mr.fillTable(
         document.querySelector("#ambiguous tbody"),
