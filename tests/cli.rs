@@ -975,3 +975,58 @@ fn etl_help_mentions_every_source_kind() {
         "{help}"
     );
 }
+
+/// A database of an older schema: the read-only commands name the version and the fix instead
+/// of failing on a missing column; `migrate` applies what is pending, once.
+#[test]
+fn an_older_schema_is_named_by_readers_and_migrate_brings_it_up() {
+    let env = Env::new();
+    let first = env.run(&["etl"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let latest: i64 = Connection::open(env.db())
+        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+        .expect("version");
+    Connection::open(env.db())
+        .and_then(|c| {
+            c.execute_batch(&format!(
+                "ALTER TABLE Movies DROP COLUMN RatingFrom; PRAGMA user_version = {};",
+                latest - 1
+            ))
+        })
+        .expect("back one version");
+    let runs = env.run(&["runs"]);
+    assert!(!runs.status.success());
+    let says = stderr(&runs);
+    assert!(
+        says.contains(&format!(
+            "has schema version {}, older than this movierec reads ({latest})",
+            latest - 1
+        )) && says.contains("migrate` once"),
+        "{says}"
+    );
+    let migrate = env.run(&["migrate"]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(
+        stdout(&migrate).ends_with(&format!("schema version {latest}\n")),
+        "{}",
+        stdout(&migrate)
+    );
+    let again = env.run(&["migrate"]);
+    assert_eq!(
+        stdout(&again),
+        stdout(&migrate),
+        "a second migrate changes nothing"
+    );
+    let runs = env.run(&["runs"]);
+    assert!(runs.status.success(), "{}", stderr(&runs));
+    let missing = env
+        .command()
+        .args(["--db", "nowhere.db", "migrate"])
+        .output()
+        .expect("spawn");
+    assert!(!missing.status.success() && stderr(&missing).contains("does not exist"));
+    assert!(
+        !env.path("nowhere.db").exists(),
+        "migrate never creates a database"
+    );
+}
