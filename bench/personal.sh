@@ -6,7 +6,8 @@
 #   3. the For-you page in headless Chromium: first render and rating → list updated
 #      (Performance API; tests/browser.rs `bench_for_you_timings`)
 # Needs wrk (apt-get install wrk), oha (cargo install oha), chromium + chromium-driver and
-# ../shared/data/ml-latest-small. WORK=dir keeps the database and model between runs.
+# ../shared/data/ml-latest-small. WORK=dir keeps the database and model between runs; BIN=path runs
+# another build (e.g. the commit before a change) with a WORK of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/ml-latest-small}
@@ -20,7 +21,7 @@ trap cleanup EXIT
 wait_http() { for _ in $(seq 1 600); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 cargo build --release --quiet
-bin=target/release/movierec
+bin=${BIN:-target/release/movierec}
 db="$work/m.db"
 if [ ! -f "$db" ]; then
   "$bin" --db "$db" etl >/dev/null

@@ -2,7 +2,8 @@
 # /api/movies/{id}/similar with content model v2 on a synthetic catalog of N movies (default
 # 1,000,000) with genres and keywords (bench/gen_catalog.py): the server's start-up (catalog read
 # + fit), its memory, and wrk's latency percentiles at 1 and at 8 connections over random ids.
-#   usage: [N=1000000] [WORK=dir] bench/similar_1m.sh     (WORK keeps the database for reruns)
+#   usage: [N=1000000] [WORK=dir] [BIN=movierec] bench/similar_1m.sh   (WORK keeps the database for
+#   reruns; BIN: another build, e.g. the commit before a change, with a WORK of its own)
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; }
 trap cleanup EXIT
 cargo build --release --quiet
-bin=target/release/movierec
+bin=${BIN:-target/release/movierec}
 if [ ! -f "$work/m.db" ]; then
   python3 bench/gen_catalog.py "$N" >"$work/catalog.csv"
   /usr/bin/time -f "etl: %e s, peak RSS %M KB" "$bin" --db "$work/m.db" etl --source "$work/catalog.csv" >/dev/null
