@@ -100,19 +100,27 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{*path}", get(asset))
 }
 
-async fn recommend(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    page(&state, "recommend")
+/// `?id=ID` picks a movie: its list's space is held from the first paint until it arrives.
+async fn recommend(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, ApiError> {
+    render(&state, "recommend", picks(query, "id"))
 }
 
-/// `?movie=ID` opens a movie's detail above the table: its space is reserved from the start, so
-/// the detail arriving does not push the page down.
+/// `?movie=ID` opens a movie's detail above the table: its space is held from the first paint
+/// until it arrives, so the detail does not push the page down.
 async fn catalog(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
-    let selected = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(k, v)| k == "movie" && !v.is_empty());
-    render(&state, "catalog", selected)
+    render(&state, "catalog", picks(query, "movie"))
+}
+
+/// Whether the query string sets `key` to something.
+fn picks(query: Option<String>, key: &str) -> bool {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(k, v)| k == key && !v.is_empty())
 }
 
 async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
@@ -123,8 +131,12 @@ async fn for_you(State(state): State<AppState>) -> Result<Html<String>, ApiError
     page(&state, "for-you")
 }
 
-async fn users(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    page(&state, "users")
+/// `?id=ID` picks a user: their lists' space is held from the first paint until they arrive.
+async fn users(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, ApiError> {
+    render(&state, "users", picks(query, "id"))
 }
 
 async fn models(State(state): State<AppState>) -> Result<Html<String>, ApiError> {

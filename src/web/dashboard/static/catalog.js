@@ -68,6 +68,7 @@
     } catch (error) {
       mr.showError(error);
     }
+    $("movies-wrap").setAttribute("aria-busy", "false");
   }
 
   async function loadDetail() {
@@ -116,10 +117,10 @@
       }
       box.replaceChildren(...parts);
       box.hidden = false;
-      box.setAttribute("aria-busy", "false");
     } catch (error) {
       mr.showError(error);
     }
+    box.setAttribute("aria-busy", "false");
   }
 
   $("q").addEventListener(

@@ -62,7 +62,10 @@
 
   async function update() {
     saveState();
-    if (!state.id) return;
+    if (!state.id) {
+      list.setAttribute("aria-busy", "false");
+      return;
+    }
     const mine = ++generation;
     const params = new URLSearchParams({ n: state.n });
     for (const [key, value] of Object.entries(filterValues())) if (value) params.set(key, value);
@@ -84,6 +87,7 @@
     } catch (error) {
       if (mine === generation) mr.showError(error);
     }
+    if (mine === generation) list.setAttribute("aria-busy", "false");
   }
 
   function choose(movie) {

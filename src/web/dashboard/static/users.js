@@ -24,7 +24,10 @@
   }
 
   async function show() {
-    if (!state.id) return;
+    if (!state.id) {
+      $("recs").setAttribute("aria-busy", "false");
+      return;
+    }
     mr.setParams({ id: state.id, model: $("model").value, genre: $("genre").value });
     $("user-id").value = String(state.id);
     const mine = ++generation;
@@ -51,6 +54,7 @@
     } catch (error) {
       if (mine === generation) mr.showError(error);
     }
+    if (mine === generation) $("recs").setAttribute("aria-busy", "false");
   }
 
   $("pick-user").addEventListener("submit", (event) => {
