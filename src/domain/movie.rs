@@ -211,10 +211,27 @@ pub struct MovieAttributes {
     pub overview: Option<String>,
     pub runtime: Option<i64>,
     pub language: Option<String>,
-    /// Certifications (MPAA), as the providers say them.
-    pub certifications: Vec<String>,
-    /// Creative types (vega's "Historical Fiction"), as the providers say them.
-    pub creative_types: Vec<String>,
+    /// Certifications and creative types, as the providers say them (one list: a million
+    /// movies' attributes are held while the content model fits).
+    pub facts: Vec<Fact>,
+}
+
+/// A categorical fact a provider states of a movie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// An MPAA certification: "PG-13".
+    Certification(String),
+    /// vega's Creative Type: "Historical Fiction".
+    CreativeType(String),
+}
+
+impl Fact {
+    /// What the provider said.
+    pub fn text(&self) -> &str {
+        match self {
+            Fact::Certification(t) | Fact::CreativeType(t) => t,
+        }
+    }
 }
 
 /// A movie of the catalog, as the CLI, the API and the models read it. Its facts are derived
@@ -235,8 +252,10 @@ pub struct CatalogMovie {
     /// (`vega`'s ratings are IMDb's).
     #[schema(value_type = Vec<Provider>)]
     pub rating_from: Providers,
-    /// Its TMDB id, when a source gave one: `https://www.themoviedb.org/movie/{tmdb_id}`.
-    pub tmdb_id: Option<u32>,
+    /// Its TMDB id, when a source gave one: `https://www.themoviedb.org/movie/{tmdb_id}`
+    /// (never 0: four bytes per movie with the niche, not eight).
+    #[schema(value_type = Option<u32>)]
+    pub tmdb_id: Option<std::num::NonZeroU32>,
     /// Its IMDb id (`tt0133093`), when a source gave one: `https://www.imdb.com/title/{imdb_id}/`.
     #[schema(value_type = Option<String>)]
     pub imdb_id: Option<ImdbId>,
@@ -245,7 +264,7 @@ pub struct CatalogMovie {
 /// An IMDb title id, `tt` and at least seven digits, kept as its number (a few bytes per movie
 /// of a million-movie catalog, not a string).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImdbId(u32);
+pub struct ImdbId(std::num::NonZeroU32);
 
 impl ImdbId {
     /// `tt0133093` → 133093; anything else is not an IMDb title id.
@@ -311,6 +330,30 @@ pub struct SourceFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A million-movie catalog is held in memory: the ids and rating sources cost 8 bytes a
+    /// movie (niches and a bitset), not 24.
+    #[test]
+    fn a_catalog_movie_stays_within_128_bytes() {
+        assert!(
+            std::mem::size_of::<CatalogMovie>() <= 128,
+            "{}",
+            std::mem::size_of::<CatalogMovie>()
+        );
+        assert_eq!(
+            ImdbId::parse("tt0120338").map(|i| i.to_string()).as_deref(),
+            Some("tt0120338")
+        );
+        assert_eq!(
+            ImdbId::parse("tt10872600")
+                .map(|i| i.to_string())
+                .as_deref(),
+            Some("tt10872600")
+        );
+        for bad in ["0120338", "tt012", "tt0000000", "tt01a0338", "nm0000138"] {
+            assert_eq!(ImdbId::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn title_is_nfc_trimmed_and_collapsed() {

@@ -111,12 +111,18 @@ impl Providers {
     }
 
     /// `tmdb|movielens`; `None` for the empty set.
-    pub fn code(self) -> Option<String> {
-        (!self.is_empty()).then(|| {
-            self.iter()
+    /// A single provider (most movies) borrows its code: no allocation per row of a load.
+    pub fn code(self) -> Option<std::borrow::Cow<'static, str>> {
+        let mut members = self.iter();
+        let first = members.next()?;
+        Some(match members.next() {
+            None => first.as_str().into(),
+            Some(_) => self
+                .iter()
                 .map(Provider::as_str)
                 .collect::<Vec<_>>()
                 .join("|")
+                .into(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! [`crate::model::blocks`]), with a reason for every neighbour.
 
 use super::{Dataset, Fit, Rated, RecommendError, Recommender, Scored};
-use crate::domain::movie::{CatalogMovie, MovieAttributes};
+use crate::domain::movie::{CatalogMovie, Fact, MovieAttributes};
 use crate::domain::MovieId;
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
 use crate::model::top_n;
@@ -27,11 +27,13 @@ fn item(movie: &CatalogMovie, a: Option<&MovieAttributes>) -> ItemAttributes {
     keywords.extend(a.tags);
     // Facts as a reason says them: "both rated PG-13, historical fiction, in French".
     let mut facts: Vec<String> = a
-        .certifications
+        .facts
         .iter()
-        .map(|c| format!("rated {c}"))
+        .map(|f| match f {
+            Fact::Certification(c) => format!("rated {c}"),
+            Fact::CreativeType(t) => t.to_lowercase(),
+        })
         .collect();
-    facts.extend(a.creative_types.iter().map(|t| t.to_lowercase()));
     facts.extend(
         a.language
             .as_deref()

@@ -286,7 +286,7 @@ fn reason<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::movie::MovieAttributes;
+    use crate::domain::movie::{Fact, MovieAttributes};
     use crate::recommend::test_movie;
     use std::time::Instant;
 
@@ -330,7 +330,7 @@ mod tests {
         let attributes = vec![
             MovieAttributes {
                 language: Some("en".to_owned()),
-                certifications: vec!["R".to_owned()],
+                facts: vec![Fact::Certification("R".to_owned())],
                 ..MovieAttributes::default()
             };
             4

@@ -20,6 +20,15 @@ pub(super) fn nullable<'a, T: Into<ToSqlOutput<'a>>>(value: Option<T>) -> ToSqlO
     value.map_or(ToSqlOutput::Owned(Value::Null), Into::into)
 }
 
+/// A text that may be borrowed for as long as the rows live; NULL for `None`.
+pub(super) fn text<'a>(value: Option<std::borrow::Cow<'a, str>>) -> ToSqlOutput<'a> {
+    match value {
+        Some(std::borrow::Cow::Borrowed(s)) => s.into(),
+        Some(std::borrow::Cow::Owned(s)) => ToSqlOutput::Owned(Value::Text(s)),
+        None => ToSqlOutput::Owned(Value::Null),
+    }
+}
+
 impl<'a> Rows<'a> {
     pub(super) fn new(width: usize) -> Self {
         Self {

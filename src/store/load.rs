@@ -17,7 +17,7 @@
 //! derives the touched movies' `Movies` row: descriptive fields from the first provider with a
 //! value in [`Provider::ATTRIBUTE_PRIORITY`], the rating by the run's [`RatingPolicy`].
 
-use super::bulk::{nullable, Rows};
+use super::bulk::{nullable, text, Rows};
 use super::codec::timestamp;
 use super::{Store, StoreError};
 use crate::domain::audit::{
@@ -408,7 +408,7 @@ impl Settled {
             nullable(d.popularity),
             run.0.into(),
             d.search_key.into(),
-            nullable(d.rating_from.code()),
+            text(d.rating_from.code()),
         ]);
     }
 
@@ -891,7 +891,7 @@ impl Load<'_> {
                 nullable(d.language),
                 nullable(d.popularity),
                 d.search_key.into(),
-                nullable(d.rating_from.code()),
+                text(d.rating_from.code()),
                 run.into(),
                 run.into(),
             ]);

@@ -5,7 +5,7 @@ use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
 use crate::domain::identity::normalize::normalize;
-use crate::domain::movie::{CatalogMovie, ImdbId, MovieAttributes, MovieDetail, SourceFacts};
+use crate::domain::movie::{CatalogMovie, Fact, ImdbId, MovieAttributes, MovieDetail, SourceFacts};
 use crate::domain::source::{Provider, Providers};
 use crate::domain::{EtlRunId, MovieId};
 use rusqlite::{OptionalExtension, Row};
@@ -15,6 +15,10 @@ use rusqlite::{OptionalExtension, Row};
 const COLUMNS: &str = "MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director, RatingFrom,
     (SELECT external_id FROM movie_ids AS i WHERE i.MovieID = Movies.MovieID AND i.namespace = 'tmdb' LIMIT 1),
     (SELECT external_id FROM movie_ids AS i WHERE i.MovieID = Movies.MovieID AND i.namespace = 'imdb' LIMIT 1)";
+/// [`COLUMNS`] without the ids, for reads of the whole catalog, which take them from
+/// [`attach_ids`] instead: a seek per movie is a million seeks at a million movies.
+const SCAN_COLUMNS: &str =
+    "MovieID, Title, ReleaseYear, Rating, Votes, Genre, Director, RatingFrom, NULL, NULL";
 /// How many columns [`COLUMNS`] names: further selected columns start at this index.
 const COLUMN_COUNT: usize = 10;
 
@@ -247,9 +251,13 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         let run_id = latest_succeeded(&tx)?;
         let movies = {
-            let mut stmt = tx.prepare(&format!("SELECT {COLUMNS} FROM Movies ORDER BY MovieID"))?;
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {SCAN_COLUMNS} FROM Movies ORDER BY MovieID"
+            ))?;
             let rows = stmt.query_map([], catalog_movie)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
+            let mut movies = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            attach_ids(&tx, &mut movies)?;
+            movies
         };
         tx.finish()?;
         Ok((movies, run_id))
@@ -269,7 +277,7 @@ impl Store {
         let mut attributes = Vec::new();
         {
             let mut stmt = tx.prepare(&format!(
-                "SELECT {COLUMNS}, Overview, Runtime, OriginalLanguage FROM Movies ORDER BY MovieID"
+                "SELECT {SCAN_COLUMNS}, Overview, Runtime, OriginalLanguage FROM Movies ORDER BY MovieID"
             ))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
@@ -284,6 +292,7 @@ impl Store {
                 movies.push(movie);
             }
         }
+        attach_ids(&tx, &mut movies)?;
         let position = |id: i64| movies.binary_search_by_key(&MovieId(id), |m| m.id).ok();
         let mut each = |sql: &str,
                         put: &mut dyn FnMut(&mut MovieAttributes, String, String)|
@@ -331,13 +340,41 @@ impl Store {
             "SELECT MovieID, coalesce(certification, ''), creative_type FROM movie_sources
               WHERE certification IS NOT NULL OR creative_type IS NOT NULL ORDER BY MovieID",
             &mut |a, certification, creative| {
-                push(&mut a.certifications, certification);
-                push(&mut a.creative_types, creative);
+                for fact in [
+                    Fact::Certification(certification),
+                    Fact::CreativeType(creative),
+                ] {
+                    if !fact.text().is_empty() && !a.facts.contains(&fact) {
+                        a.facts.push(fact);
+                    }
+                }
             },
         )?;
         tx.finish()?;
         Ok((movies, attributes, run_id))
     }
+}
+
+/// Sets every movie's TMDB and IMDb ids (`movies` by ascending id) from one pass over the
+/// `tmdb` and `imdb` ranges of `movie_ids`'s key; a movie with several keeps the first.
+fn attach_ids(conn: &rusqlite::Connection, movies: &mut [CatalogMovie]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT MovieID, namespace, external_id FROM movie_ids WHERE namespace IN ('tmdb', 'imdb')",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: MovieId = row.get(0)?;
+        let Ok(p) = movies.binary_search_by_key(&id, |m| m.id) else {
+            continue;
+        };
+        let (namespace, value): (String, String) = (row.get(1)?, row.get(2)?);
+        let m = &mut movies[p];
+        match namespace.as_str() {
+            "tmdb" => m.tmdb_id = m.tmdb_id.or_else(|| value.parse().ok()),
+            _ => m.imdb_id = m.imdb_id.or_else(|| ImdbId::parse(&value)),
+        }
+    }
+    Ok(())
 }
 
 fn latest_succeeded(conn: &rusqlite::Connection) -> rusqlite::Result<Option<EtlRunId>> {

@@ -464,7 +464,7 @@ mod tests {
                 .into_iter()
                 .take(id as usize % 3)
                 .collect(),
-            tmdb_id: (id != 2).then_some(603 + id as u32),
+            tmdb_id: std::num::NonZeroU32::new(if id == 2 { 0 } else { 603 + id as u32 }),
             imdb_id: ImdbId::parse(if id == 3 { "tt10872600" } else { "tt0133093" }),
         };
         let query = movie(
