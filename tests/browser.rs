@@ -863,6 +863,7 @@ async fn every_page_holds_from_360_to_1920_px_without_blank_bands() {
     let server = app::spawn_app(&[Source::Movielens(ratings)], |_| {}).await;
     let base = server.base.clone();
     let (_driver, client) = start_browser(&dir.path().join("profile")).await;
+    let axe = axe_source();
     let pages = [
         "/",
         "/?id=1",
@@ -904,6 +905,7 @@ async fn every_page_holds_from_360_to_1920_px_without_blank_bands() {
                 "{page} at {width} px has a blank band of {blank} px"
             );
             if width == 390 || width == 1366 {
+                assert_accessible(&client, &axe, &format!("{page} at {width} px")).await;
                 let name = page
                     .trim_start_matches('/')
                     .replace(['?', '=', ':', ',', '&'], "_");

@@ -12,7 +12,7 @@
 
   /** One page of the users, with the pager under it. */
   async function loadUsers() {
-    const page = await mr.getJson(`/api/users?limit=${PAGE}&offset=${offset}`);
+    const page = await mr.getJson(`/api/users?limit=${PAGE}&offset=${offset}`).finally(() => $("users-wrap").setAttribute("aria-busy", "false"));
     $("users-empty").hidden = page.total > 0;
     $("page-info").textContent = page.total ? `${mr.count(offset + 1)}–${mr.count(offset + page.items.length)} of ${mr.count(page.total)} users` : "";
     $("prev").disabled = offset === 0;
