@@ -306,7 +306,19 @@ async fn dashboard_end_to_end() {
         "{url}"
     );
 
-    // The chart: the whole catalog, with the movie and its 15 recommendations highlighted.
+    // The chart, drawn once it scrolls into view: the whole catalog, with the movie and its 15
+    // recommendations highlighted.
+    js(
+        &client,
+        "document.getElementById('scatter').scrollIntoView()",
+    )
+    .await;
+    eventually(
+        &client,
+        "the chart drawn",
+        "return performance.getEntriesByName('movierec:chart-drawn').length",
+    )
+    .await;
     let highlighted = js(
         &client,
         "const c = Chart.getChart('scatter'); return c.getDatasetMeta(0).data.length + c.getDatasetMeta(1).data.length",
@@ -890,7 +902,9 @@ async fn every_page_holds_from_360_to_1920_px_without_blank_bands() {
                 "return performance.getEntriesByName('movierec:ready').length",
             )
             .await;
-            // Let lists that arrive after `ready` (the For-you list, a user's history) settle.
+            // Let what arrives after `ready` settle: the For-you list, a user's history, a chart
+            // drawn once it scrolls into view (so scroll through the page first).
+            js(&client, "window.scrollTo(0, document.body.scrollHeight)").await;
             eventually(
                 &client,
                 "nothing busy",
@@ -906,6 +920,7 @@ async fn every_page_holds_from_360_to_1920_px_without_blank_bands() {
             );
             if width == 390 || width == 1366 {
                 assert_accessible(&client, &axe, &format!("{page} at {width} px")).await;
+                js(&client, "window.scrollTo(0, 0)").await;
                 let name = page
                     .trim_start_matches('/')
                     .replace(['?', '=', ':', ',', '&'], "_");

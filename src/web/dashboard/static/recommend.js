@@ -52,7 +52,11 @@
     });
   }
 
+  /** What the chart highlights: kept for a chart drawn later. */
+  const shown = { movie: null, recommendations: [] };
+
   function highlight(movie, recommendations) {
+    Object.assign(shown, { movie, recommendations });
     if (!chart) return;
     const point = (m) => ({ x: m.release_year, y: m.rating, id: m.id, title: m.title });
     chart.data.datasets[0].data = movie ? [point(movie)] : [];
@@ -107,6 +111,26 @@
   const refilter = mr.debounce(update, 250);
   for (const input of Object.values(filters)) input.addEventListener("input", refilter);
 
+  /**
+   * The chart is drawn when it first scrolls into view: below the list, it is out of sight on a
+   * phone, and drawing a thousand points is the page's one long task.
+   */
+  function drawChartWhenSeen() {
+    const observer = new IntersectionObserver(async (entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      observer.disconnect();
+      try {
+        makeChart(await mr.getJson("/api/catalog/points?max=1000"));
+        highlight(shown.movie, shown.recommendations);
+        performance.mark("movierec:chart-drawn");
+      } catch (error) {
+        mr.showError(error);
+      }
+      $("scatter-box").setAttribute("aria-busy", "false");
+    });
+    observer.observe($("scatter"));
+  }
+
   async function start() {
     const params = mr.params();
     const n = Number(params.get("n"));
@@ -115,7 +139,8 @@
     sliderValue.textContent = String(state.n);
     for (const [key, input] of Object.entries(filters)) input.value = params.get(key) || (input.tagName === "SELECT" ? input.options[0].value : "");
     const id = Number(params.get("id"));
-    const pending = [mr.getJson("/api/catalog/points?max=1000").then(makeChart)];
+    drawChartWhenSeen();
+    const pending = [];
     if (Number.isInteger(id) && id > 0) {
       pending.push(
         mr.getJson(`/api/movies/${id}`).then((m) => {
