@@ -691,6 +691,27 @@ async fn for_you_rates_any_film_in_half_stars_and_moves_ratings_as_csv() {
         "{models}"
     );
 
+    // "More": the next most voted films of the genre, never one already offered.
+    let before = js(
+        &client,
+        "return document.querySelectorAll('#groups .card').length",
+    )
+    .await;
+    client
+        .find(Locator::Css("#groups .more"))
+        .await
+        .expect("more")
+        .click()
+        .await
+        .expect("click");
+    eventually(
+        &client,
+        "more films",
+        &format!("return document.querySelectorAll('#groups .card').length > {before}"),
+    )
+    .await;
+    assert_eq!(js(&client, "const ids = [...document.querySelectorAll('#groups .card')].map(c => c.dataset.id); return ids.length === new Set(ids).size").await, true);
+
     // Search any film by a forgiving title; Enter puts it on the page with its stars focused.
     let search = client
         .find(Locator::Id("rate-search"))

@@ -119,5 +119,8 @@
       return chosen ? selectRun(chosen) : null;
     })
     .catch(mr.showError)
-    .then(() => performance.mark("movierec:ready"));
+    .then(() => {
+      $("run").setAttribute("aria-busy", "false");
+      performance.mark("movierec:ready");
+    });
 })();
