@@ -82,6 +82,17 @@ async fn start_browser(profile: &std::path::Path) -> (Driver, Client) {
     }
 }
 
+/// Finds the element `locator` names and clicks it (failing the test if it is not there).
+async fn click(client: &Client, locator: Locator<'_>) {
+    client
+        .find(locator)
+        .await
+        .unwrap_or_else(|e| panic!("no element {locator:?}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
 /// Evaluates `script` until it returns something truthy (or fails the test after 10 s).
 async fn eventually(client: &Client, what: &str, script: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -447,13 +458,11 @@ async fn dashboard_end_to_end() {
     assert_accessible(&client, &axe, "/quality").await;
     screenshot(&client, "quality").await;
     // Run 2 (one clean row) rejected nothing: its chart says so instead of drawing empty axes.
-    client
-        .find(Locator::XPath("//table[@id='runs']//button[text()='#2']"))
-        .await
-        .expect("run 2")
-        .click()
-        .await
-        .expect("pick run 2");
+    click(
+        &client,
+        Locator::XPath("//table[@id='runs']//button[text()='#2']"),
+    )
+    .await;
     eventually(
         &client,
         "the empty-chart note",
@@ -495,13 +504,7 @@ async fn dashboard_end_to_end() {
         .await,
         0
     );
-    client
-        .find(Locator::LinkText(XSS_TITLE))
-        .await
-        .expect("title link")
-        .click()
-        .await
-        .expect("open detail");
+    click(&client, Locator::LinkText(XSS_TITLE)).await;
     eventually(&client, "detail view", "const d = document.getElementById('detail'); return d && !d.hidden && d.querySelectorAll('li.item').length === 10").await;
     assert!(client.get_alert_text().await.is_err(), "no alert may open");
     assert_eq!(
@@ -678,13 +681,7 @@ async fn for_you_rates_any_film_in_half_stars_and_moves_ratings_as_csv() {
         "return document.querySelectorAll('#groups .card').length",
     )
     .await;
-    client
-        .find(Locator::Css("#groups .more"))
-        .await
-        .expect("more")
-        .click()
-        .await
-        .expect("click");
+    click(&client, Locator::Css("#groups .more")).await;
     eventually(
         &client,
         "more films",
@@ -747,13 +744,7 @@ async fn for_you_rates_any_film_in_half_stars_and_moves_ratings_as_csv() {
     }
     // Not interested: the film leaves the list for good, and can be brought back.
     let dismissed = items[0]["id"].as_i64().expect("id");
-    client
-        .find(Locator::Css("#picks .item .dismiss"))
-        .await
-        .expect("dismiss")
-        .click()
-        .await
-        .expect("click");
+    click(&client, Locator::Css("#picks .item .dismiss")).await;
     eventually(&client, "dismissed", &format!("return document.getElementById('hidden-count').textContent === '1' && document.querySelectorAll('#picks .item').length === 12 && !document.querySelector('#picks .item[data-id=\"{dismissed}\"]')")).await;
 
     // Save as CSV: what the download holds.
@@ -1142,13 +1133,7 @@ async fn personal_pages_end_to_end() {
     )
     .await;
     // Hide what I rated; filter to dramas.
-    client
-        .find(Locator::Id("hide-rated"))
-        .await
-        .expect("switch")
-        .click()
-        .await
-        .expect("toggle");
+    click(&client, Locator::Id("hide-rated")).await;
     eventually(
         &client,
         "rated cards hidden",
