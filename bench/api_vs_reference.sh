@@ -19,6 +19,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
+# oha 1.5+ spells JSON output `--output-format json`, 1.4 `--json`.
+oha_json=(--output-format json); oha --help | grep -q -- --output-format || oha_json=(--json)
 wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 # wrk → "req/s p50 p99"
 wrk_run() {
@@ -54,7 +56,7 @@ done
 echo "== 2. oha at half of movierec's max rate, 20s"
 for path in "/api/movies/1/similar?n=10&model=content-seed" "/api/movies?q=the&limit=20"; do
   rate=$(awk -v r="${best[$path]}" 'BEGIN{printf "%d", r/2}')
-  oha --no-tui --output-format json -z 20s -q "$rate" -c 32 "http://127.0.0.1:18000$path" >"$work/oha.json"
+  oha --no-tui "${oha_json[@]}" -z 20s -q "$rate" -c 32 "http://127.0.0.1:18000$path" >"$work/oha.json"
   "$REF_PY" - "$work/oha.json" "$path" "$rate" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -84,6 +86,6 @@ wait_http http://127.0.0.1:18001/health
 echo "server RSS with 1M movies loaded: $(rss_mib "$bpid") MiB"
 read -r b_rps b_p50 b_p99 <<<"$(wrk_run "http://127.0.0.1:18001/api/movies/1/similar?n=10&model=content-seed")"
 echo "wrk /similar on 1M: req/s=$b_rps p50=$b_p50 p99=$b_p99"
-oha --no-tui --output-format json -z 20s -q "$(awk -v r="$b_rps" 'BEGIN{printf "%d", r/2}')" -c 32 \
+oha --no-tui "${oha_json[@]}" -z 20s -q "$(awk -v r="$b_rps" 'BEGIN{printf "%d", r/2}')" -c 32 \
   "http://127.0.0.1:18001/api/movies/1/similar?n=10&model=content-seed" >"$work/oha.json"
 "$REF_PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["latencyPercentiles"]; print("oha at half rate on 1M: p50=%.3fms p99=%.3fms achieved=%.0f/s" % (p["p50"]*1e3, p["p99"]*1e3, d["summary"]["requestsPerSec"]))' "$work/oha.json"

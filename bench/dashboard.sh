@@ -7,6 +7,7 @@
 #   BASE_BIN=path/to/older/movierec bench/dashboard.sh            # embedded vega + ml-latest-small
 #   CATALOG=big.csv BASE_BIN=… bench/dashboard.sh                  # a synthetic catalog instead
 #                                                                  # (bench/gen_catalog.py 1000000)
+#   PAGES="/ /quality" RUNS=3 BASE_BIN=… bench/dashboard.sh         # some pages, each 3 times
 # Needs the pinned lighthouse that scripts/test installs under target/test-tools/npm, chromium,
 # and ../shared/data/ml-latest-small without CATALOG.
 set -euo pipefail
@@ -36,8 +37,10 @@ for which in head base; do
 done
 movie=$(curl -fs "http://127.0.0.1:18201/api/movies/popular?n=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 printf '%-26s %-5s %6s %9s %7s %8s %9s %9s\n' page build score "LCP ms" CLS "TBT ms" "KB" "ready ms"
-for page in / "/?id=$movie&n=50" /for-you /users /models "/catalog?movie=$movie" /quality; do
-  for which in head base; do
+read -r -a pages <<<"${PAGES:-/ /?id=MOVIE&n=50 /for-you /users /models /catalog?movie=MOVIE /quality}"
+for page in "${pages[@]}"; do
+  page=${page//MOVIE/$movie}
+  for run in $(seq 1 "${RUNS:-1}"); do for which in head base; do
     out="$work/report.json"
     CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium} "$lighthouse" "http://127.0.0.1:${ports[$which]}$page" --quiet \
       --only-categories=performance --chrome-flags="--headless --no-sandbox --disable-dev-shm-usage" \
@@ -53,6 +56,6 @@ print(f"{page[:26]:<26} {which:<5} {round(r['categories']['performance']['score'
       f"{a['total-blocking-time']['numericValue']:>8.0f} {a['total-byte-weight']['numericValue'] / 1024:>9.1f} "
       f"{'' if ready is None else f'{ready:.0f}':>9}")
 PY
-  done
+  done; done
 done
 echo "(Lighthouse simulates a mid-range phone: 4x CPU slowdown, slow 4G; ready is unthrottled wall time.)"

@@ -18,6 +18,8 @@ work=${WORK:-$(mktemp -d)}
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; [ -z "${WORK:-}" ] && rm -rf "$work"; true; }
 trap cleanup EXIT
+# oha 1.5+ spells JSON output `--output-format json`, 1.4 `--json`.
+oha_json=(--output-format json); oha --help | grep -q -- --output-format || oha_json=(--json)
 wait_http() { for _ in $(seq 1 600); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 cargo build --release --quiet
@@ -62,7 +64,7 @@ wrk_run() { # url script -> "req/s p50 p99"
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 oha_run() { # rate, then oha's arguments -> "p50 p99 success"
-  oha --no-tui --output-format json -z 20s -q "$1" -c "$CONNECTIONS" "${@:2}" >"$work/oha.json"
+  oha --no-tui "${oha_json[@]}" -z 20s -q "$1" -c "$CONNECTIONS" "${@:2}" >"$work/oha.json"
   python3 - "$work/oha.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -350,7 +350,7 @@ async fn dashboard_end_to_end() {
     assert_eq!(catalog_points.as_u64(), Some(sampled));
     let hint = js(
         &client,
-        "return document.getElementById('chart-hint').textContent",
+        "return document.getElementById('chart-sample').textContent",
     )
     .await;
     assert!(

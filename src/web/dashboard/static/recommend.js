@@ -24,8 +24,9 @@
   }
 
   function makeChart(points) {
+    // Below the chart: text that arrives with the points shifts nothing the reader sees.
     if (points.sampled) {
-      $("chart-hint").textContent = `Rating against release year, for an even sample of ${points.id.length.toLocaleString("en")} of the ${points.total.toLocaleString("en")} rated movies. The chosen movie is red, its recommendations orange.`;
+      $("chart-sample").textContent = `An even sample of ${points.id.length.toLocaleString("en")} of the ${points.total.toLocaleString("en")} rated movies.`;
     }
     const catalog = points.id.map((id, i) => ({ x: points.release_year[i], y: points.rating[i], id, title: points.title[i] }));
     chart = new Chart($("scatter"), {
