@@ -310,11 +310,18 @@ pub struct MovieDetail {
     pub runtime: Option<u32>,
     /// ISO 639-1.
     pub original_language: Option<String>,
+    /// Its English name ("French" for `fr`), so pages need no locale data of their own.
+    pub language_name: Option<&'static str>,
     pub popularity: Option<f64>,
     /// What each provider says, with its own scale.
     pub sources: Vec<SourceFacts>,
     /// Every external id of the movie, `namespace:id`: e.g. `tmdb:603`, `imdb:tt0133093`.
     pub ids: Vec<String>,
+}
+
+/// The English name of an ISO 639-1 code: "French" for `fr`; `None` for a code ISO 639-1 lacks.
+pub fn language_name(code: &str) -> Option<&'static str> {
+    isolang::Language::from_639_1(code).map(|l| l.to_name())
 }
 
 /// One provider's rating of a movie.
@@ -330,6 +337,14 @@ pub struct SourceFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_are_named_in_english_and_unknown_codes_are_not() {
+        assert_eq!(language_name("fr"), Some("French"));
+        assert_eq!(language_name("en"), Some("English"));
+        assert_eq!(language_name("xx"), None);
+        assert_eq!(language_name(""), None);
+    }
 
     /// A million-movie catalog is held in memory: the ids and rating sources cost 8 bytes a
     /// movie (niches and a bitset), not 24.

@@ -2,7 +2,7 @@
 //! [`crate::model::blocks`]), with a reason for every neighbour.
 
 use super::{Dataset, Fit, Rated, RecommendError, Recommender, Scored};
-use crate::domain::movie::{CatalogMovie, Fact, MovieAttributes};
+use crate::domain::movie::{language_name, CatalogMovie, Fact, MovieAttributes};
 use crate::domain::MovieId;
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
 use crate::model::top_n;
@@ -37,8 +37,8 @@ fn item(movie: &CatalogMovie, a: Option<&MovieAttributes>) -> ItemAttributes {
     facts.extend(
         a.language
             .as_deref()
-            .and_then(isolang::Language::from_639_1)
-            .map(|l| format!("in {}", l.to_name())),
+            .and_then(language_name)
+            .map(|l| format!("in {l}")),
     );
     ItemAttributes {
         genres: if a.genres.is_empty() {

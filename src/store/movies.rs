@@ -5,7 +5,9 @@ use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
 use crate::domain::identity::normalize::normalize;
-use crate::domain::movie::{CatalogMovie, Fact, ImdbId, MovieAttributes, MovieDetail, SourceFacts};
+use crate::domain::movie::{
+    language_name, CatalogMovie, Fact, ImdbId, MovieAttributes, MovieDetail, SourceFacts,
+};
 use crate::domain::source::{Provider, Providers};
 use crate::domain::{EtlRunId, MovieId};
 use rusqlite::{OptionalExtension, Row};
@@ -90,6 +92,10 @@ impl Store {
                         release_date: r.get(COLUMN_COUNT)?,
                         overview: r.get(COLUMN_COUNT + 1)?,
                         runtime: r.get(COLUMN_COUNT + 2)?,
+                        language_name: r
+                            .get_ref(COLUMN_COUNT + 3)?
+                            .as_str_or_null()?
+                            .and_then(language_name),
                         original_language: r.get(COLUMN_COUNT + 3)?,
                         popularity: r.get(COLUMN_COUNT + 4)?,
                         genres: Vec::new(),

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use minijinja::{context, Environment};
+use minijinja::{context, Environment, Value};
 use std::sync::LazyLock;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -105,7 +105,11 @@ async fn recommend(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
-    render(&state, "recommend", picks(query, "id"))
+    render(
+        &state,
+        "recommend",
+        context! { selected => picks(query, "id") },
+    )
 }
 
 /// `?movie=ID` opens a movie's detail above the table: its space is held from the first paint
@@ -114,7 +118,11 @@ async fn catalog(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
-    render(&state, "catalog", picks(query, "movie"))
+    render(
+        &state,
+        "catalog",
+        context! { selected => picks(query, "movie") },
+    )
 }
 
 /// Whether the query string sets `key` to something.
@@ -132,11 +140,20 @@ async fn for_you(State(state): State<AppState>) -> Result<Html<String>, ApiError
 }
 
 /// `?id=ID` picks a user: their lists' space is held from the first paint until they arrive.
+/// Without users the page says so from the first paint, holding no space for a table that
+/// stays empty.
 async fn users(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
-    render(&state, "users", picks(query, "id"))
+    let users = state
+        .db(|s| s.users_page(1, 0).map(|(_, total)| total))
+        .await?;
+    render(
+        &state,
+        "users",
+        context! { selected => picks(query, "id"), users => users },
+    )
 }
 
 async fn models(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
@@ -144,18 +161,18 @@ async fn models(State(state): State<AppState>) -> Result<Html<String>, ApiError>
 }
 
 fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
-    render(state, name, false)
+    render(state, name, context! {})
 }
 
-/// Renders page `name`; `selected`: the URL picks an item whose panel loads after the page.
-fn render(state: &AppState, name: &str, selected: bool) -> Result<Html<String>, ApiError> {
+/// Renders page `name` with what every page shows and what this one adds in `extra` (such as
+/// `selected`: the URL picks an item whose panel loads after the page).
+fn render(state: &AppState, name: &str, extra: Value) -> Result<Html<String>, ApiError> {
     let engine = state.engine.load();
     TEMPLATES
         .get_template(&format!("{name}.html"))
         .and_then(|t| {
             t.render(context! {
                 page => name,
-                selected => selected,
                 movies => engine.movies().len(),
                 fitted_at => engine.fitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 run_id => engine.run_id.map(|r| r.0),
@@ -163,6 +180,7 @@ fn render(state: &AppState, name: &str, selected: bool) -> Result<Html<String>, 
                 models => SimilarModel::ALL.iter().map(|m| m.name()).collect::<Vec<_>>(),
                 trained => engine.trained().map(|t| t.kind.as_str()).collect::<Vec<_>>(),
                 default_model => engine.default_personal_model().name(),
+                ..extra
             })
         })
         .map(Html)

@@ -27,15 +27,6 @@
     return `/catalog?${p}`;
   }
 
-  /** "English" for "en" (the browser's own names of ISO 639 codes). */
-  function languageName(code) {
-    try {
-      return new Intl.DisplayNames(["en"], { type: "language" }).of(code);
-    } catch {
-      return null;
-    }
-  }
-
   /** "7.4 IMDb": the rating and whose it is; nothing for an unrated movie. */
   function rated(m) {
     if (m.rating == null) return "";
@@ -95,7 +86,7 @@
         ["Written by", names(m.writers, 6)],
         ["Starring", names(m.cast, 10)],
         ["Runtime", m.runtime == null ? null : `${m.runtime} min`],
-        ["Language", m.original_language && (languageName(m.original_language) || m.original_language)],
+        ["Language", m.language_name || m.original_language],
         ["Tags", names(m.tags, 12)],
         ["Ratings by source", m.sources.map(sourceRating).join("; ")],
       ]) {

@@ -68,9 +68,12 @@ const mr = {
     return value == null ? "" : Number(value).toFixed(digits);
   },
 
-  /** A count with thousands separators: 12,345. */
+  /**
+   * A whole count with thousands separators: 12,345. Not `toLocaleString`/`Intl`: loading the
+   * locale data cost the page 20–30 ms before its first number.
+   */
   count(value) {
-    return value == null ? "" : Number(value).toLocaleString("en");
+    return value == null ? "" : String(Math.round(Number(value))).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   },
 
   /** Stars as people write them: 4, 4.5. */

@@ -346,7 +346,7 @@
     const idCol = col("movie_id", "movieid", "id");
     const starsCol = col("rating", "stars");
     if (idCol < 0 || starsCol < 0) throw new Error(`line 1: expected the columns movie_id and rating (as "Save as CSV" writes them), found ${names.join(", ") || "none"}`);
-    if (rows.length > MAX_RATINGS) throw new Error(`the file holds ${rows.length.toLocaleString("en")} ratings; at most ${MAX_RATINGS.toLocaleString("en")} can be used`);
+    if (rows.length > MAX_RATINGS) throw new Error(`the file holds ${mr.count(rows.length)} ratings; at most ${mr.count(MAX_RATINGS)} can be used`);
     const titleCol = col("title");
     const yearCol = col("year", "release_year");
     const out = new Map();
@@ -367,7 +367,7 @@
     $("import").value = "";
     if (!file) return;
     try {
-      if (file.size > MAX_CSV_BYTES) throw new Error(`${file.name} is ${file.size.toLocaleString("en")} bytes; a ratings file may be at most 1 MiB`);
+      if (file.size > MAX_CSV_BYTES) throw new Error(`${file.name} is ${mr.count(file.size)} bytes; a ratings file may be at most 1 MiB`);
       const loaded = ratingsFromCsv(await file.text());
       // The catalog must know every film: the API names any it does not, and nothing changes.
       const check = await fetch("/api/recommendations", {

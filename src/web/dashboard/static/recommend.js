@@ -26,7 +26,7 @@
   function makeChart(points) {
     // Below the chart: text that arrives with the points shifts nothing the reader sees.
     if (points.sampled) {
-      $("chart-sample").textContent = `An even sample of ${points.id.length.toLocaleString("en")} of the ${points.total.toLocaleString("en")} rated movies.`;
+      $("chart-sample").textContent = `An even sample of ${mr.count(points.id.length)} of the ${mr.count(points.total)} rated movies.`;
     }
     const catalog = points.id.map((id, i) => ({ x: points.release_year[i], y: points.rating[i], id, title: points.title[i] }));
     chart = new Chart($("scatter"), {

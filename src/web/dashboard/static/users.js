@@ -13,7 +13,10 @@
   /** One page of the users, with the pager under it. */
   async function loadUsers() {
     const page = await mr.getJson(`/api/users?limit=${PAGE}&offset=${offset}`).finally(() => $("users-wrap").setAttribute("aria-busy", "false"));
+    // Without users the empty state takes the table's place (and the pager's).
     $("users-empty").hidden = page.total > 0;
+    $("users-wrap").hidden = page.total === 0;
+    $("pager").hidden = page.total === 0;
     $("page-info").textContent = page.total ? `${mr.count(offset + 1)}–${mr.count(offset + page.items.length)} of ${mr.count(page.total)} users` : "";
     $("prev").disabled = offset === 0;
     $("next").disabled = offset + page.items.length >= page.total;
