@@ -772,6 +772,76 @@ fn movies_search_is_case_insensitive_and_limited() {
 }
 
 #[test]
+fn sigterm_drains_ready_first_then_closes_and_ctrl_c_does_not_wait() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let mut cmd = env.command();
+    cmd.env("MOVIEREC_DRAIN_MS", "3000")
+        .arg("--db")
+        .arg(env.db())
+        .arg("serve");
+    let mut server = Served::spawn(cmd);
+    assert_eq!(
+        server.get("/health/ready"),
+        (
+            "HTTP/1.1 200 OK".to_owned(),
+            r#"{"status":"ready"}"#.to_owned()
+        )
+    );
+    server.signal_terminate();
+    // Not ready from SIGTERM on, while the rest is still served until the drain ends.
+    let mut draining = None;
+    for _ in 0..200 {
+        let (status, body) = server.get("/health/ready");
+        if status.contains("503") {
+            draining = Some(body);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let body = draining.expect("/health/ready never answered 503 after SIGTERM");
+    let problem: Value = serde_json::from_str(&body).expect("problem json");
+    assert_eq!(problem["status"], 503, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("shutting down")),
+        "{problem}"
+    );
+    assert!(server.get("/health/live").0.contains("200"));
+    assert!(server.get("/api/movies/1").0.contains("200"));
+    assert!(
+        server.child.wait().expect("wait").success(),
+        "a drained server exits 0"
+    );
+
+    // Ctrl-C (SIGINT) stops at once, even with a drain configured: nothing answers 503 first.
+    let mut cmd = env.command();
+    cmd.env("MOVIEREC_DRAIN_MS", "600000")
+        .arg("--db")
+        .arg(env.db())
+        .arg("serve");
+    let mut server = Served::spawn(cmd);
+    Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let mut exited = None;
+    for _ in 0..300 {
+        exited = server.child.try_wait().expect("try_wait");
+        if exited.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = server.child.kill();
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "Ctrl-C must stop at once and exit 0: {exited:?}"
+    );
+}
+
+#[test]
 fn bare_command_loads_the_catalog_once_and_serves_it() {
     let env = Env::new();
     let mut first = env.command();

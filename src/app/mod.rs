@@ -25,6 +25,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     config: WebConfig,
+    /// How long SIGTERM's drain lasts (`--drain-ms`).
+    drain: std::time::Duration,
 }
 
 impl Application {
@@ -44,6 +46,7 @@ impl Application {
             listener,
             state,
             config,
+            drain: std::time::Duration::from_millis(settings.drain_ms),
         })
     }
 
@@ -58,6 +61,26 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         web::serve(self.listener, self.state, &self.config, shutdown).await
+    }
+
+    /// Serves until Ctrl-C, which stops at once (in-flight requests finish), or SIGTERM, which
+    /// first drains: `/health/ready` answers 503 for `--drain-ms` while every other request is
+    /// still served, so a load balancer moves traffic away before the listener closes.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        let (state, drain) = (self.state.clone(), self.drain);
+        let signals = Signals::listen()?;
+        self.run_until(async move {
+            if signals.next().await == Stop::Terminate && !drain.is_zero() {
+                state.start_draining();
+                tracing::info!(
+                    drain_ms = drain.as_millis() as u64,
+                    "draining: /health/ready answers 503 until the listener closes"
+                );
+                tokio::time::sleep(drain).await;
+            }
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await
     }
 }
 
@@ -132,7 +155,7 @@ fn serve(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result
         .build()?;
     runtime.block_on(async {
         let app = Application::build(db, data_dir, settings).await?;
-        app.run_until(shutdown_signal()).await?;
+        app.run_until_signal().await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -177,27 +200,53 @@ fn migrate(db: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Which signal asked the server to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C: someone at the terminal, who wants it gone now.
+    Interrupt,
+    /// SIGTERM: a supervisor (systemd, Docker, Kubernetes), which waits for a drain.
+    Terminate,
+}
+
+/// Ctrl-C and SIGTERM, listened for from the moment this is made: a signal that arrives
+/// before the server first polls for it must not meet its default action (exit at once).
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+
+    /// Resolves on the first of them, saying which.
+    async fn next(mut self) -> Stop {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Stop::Interrupt,
+                _ = self.terminate.recv() => Stop::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Stop::Interrupt
+        }
+    }
 }
 
 #[cfg(test)]

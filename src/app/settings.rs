@@ -17,6 +17,8 @@ const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 const DEFAULT_RELOAD_INTERVAL_MS: u64 = 2_000;
+/// Long enough for a load balancer's readiness checks (every 1–2 s) to see the 503.
+const DEFAULT_DRAIN_MS: u64 = 5_000;
 const DEFAULT_POOL_SIZE: u32 = 8;
 const DEFAULT_LOCK_WAIT_SECS: u64 = 600;
 const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
@@ -147,6 +149,12 @@ pub struct ServeSettings {
           value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
     pub reload_interval_ms: u64,
 
+    /// After SIGTERM, how long `/health/ready` answers 503 while everything else is still
+    /// served, before the listener closes, in milliseconds (Ctrl-C stops at once).
+    #[arg(long, env = "MOVIEREC_DRAIN_MS", default_value_t = DEFAULT_DRAIN_MS,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub drain_ms: u64,
+
     /// Read-only database connections in the pool (and the most store calls at once).
     #[arg(long, env = "MOVIEREC_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -170,6 +178,7 @@ impl Default for ServeSettings {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             body_limit: DEFAULT_BODY_LIMIT,
             reload_interval_ms: DEFAULT_RELOAD_INTERVAL_MS,
+            drain_ms: DEFAULT_DRAIN_MS,
             pool_size: DEFAULT_POOL_SIZE,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
@@ -216,6 +225,9 @@ mod tests {
         assert_eq!(from_cli.body_limit, default.body_limit);
         assert_eq!(from_cli.pool_size, default.pool_size);
         assert_eq!(from_cli.reload_interval_ms, default.reload_interval_ms);
+        if std::env::var_os("MOVIEREC_DRAIN_MS").is_none() {
+            assert_eq!(from_cli.drain_ms, default.drain_ms);
+        }
         assert_eq!(from_cli.request_timeout_ms, default.request_timeout_ms);
     }
 

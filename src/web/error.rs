@@ -52,6 +52,12 @@ impl ApiError {
         e
     }
 
+    /// The server is stopping or cannot reach its database: 503, so a load balancer's
+    /// readiness check sends traffic elsewhere.
+    pub fn not_ready(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", detail)
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", detail)
     }

@@ -70,6 +70,48 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }))
 }
 
+/// What a liveness or readiness check found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Probe {
+    /// `live` or `ready`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers.
+///
+/// Always 200 while the server runs, draining included: restart it only when this fails.
+#[utoipa::path(get, path = "/health/live", tag = "operations", operation_id = "health_live",
+    responses((status = 200, description = "The process answers", body = Probe)))]
+pub async fn live() -> Json<Probe> {
+    Json(Probe { status: "live" })
+}
+
+/// Readiness: send this server traffic.
+///
+/// 200 when its engine is loaded (a server answers only once it is) and its database answers;
+/// 503 when the database cannot be read, and from SIGTERM on, while it drains before the
+/// listener closes (`--drain-ms`).
+#[utoipa::path(get, path = "/health/ready", tag = "operations", operation_id = "health_ready",
+    responses((status = 200, description = "Ready for traffic", body = Probe),
+              (status = 503, description = "Draining, or the database cannot be read", body = Problem, content_type = "application/problem+json")))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Probe>, ApiError> {
+    if state.is_draining() {
+        return Err(ApiError::not_ready(
+            "this server is shutting down; send requests to another one",
+        ));
+    }
+    state
+        .db(|s| s.schema_version().map(drop))
+        .await
+        .map_err(|e| {
+            ApiError::not_ready(format!(
+                "the database cannot be read: {}",
+                e.problem().detail
+            ))
+        })?;
+    Ok(Json(Probe { status: "ready" }))
+}
+
 /// Prometheus metrics.
 ///
 /// Requests and latency per route and status, catalog size, model fit time and the last ETL run,

@@ -84,6 +84,8 @@ struct ApiDoc;
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .routes(routes!(movies::list))
         .routes(routes!(movies::get))

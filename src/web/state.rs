@@ -8,6 +8,7 @@ use crate::recommend::{Engine, EngineError};
 use crate::store::{ReadPool, Store, StoreError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -28,6 +29,9 @@ pub struct AppState {
     data_dir: Arc<PathBuf>,
     pub engine: Arc<ArcSwap<Engine>>,
     pub metrics: Arc<Metrics>,
+    /// Set when the server was asked to stop: `/health/ready` answers 503 so a load balancer
+    /// takes it out of rotation while the listener still serves what arrives.
+    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -44,7 +48,18 @@ impl AppState {
             data_dir: Arc::new(data_dir.to_owned()),
             engine: Arc::new(ArcSwap::from_pointee(engine)),
             metrics,
+            draining: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// From now on, this server is not ready for new traffic (it still answers).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`AppState::start_draining`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Runs a blocking store call on the blocking pool, with a pooled read-only connection.

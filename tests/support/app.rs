@@ -116,8 +116,12 @@ pub struct Served {
 
 impl Served {
     /// Spawns `cmd` and waits for its "listening on http://ADDR/" log line.
+    /// SIGTERM stops it at once unless the command sets `MOVIEREC_DRAIN_MS`.
     pub fn spawn(mut cmd: std::process::Command) -> Self {
         use std::io::BufRead;
+        if !cmd.get_envs().any(|(k, _)| k == "MOVIEREC_DRAIN_MS") {
+            cmd.env("MOVIEREC_DRAIN_MS", "0");
+        }
         let mut child = cmd
             .env("MOVIEREC_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "info")
@@ -164,12 +168,17 @@ impl Served {
 
     /// SIGTERM, then the exit status: a graceful shutdown exits 0.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal_terminate();
+        self.child.wait().expect("wait")
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn signal_terminate(&self) {
         let pid = self.child.id().to_string();
         std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill");
-        self.child.wait().expect("wait")
     }
 }
 
