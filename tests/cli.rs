@@ -775,12 +775,16 @@ fn movies_search_is_case_insensitive_and_limited() {
 fn sigterm_drains_ready_first_then_closes_and_ctrl_c_does_not_wait() {
     let env = Env::new();
     env.etl_json(&[]);
-    let mut cmd = env.command();
-    cmd.env("MOVIEREC_DRAIN_MS", "3000")
-        .arg("--db")
-        .arg(env.db())
-        .arg("serve");
-    let mut server = Served::spawn(cmd);
+    // `serve` on the test database with a drain of `ms`.
+    let serve = |ms: &str| {
+        let mut cmd = env.command();
+        cmd.env("MOVIEREC_DRAIN_MS", ms)
+            .arg("--db")
+            .arg(env.db())
+            .arg("serve");
+        Served::spawn(cmd)
+    };
+    let mut server = serve("3000");
     assert_eq!(
         server.get("/health/ready"),
         (
@@ -816,12 +820,7 @@ fn sigterm_drains_ready_first_then_closes_and_ctrl_c_does_not_wait() {
     );
 
     // Ctrl-C (SIGINT) stops at once, even with a drain configured: nothing answers 503 first.
-    let mut cmd = env.command();
-    cmd.env("MOVIEREC_DRAIN_MS", "600000")
-        .arg("--db")
-        .arg(env.db())
-        .arg("serve");
-    let mut server = Served::spawn(cmd);
+    let mut server = serve("600000");
     Command::new("kill")
         .args(["-INT", &server.child.id().to_string()])
         .status()
