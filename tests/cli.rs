@@ -308,6 +308,39 @@ fn malformed_json_names_line_and_column_and_leaves_the_database_as_it_was() {
     );
 }
 
+/// The file's records are read on a thread of their own while the load writes: a load that
+/// fails part-way stops the reading, and the run reports the load's own error.
+#[test]
+fn a_load_failing_mid_file_reports_its_own_error_and_leaves_the_database_as_it_was() {
+    let env = Env::new();
+    env.etl_json(&[]);
+    let before = env.catalog();
+    let mut csv = String::from("Title,Release Date,IMDB Rating,IMDB Votes,Major Genre,Director\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!("Film {i},1990-01-01,6.5,100,Drama,Director {i}\n"));
+    }
+    env.write("many.csv", csv.as_bytes());
+    // Several batches in, the store refuses a write.
+    env.conn()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON movie_sources
+             WHEN NEW.title = 'Film 3000' BEGIN SELECT RAISE(ABORT, 'disk refused the write'); END;",
+        )
+        .expect("trigger");
+    let out = env.run(&["etl", "--source", "many.csv"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("disk refused the write"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("load stopped"), "{}", stderr(&out));
+    assert_eq!(env.catalog(), before);
+    let (status, error) = env.last_run_status();
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("disk refused the write"));
+}
+
 #[test]
 fn a_huge_title_is_a_short_too_long_reject_and_a_huge_line_fails_the_run_cleanly() {
     let env = Env::new();

@@ -15,6 +15,7 @@ pub mod transform;
 use crate::domain::audit::AuditReport;
 use crate::domain::etl::{Reject, RunStart, Source, SourceFormat};
 use crate::domain::identity::overrides::{OverrideError, Overrides};
+use crate::domain::identity::Batch;
 use crate::domain::movie::Movie;
 use crate::domain::record::{Field, RawRecord};
 use crate::domain::source::RatingPolicy;
@@ -69,6 +70,9 @@ pub enum EtlError {
     },
     #[error("{source_name}: contains no records")]
     Empty { source_name: String },
+    /// The reading thread's view of a load that failed: the load's own error is reported.
+    #[error("the load stopped")]
+    LoadStopped,
     #[error("{source_name}: malformed JSON at line {line}, column {column}: {message}")]
     Json {
         source_name: String,
@@ -255,8 +259,9 @@ fn run_bytes(
         })?;
     let mut pipeline = Pipeline::start(store, data_dir, lineage, policy)?;
     let mut tee = snapshot::Tee::new(reader, &writer);
-    let extracted = extract::extract(&lineage.source, &mut tee, format, |record| {
-        pipeline.push(record)
+    let name = lineage.source.clone();
+    let extracted = pipeline.read_beside(|records, out| {
+        extract::extract(&name, &mut tee, format, |record| records.push(record, out))
     });
     // A bad input is kept whole, as evidence: the rest of it goes to the snapshot unparsed. If
     // even that fails (a truncated .gz), no snapshot is kept rather than a part of one.
@@ -289,7 +294,7 @@ fn run_bytes(
 
 /// A byte source opened for reading: its bytes, its format, and (for a replay) the snapshot the
 /// bytes must hash to.
-type Opened = (Box<dyn Read>, Format, Option<PathBuf>);
+type Opened = (Box<dyn Read + Send>, Format, Option<PathBuf>);
 
 fn open_source(store: &Store, data_dir: &Path, source: &Source) -> Result<Opened, EtlError> {
     match source {
@@ -326,7 +331,7 @@ fn open_source(store: &Store, data_dir: &Path, source: &Source) -> Result<Opened
 }
 
 /// The file's bytes, gunzipped when its name ends in `.gz`.
-fn decompressed(path: &Path, file: std::fs::File) -> Box<dyn Read> {
+fn decompressed(path: &Path, file: std::fs::File) -> Box<dyn Read + Send> {
     let file = BufReader::with_capacity(64 * 1024, file);
     if path
         .extension()
@@ -354,15 +359,85 @@ fn read_overrides(data_dir: &Path) -> Result<Option<(Overrides, String)>, EtlErr
     )))
 }
 
-/// The streaming middle of a run: transform each record and hand batches to the load.
-struct Pipeline<'s> {
-    data_dir: PathBuf,
-    load: Load<'s>,
+/// What the records' side of a run hands the load.
+enum Handoff {
+    Movies(Batch),
+    Rejects(Vec<Reject>),
+}
+
+/// Where the records' side hands its batches: the load, directly or through a channel.
+type Sink<'a> = dyn FnMut(Handoff) -> Result<(), EtlError> + 'a;
+
+/// The records' side of a run: the audit, the transform and identity's per-record work, in
+/// bounded batches. It needs no database, so a file's records are read on a thread of their
+/// own while the load writes the batch before ([`Pipeline::read_beside`]).
+struct Records {
     rules: Rules,
     audit: AuditBuilder,
     clean: Vec<Movie>,
     rejects: Vec<Reject>,
     progress: ProgressBar,
+}
+
+impl Records {
+    fn push(&mut self, record: RawRecord, out: &mut Sink<'_>) -> Result<(), EtlError> {
+        self.audit.observe(&record);
+        match transform::transform(&record, self.rules) {
+            Ok(clean) => {
+                self.audit.repaired(&clean.repairs);
+                self.clean.push(clean.movie);
+                if self.clean.len() >= BATCH {
+                    self.flush_movies(out)?;
+                }
+            }
+            Err(problems) => self.reject_row(problems, out)?,
+        }
+        self.progress.inc(1);
+        Ok(())
+    }
+
+    /// Keeps the problems of one rejected row of the current file.
+    fn reject_row(&mut self, problems: Vec<Reject>, out: &mut Sink<'_>) -> Result<(), EtlError> {
+        self.audit.reject_row(&problems);
+        self.rejects.extend(problems);
+        if self.rejects.len() >= BATCH {
+            out(Handoff::Rejects(std::mem::take(&mut self.rejects)))?;
+        }
+        Ok(())
+    }
+
+    fn flush_movies(&mut self, out: &mut Sink<'_>) -> Result<(), EtlError> {
+        if self.clean.is_empty() {
+            return Ok(());
+        }
+        let movies = std::mem::replace(&mut self.clean, Vec::with_capacity(BATCH));
+        out(Handoff::Movies(Batch::new(movies)))
+    }
+
+    /// Hands over everything still held.
+    fn flush(&mut self, out: &mut Sink<'_>) -> Result<(), EtlError> {
+        self.flush_movies(out)?;
+        if !self.rejects.is_empty() {
+            out(Handoff::Rejects(std::mem::take(&mut self.rejects)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Stores what the records' side handed over.
+fn hand(load: &mut Load<'_>, handoff: Handoff) -> Result<(), EtlError> {
+    match handoff {
+        Handoff::Movies(batch) => load.put_movies(&batch)?,
+        Handoff::Rejects(rejects) => load.reject(&rejects)?,
+    }
+    Ok(())
+}
+
+/// The streaming middle of a run: transform each record and hand batches to the load.
+struct Pipeline<'s> {
+    data_dir: PathBuf,
+    load: Load<'s>,
+    records: Records,
     /// Set by a ratings dataset's load.
     ratings: Option<crate::domain::audit::RatingsCounts>,
 }
@@ -382,64 +457,74 @@ impl<'s> Pipeline<'s> {
         Ok(Self {
             data_dir: data_dir.to_owned(),
             load,
-            rules: Rules {
-                max_year: Utc::now().year() + 1,
+            records: Records {
+                rules: Rules {
+                    max_year: Utc::now().year() + 1,
+                },
+                audit: AuditBuilder::default(),
+                clean: Vec::with_capacity(BATCH),
+                rejects: Vec::new(),
+                progress: spinner(),
             },
-            audit: AuditBuilder::default(),
-            clean: Vec::with_capacity(BATCH),
-            rejects: Vec::new(),
-            progress: spinner(),
             ratings: None,
         })
     }
 
     fn push(&mut self, record: RawRecord) -> Result<(), EtlError> {
-        self.audit.observe(&record);
-        match transform::transform(&record, self.rules) {
-            Ok(clean) => {
-                self.audit.repaired(&clean.repairs);
-                self.clean.push(clean.movie);
-                if self.clean.len() >= BATCH {
-                    self.load.put_movies(&self.clean)?;
-                    self.clean.clear();
+        let load = &mut self.load;
+        self.records.push(record, &mut |h| hand(load, h))
+    }
+
+    /// Runs `read`, which pushes records, on a thread of its own, and stores the batches it
+    /// hands over here as they come (at most two wait): reading, transforming and profiling
+    /// the next batch overlaps writing this one. A failed load stops the reading; its error
+    /// is the one returned.
+    fn read_beside(
+        &mut self,
+        read: impl FnOnce(&mut Records, &mut Sink<'_>) -> Result<u64, EtlError> + Send,
+    ) -> Result<u64, EtlError> {
+        let (records, load) = (&mut self.records, &mut self.load);
+        std::thread::scope(|s| {
+            let (sender, batches) = std::sync::mpsc::sync_channel(2);
+            let reader = s.spawn(move || {
+                let mut send = |h| sender.send(h).map_err(|_| EtlError::LoadStopped);
+                let read = read(records, &mut send)?;
+                records.flush(&mut send)?;
+                Ok(read)
+            });
+            let mut loaded = Ok(());
+            for handoff in batches.iter() {
+                loaded = hand(load, handoff);
+                if loaded.is_err() {
+                    break;
                 }
             }
-            Err(problems) => self.reject_row(problems)?,
-        }
-        self.progress.inc(1);
-        Ok(())
+            drop(batches);
+            let read = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            loaded.and(read)
+        })
     }
 
     /// Keeps the problems of one rejected row of the current file.
     fn reject_row(&mut self, problems: Vec<Reject>) -> Result<(), EtlError> {
-        self.audit.reject_row(&problems);
-        self.rejects.extend(problems);
-        if self.rejects.len() >= BATCH {
-            self.flush_rejects()?;
-        }
-        Ok(())
-    }
-
-    fn flush_rejects(&mut self) -> Result<(), EtlError> {
-        self.load.reject(&self.rejects)?;
-        self.rejects.clear();
-        Ok(())
+        let load = &mut self.load;
+        self.records.reject_row(problems, &mut |h| hand(load, h))
     }
 
     /// Starts on another file of a multi-file input: what came from the last one is stored
     /// under its name first.
     fn set_file(&mut self, file: &str) -> Result<(), EtlError> {
-        self.flush_movies()?;
-        self.flush_rejects()?;
+        self.flush()?;
         self.load.set_file(file);
         Ok(())
     }
 
-    /// Hands the movies still in the batch to the load.
-    fn flush_movies(&mut self) -> Result<(), EtlError> {
-        self.load.put_movies(&self.clean)?;
-        self.clean.clear();
-        Ok(())
+    /// Stores the movies and rejects still held.
+    fn flush(&mut self) -> Result<(), EtlError> {
+        let load = &mut self.load;
+        self.records.flush(&mut |h| hand(load, h))
     }
 
     /// Settles the load, writes the report, and commits.
@@ -449,8 +534,7 @@ impl<'s> Pipeline<'s> {
         lineage: &RunStart,
         extracted: u64,
     ) -> Result<EtlOutcome, EtlError> {
-        self.flush_movies()?;
-        self.flush_rejects()?;
+        self.flush()?;
         if let Some((line, id)) = self.load.unknown_override_ids()?.into_iter().next() {
             return Err(EtlError::UnknownOverrideId {
                 path: self.data_dir.join(OVERRIDES_FILE),
@@ -458,19 +542,19 @@ impl<'s> Pipeline<'s> {
                 id: format!("{}:{}", id.namespace.as_str(), id.value),
             });
         }
-        self.progress.set_message("settling the catalog");
-        let audit = &mut self.audit;
+        self.records.progress.set_message("settling the catalog");
+        let audit = &mut self.records.audit;
         let summary = self
             .load
             .settle(|rating, year| audit.loaded(rating, year))?;
-        let mut report = self.audit.finish(extracted, &summary);
+        let mut report = self.records.audit.finish(extracted, &summary);
         report.run_id = self.load.run_id();
         report.source = lineage.source.clone();
         report.source_sha256 = lineage.sha256.clone().unwrap_or_default();
         report.ratings = self.ratings.take();
         let report_path = write_report(data_dir, &report)?;
         self.load.commit(lineage, &report, Utc::now())?;
-        self.progress.finish_and_clear();
+        self.records.progress.finish_and_clear();
         Ok(EtlOutcome {
             report,
             snapshot: lineage.snapshot.as_ref().map(PathBuf::from),

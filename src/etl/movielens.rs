@@ -623,7 +623,7 @@ pub(super) fn run(
             source_name: dir.join(movies_file).display().to_string(),
         });
     }
-    pipeline.flush_movies()?;
+    pipeline.flush()?;
 
     let ids = pipeline.load.movie_ids_in(layout.namespace())?;
     let movies = MovieIndex::new(
@@ -633,7 +633,7 @@ pub(super) fn run(
     let mut ratings = Ratings::new(dataset, movies);
     let ratings_file = layout.ratings_file();
     pipeline.set_file(ratings_file)?;
-    pipeline.progress.set_message("ratings");
+    pipeline.records.progress.set_message("ratings");
     let mut reader = open(dir, ratings_file)?;
     {
         let cell = std::cell::RefCell::new((&mut pipeline, &mut ratings));
@@ -838,7 +838,7 @@ impl Ratings {
             self.flush(p)?;
         }
         if self.counts.read % 65_536 == 0 {
-            p.progress.set_position(self.counts.read);
+            p.records.progress.set_position(self.counts.read);
         }
         Ok(())
     }

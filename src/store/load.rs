@@ -29,7 +29,7 @@ use crate::domain::etl::{EtlRunStatus, LoadCounts, Reason, Reject, RunStart};
 use crate::domain::genre::Genre;
 use crate::domain::identity::overrides::Overrides;
 use crate::domain::identity::score::YearLevel;
-use crate::domain::identity::{self, Decision, Profile, Thresholds};
+use crate::domain::identity::{self, Batch, Decision, Profile, Thresholds};
 use crate::domain::movie::{Movie, Title};
 use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
@@ -61,6 +61,84 @@ pub struct Load<'s> {
     presettled: Vec<Presettled>,
     /// The distinct `supplied_by` lists of presettled movies (most share a few).
     supplied: Supplied,
+    /// The ids of the people and keywords the run has named.
+    people: Names,
+    keywords: Names,
+}
+
+/// Names (of people or keywords) and their ids, as the run has met them: each name is looked up
+/// or added once per run, and the attribute rows are written with its id, instead of joining
+/// every row to the names table by name.
+struct Names {
+    table: &'static str,
+    id: &'static str,
+    ids: HashMap<String, i64>,
+}
+
+impl Names {
+    /// Names kept at most: past that the map starts again (a run naming millions of people
+    /// stays in bounded memory).
+    const MAX: usize = 200_000;
+
+    fn new(table: &'static str, id: &'static str) -> Self {
+        Self {
+            table,
+            id,
+            ids: HashMap::new(),
+        }
+    }
+
+    /// Makes sure every one of `names` has its id here: reads those the table has, adds the
+    /// others.
+    fn resolve<'n>(
+        &mut self,
+        tx: &Transaction<'_>,
+        names: impl Iterator<Item = &'n str>,
+    ) -> Result<(), StoreError> {
+        if self.ids.len() > Self::MAX {
+            self.ids.clear();
+        }
+        let mut missing: Vec<&str> = names.filter(|n| !self.ids.contains_key(*n)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let mut rows = Rows::new(1);
+        for name in &missing {
+            rows.push([(*name).into()]);
+        }
+        let (table, id) = (self.table, self.id);
+        rows.run(
+            tx,
+            &format!("SELECT t.{id}, t.name FROM ("),
+            &format!(") AS v JOIN {table} AS t ON t.name = v.column1"),
+            |r| {
+                self.ids.insert(r.get(1)?, r.get(0)?);
+                Ok(())
+            },
+        )?;
+        let mut new = Rows::new(1);
+        for name in missing.into_iter().filter(|n| !self.ids.contains_key(*n)) {
+            new.push([name.into()]);
+        }
+        new.run(
+            tx,
+            &format!("INSERT INTO {table} (name)"),
+            &format!("RETURNING {id}, name"),
+            |r| {
+                self.ids.insert(r.get(1)?, r.get(0)?);
+                Ok(())
+            },
+        )
+    }
+
+    fn id(&self, name: &str) -> Result<i64, StoreError> {
+        self.ids
+            .get(name)
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("{} has no id for {name:?}", self.table)))
+    }
 }
 
 /// A movie this run made whose `Movies` row `write` derived from its one record
@@ -175,6 +253,8 @@ impl Store {
             duplicate_examples: Vec::new(),
             presettled: Vec::new(),
             supplied: Supplied::default(),
+            people: Names::new("people", "person_id"),
+            keywords: Names::new("keywords", "keyword_id"),
             file: String::new(),
         })
     }
@@ -298,6 +378,15 @@ pub(super) fn profiles(
             .add_id(ExternalId::new(namespace, r.get::<_, String>(2)?));
     }
     Ok(out)
+}
+
+/// A record's cast and crew by role.
+fn crew(m: &Movie) -> [(&'static str, &[String]); 3] {
+    [
+        ("cast", &m.cast),
+        ("director", &m.directors),
+        ("writer", &m.writers),
+    ]
 }
 
 /// The fingerprint of a record's lists, stored beside its facts so an unchanged record skips
@@ -523,12 +612,11 @@ impl Load<'_> {
     /// facts read in two more; [`identity`] decides record by record in memory (a record may be
     /// the film an earlier record of the batch made); then each table gets the batch's rows in
     /// a few many-row statements.
-    pub fn put_movies(&mut self, movies: &[Movie]) -> Result<(), StoreError> {
-        let profiles: Vec<Profile> = movies.iter().map(Profile::of).collect();
-        let keys: Vec<Vec<String>> = profiles.iter().map(Profile::block_keys).collect();
-        let (placed, ids) = self.resolve(movies, &profiles, &keys)?;
+    pub fn put_movies(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let movies = &batch.movies;
+        let (placed, ids) = self.resolve(movies, &batch.profiles, &batch.keys)?;
         let kept = self.dedupe(movies, &placed)?;
-        self.write(movies, &keys, &placed, &ids, &kept)
+        self.write(movies, &batch.keys, &placed, &ids, &kept)
     }
 
     /// Places each record of the batch, in input order; returns the places and the ids the
@@ -908,6 +996,10 @@ impl Load<'_> {
             "INSERT INTO catalog_genres (MovieID, genre_id)",
             "",
         )?;
+        // In key order: a sorted run of inserts walks the index's pages once, in order, where
+        // the input's order would jump between them.
+        let mut ids: Vec<&(ExternalId, MovieId)> = ids.iter().collect();
+        ids.sort_unstable_by_key(|(id, _)| (id.namespace.as_str(), id.value.as_str()));
         let mut mapped = Rows::new(4);
         for (id, movie) in ids {
             mapped.push([
@@ -936,7 +1028,7 @@ impl Load<'_> {
             .filter(|&seq| changed.contains(&(placed[seq].movie, movies[seq].provider)))
             .collect();
         self.write_attributes(movies, placed, &rewritten, &made_here)?;
-        let mut block = Rows::new(2);
+        let mut block: Vec<(&str, i64)> = Vec::new();
         let mut touched = Rows::new(7);
         for (seq, (m, p)) in movies.iter().zip(placed).enumerate() {
             let key = (p.movie, m.provider);
@@ -944,9 +1036,7 @@ impl Load<'_> {
             let changed = wins && changed.contains(&key);
             // A record found by id whose facts are as they were has its keys mapped already.
             if changed || p.kind != MatchKind::Id {
-                for k in &keys[seq] {
-                    block.push([k.as_str().into(), p.movie.0.into()]);
-                }
+                block.extend(keys[seq].iter().map(|k| (k.as_str(), p.movie.0)));
             }
             if wins {
                 let outcome = if made_here.contains(&p.movie) {
@@ -967,7 +1057,12 @@ impl Load<'_> {
                 ]);
             }
         }
-        block.execute(
+        block.sort_unstable();
+        let mut keyed = Rows::new(2);
+        for (key, movie) in block {
+            keyed.push([key.into(), movie.into()]);
+        }
+        keyed.execute(
             &self.tx,
             "INSERT INTO movie_keys (key, MovieID)",
             "ON CONFLICT DO NOTHING",
@@ -1080,9 +1175,21 @@ impl Load<'_> {
     ) -> Result<(), StoreError> {
         let mut old = Rows::new(2);
         let mut genres = Rows::new(3);
-        let mut names = [Rows::new(1), Rows::new(1)];
         let mut keywords = Rows::new(3);
         let mut people = Rows::new(5);
+        let written = || records.iter().map(|&seq| &movies[seq]);
+        self.keywords.resolve(
+            &self.tx,
+            written().flat_map(|m| m.keywords.iter().map(String::as_str)),
+        )?;
+        self.people.resolve(
+            &self.tx,
+            written().flat_map(|m| {
+                crew(m)
+                    .into_iter()
+                    .flat_map(|(_, l)| l.iter().map(String::as_str))
+            }),
+        )?;
         for &seq in records {
             let (m, movie) = (&movies[seq], placed[seq].movie.0);
             let provider = m.provider.as_str();
@@ -1093,22 +1200,16 @@ impl Load<'_> {
                 genres.push([movie.into(), provider.into(), g.id().into()]);
             }
             for k in &m.keywords {
-                names[0].push([k.as_str().into()]);
-                keywords.push([movie.into(), provider.into(), k.as_str().into()]);
+                keywords.push([movie.into(), provider.into(), self.keywords.id(k)?.into()]);
             }
-            for (role, list) in [
-                ("cast", &m.cast),
-                ("director", &m.directors),
-                ("writer", &m.writers),
-            ] {
+            for (role, list) in crew(m) {
                 for (position, name) in list.iter().enumerate() {
-                    names[1].push([name.as_str().into()]);
                     people.push([
                         movie.into(),
                         provider.into(),
                         role.into(),
                         (position as i64).into(),
-                        name.as_str().into(),
+                        self.people.id(name)?.into(),
                     ]);
                 }
             }
@@ -1125,27 +1226,15 @@ impl Load<'_> {
             "INSERT INTO movie_genres (MovieID, provider, genre_id)",
             "",
         )?;
-        names[0].execute(
-            &self.tx,
-            "INSERT INTO keywords (name)",
-            "ON CONFLICT DO NOTHING",
-        )?;
         keywords.execute(
             &self.tx,
-            "INSERT INTO movie_keywords (MovieID, provider, keyword_id)
-             SELECT v.column1, v.column2, k.keyword_id FROM (",
-            ") AS v JOIN keywords AS k ON k.name = v.column3 WHERE true ON CONFLICT DO NOTHING",
-        )?;
-        names[1].execute(
-            &self.tx,
-            "INSERT INTO people (name)",
+            "INSERT INTO movie_keywords (MovieID, provider, keyword_id)",
             "ON CONFLICT DO NOTHING",
         )?;
         people.execute(
             &self.tx,
-            "INSERT INTO movie_people (MovieID, provider, role, position, person_id)
-             SELECT v.column1, v.column2, v.column3, v.column4, p.person_id FROM (",
-            ") AS v JOIN people AS p ON p.name = v.column5",
+            "INSERT INTO movie_people (MovieID, provider, role, position, person_id)",
+            "",
         )
     }
 
@@ -1404,7 +1493,7 @@ pub(super) mod tests {
         movies: &[Movie],
     ) -> LoadSummary {
         let mut load = store.begin_load(&start(), policy).expect("begin");
-        load.put_movies(movies).expect("put");
+        load.put_movies(&Batch::new(movies.to_vec())).expect("put");
         let summary = load.settle(|_, _| {}).expect("settle");
         load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
             .expect("commit");
@@ -1794,7 +1883,7 @@ pub(super) mod tests {
             let (_dir, mut store) = store();
             let mut load = store.begin_load(&start(), &RatingPolicy::VoteWeighted).expect("begin");
             for batch in records.chunks(chunk) {
-                load.put_movies(batch).expect("put");
+                load.put_movies(&Batch::new(batch.to_vec())).expect("put");
             }
             load.settle(|_, _| {}).expect("settle");
             load.commit(&start(), &AuditReport::default(), chrono::Utc::now()).expect("commit");

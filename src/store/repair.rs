@@ -193,6 +193,7 @@ impl Load<'_> {
 #[cfg(test)]
 mod tests {
     use crate::domain::audit::AuditReport;
+    use crate::domain::identity::Batch;
     use crate::domain::movie::{Movie, Title};
     use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
     use crate::domain::MovieId;
@@ -310,7 +311,7 @@ mod tests {
         let mut load = store
             .begin_load(&start(), &RatingPolicy::VoteWeighted)
             .expect("begin");
-        load.put_movies(&[heat]).expect("put");
+        load.put_movies(&Batch::new(vec![heat])).expect("put");
         let again = load.settle(|_, _| {}).expect("settle");
         load.commit(&start(), &AuditReport::default(), chrono::Utc::now())
             .expect("commit");

@@ -61,6 +61,28 @@ impl Default for Thresholds {
     }
 }
 
+/// Clean records with what identity needs of each that the catalog does not decide: their
+/// profiles and blocking keys. Made where the records are read, so that work runs on the reading
+/// thread while the load writes the batch before.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub movies: Vec<Movie>,
+    pub profiles: Vec<Profile>,
+    pub keys: Vec<Vec<String>>,
+}
+
+impl Batch {
+    pub fn new(movies: Vec<Movie>) -> Self {
+        let profiles: Vec<Profile> = movies.iter().map(Profile::of).collect();
+        let keys = profiles.iter().map(Profile::block_keys).collect();
+        Self {
+            movies,
+            profiles,
+            keys,
+        }
+    }
+}
+
 /// What identity knows of a record, or of a catalog movie (all its providers' facts together).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Profile {
