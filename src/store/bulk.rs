@@ -56,14 +56,20 @@ impl<'a> Rows<'a> {
         let row = format!("({})", vec!["?"; self.width].join(", "));
         let sql = |n: usize| format!("{head} VALUES {} {tail}", vec![row.as_str(); n].join(", "));
         let full = sql(ROWS);
-        for chunk in self.values.chunks(ROWS * self.width) {
-            let n = chunk.len() / self.width;
-            // The last, shorter chunk's statement is not cached: its length varies.
-            if n == ROWS {
-                step(&mut *conn.prepare_cached(&full)?, chunk, &mut each)?;
+        let mut rest = &self.values[..];
+        while !rest.is_empty() {
+            // Full chunks, then the rest in chunks of 32, 16, … 1 rows: every statement is one
+            // of seven lengths, each prepared once and cached, where a statement of the rest's
+            // exact length would be prepared and thrown away on every call.
+            let n = chunk_rows(rest.len() / self.width);
+            let (chunk, next) = rest.split_at(n * self.width);
+            let mut stmt = if n == ROWS {
+                conn.prepare_cached(&full)?
             } else {
-                step(&mut conn.prepare(&sql(n))?, chunk, &mut each)?;
-            }
+                conn.prepare_cached(&sql(n))?
+            };
+            step(&mut stmt, chunk, &mut each)?;
+            rest = next;
         }
         Ok(())
     }
@@ -79,6 +85,19 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// Rows in the next statement when `left` rows are left: [`ROWS`], or the largest power of two
+/// not above `left`.
+fn chunk_rows(left: usize) -> usize {
+    if left >= ROWS {
+        ROWS
+    } else {
+        1 << left.ilog2()
+    }
+}
+
+/// Statements [`Rows::run`] may prepare per shape of rows: one per chunk length.
+pub(super) const STATEMENTS_PER_SHAPE: usize = ROWS.ilog2() as usize + 1;
+
 fn step(
     stmt: &mut Statement<'_>,
     values: &[ToSqlOutput<'_>],
@@ -89,4 +108,45 @@ fn step(
         each(r)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_written_once_in_order_whatever_the_count() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (seq INTEGER, name TEXT)")
+            .expect("table");
+        for count in [0, 1, 63, 64, 65, 100, 200] {
+            conn.execute_batch("DELETE FROM t").expect("clear");
+            let names: Vec<String> = (0..count).map(|i| format!("row {i}")).collect();
+            let mut rows = Rows::new(2);
+            for (i, name) in names.iter().enumerate() {
+                rows.push([(i as i64).into(), name.as_str().into()]);
+            }
+            rows.execute(&conn, "INSERT INTO t (seq, name)", "")
+                .expect("insert");
+            let mut stmt = conn
+                .prepare("SELECT seq, name FROM t ORDER BY rowid")
+                .expect("q");
+            let back: Vec<(i64, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("read");
+            let expected: Vec<(i64, String)> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i as i64, n.clone()))
+                .collect();
+            assert_eq!(back, expected, "{count} rows");
+        }
+        // 100 rows: 64 + 32 + 4, so the lengths stay few and are prepared once.
+        assert_eq!(chunk_rows(100), 64);
+        assert_eq!(chunk_rows(36), 32);
+        assert_eq!(chunk_rows(4), 4);
+        assert_eq!(chunk_rows(1), 1);
+    }
 }

@@ -34,6 +34,7 @@ use crate::domain::movie::{Movie, Title};
 use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use rusqlite::{params, Transaction};
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -202,8 +203,10 @@ impl Store {
         run: &RunStart,
         policy: &RatingPolicy,
     ) -> Result<Load<'_>, StoreError> {
-        // Each table's many-row statements, the staging joins and the settling.
-        self.owned()?.set_prepared_statement_cache_capacity(64);
+        // Each table's many-row statements (about twenty shapes, a few lengths each), the
+        // staging joins and the settling.
+        self.owned()?
+            .set_prepared_statement_cache_capacity(24 * super::bulk::STATEMENTS_PER_SHAPE);
         let tx = self.begin_write()?;
         tx.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
@@ -270,9 +273,9 @@ type Staged = (
 /// The ids and blocking keys a batch has mapped so far, which the catalog's tables will only
 /// show the next batch.
 #[derive(Default)]
-struct BatchIndex {
-    ids: HashMap<ExternalId, MovieId>,
-    keys: HashMap<String, Vec<MovieId>>,
+struct BatchIndex<'b> {
+    ids: HashMap<&'b ExternalId, MovieId>,
+    keys: HashMap<&'b str, Vec<MovieId>>,
 }
 
 /// Fills `movie_keys` and `Movies.SearchKey` for a catalog loaded before identity kept them
@@ -537,7 +540,7 @@ impl Settled {
 }
 
 /// Ids a batch maps that the catalog did not know, each with its movie.
-type NewIds = Vec<(ExternalId, MovieId)>;
+type NewIds<'b> = Vec<(&'b ExternalId, MovieId)>;
 
 /// Where identity placed a record.
 #[derive(Debug, Clone, Copy)]
@@ -621,12 +624,12 @@ impl Load<'_> {
 
     /// Places each record of the batch, in input order; returns the places and the ids the
     /// catalog does not map yet.
-    fn resolve(
+    fn resolve<'b>(
         &mut self,
         movies: &[Movie],
-        profiles: &[Profile],
-        keys: &[Vec<String>],
-    ) -> Result<(Vec<Placed>, NewIds), StoreError> {
+        profiles: &'b [Profile],
+        keys: &'b [Vec<String>],
+    ) -> Result<(Vec<Placed>, NewIds<'b>), StoreError> {
         // The ids a record is looked up by: its own, then those `merge` rules join to them.
         let lookups: Vec<Vec<ExternalId>> = profiles
             .iter()
@@ -641,7 +644,12 @@ impl Load<'_> {
             })
             .collect();
         let (id_hits, key_hits) = self.stage(&lookups, keys)?;
-        let mut known = self.candidate_profiles(key_hits.values().flatten())?;
+        // Borrowed from the batch until a later record of it adds to them.
+        let mut known: HashMap<MovieId, Cow<'b, Profile>> = self
+            .candidate_profiles(key_hits.values().flatten())?
+            .into_iter()
+            .map(|(id, p)| (id, Cow::Owned(p)))
+            .collect();
         // What the batch says of movies found by id whose stored facts are not read yet.
         let mut pending: HashMap<MovieId, Profile> = HashMap::new();
         let mut batch = BatchIndex::default();
@@ -671,7 +679,7 @@ impl Load<'_> {
                     for key in &keys[seq] {
                         let local = batch
                             .keys
-                            .get(key)
+                            .get(key.as_str())
                             .filter(|l| l.len() <= identity::MAX_BLOCK);
                         ids.extend(local.into_iter().flatten());
                     }
@@ -687,7 +695,7 @@ impl Load<'_> {
                             if let Some(said) = pending.remove(&id) {
                                 stored.merge(&said);
                             }
-                            known.insert(id, stored);
+                            known.insert(id, Cow::Owned(stored));
                         }
                     }
                     let before = ids.len();
@@ -701,7 +709,8 @@ impl Load<'_> {
                     }
                     let decision = identity::decide(
                         profile,
-                        ids.iter().filter_map(|id| known.get(id).map(|p| (*id, p))),
+                        ids.iter()
+                            .filter_map(|id| known.get(id).map(|p| (*id, &**p))),
                         &Thresholds::DEFAULT,
                     );
                     self.place(m, decision)
@@ -709,19 +718,19 @@ impl Load<'_> {
             };
             for (ord, i) in profile.ids.iter().enumerate() {
                 if !id_hits.contains_key(&(seq, ord)) && !batch.ids.contains_key(i) {
-                    batch.ids.insert(i.clone(), place.movie);
-                    new_ids.push((i.clone(), place.movie));
+                    batch.ids.insert(i, place.movie);
+                    new_ids.push((i, place.movie));
                 }
             }
             match known.get_mut(&place.movie) {
-                Some(p) => p.merge(profile),
+                Some(p) => p.to_mut().merge(profile),
                 None if place.created() => {
-                    known.insert(place.movie, profile.clone());
+                    known.insert(place.movie, Cow::Borrowed(profile));
                 }
                 None => pending.entry(place.movie).or_default().merge(profile),
             }
             for k in &keys[seq] {
-                let list = batch.keys.entry(k.clone()).or_default();
+                let list = batch.keys.entry(k.as_str()).or_default();
                 if !list.contains(&place.movie) {
                     list.push(place.movie);
                 }
@@ -936,7 +945,7 @@ impl Load<'_> {
         movies: &[Movie],
         keys: &[Vec<String>],
         placed: &[Placed],
-        ids: &[(ExternalId, MovieId)],
+        ids: &[(&ExternalId, MovieId)],
         kept: &HashMap<(MovieId, Provider), Kept>,
     ) -> Result<(), StoreError> {
         let run = self.run_id.0;
@@ -996,10 +1005,6 @@ impl Load<'_> {
             "INSERT INTO catalog_genres (MovieID, genre_id)",
             "",
         )?;
-        // In key order: a sorted run of inserts walks the index's pages once, in order, where
-        // the input's order would jump between them.
-        let mut ids: Vec<&(ExternalId, MovieId)> = ids.iter().collect();
-        ids.sort_unstable_by_key(|(id, _)| (id.namespace.as_str(), id.value.as_str()));
         let mut mapped = Rows::new(4);
         for (id, movie) in ids {
             mapped.push([
@@ -1028,7 +1033,7 @@ impl Load<'_> {
             .filter(|&seq| changed.contains(&(placed[seq].movie, movies[seq].provider)))
             .collect();
         self.write_attributes(movies, placed, &rewritten, &made_here)?;
-        let mut block: Vec<(&str, i64)> = Vec::new();
+        let mut block = Rows::new(2);
         let mut touched = Rows::new(7);
         for (seq, (m, p)) in movies.iter().zip(placed).enumerate() {
             let key = (p.movie, m.provider);
@@ -1036,7 +1041,9 @@ impl Load<'_> {
             let changed = wins && changed.contains(&key);
             // A record found by id whose facts are as they were has its keys mapped already.
             if changed || p.kind != MatchKind::Id {
-                block.extend(keys[seq].iter().map(|k| (k.as_str(), p.movie.0)));
+                for k in &keys[seq] {
+                    block.push([k.as_str().into(), p.movie.0.into()]);
+                }
             }
             if wins {
                 let outcome = if made_here.contains(&p.movie) {
@@ -1057,12 +1064,7 @@ impl Load<'_> {
                 ]);
             }
         }
-        block.sort_unstable();
-        let mut keyed = Rows::new(2);
-        for (key, movie) in block {
-            keyed.push([key.into(), movie.into()]);
-        }
-        keyed.execute(
+        block.execute(
             &self.tx,
             "INSERT INTO movie_keys (key, MovieID)",
             "ON CONFLICT DO NOTHING",
