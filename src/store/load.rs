@@ -3,9 +3,9 @@
 //!
 //! **Identity.** Each record is what one provider says of one film; which movie it is, is
 //! decided by the pure policy in [`crate::domain::identity`] (and the run's overrides). The load
-//! only stages and writes: per batch of records, one statement joins all their ids against
-//! `movie_ids`, one joins their blocking keys against `movie_keys`, two read the candidates'
-//! facts; each record is decided in memory, in input order (a record may be the film an earlier
+//! only stages and writes: per batch of records, many-row `VALUES` lists join all their ids
+//! against `movie_ids` and their blocking keys against `movie_keys`, two statements read the
+//! candidates' facts; each record is decided in memory, in input order (a record may be the film an earlier
 //! one of the batch made); then every table gets the batch's rows in many-row statements
 //! ([`super::bulk`]): new movies, newly mapped ids and keys, facts, lists. A record held for
 //! review becomes a movie of its own and is listed in the run's identity report with its
@@ -327,31 +327,35 @@ fn backfill_keys(tx: &Transaction<'_>) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// The movies sharing a blocking key with each of `keys`' owners — (owner, key) pairs, staged
-/// as one JSON array and joined in one statement; a key shared by more than
-/// [`identity::MAX_BLOCK`] movies is skipped.
+/// The movies sharing a blocking key with each of `keys`' owners — (owner, key) pairs, joined
+/// as `VALUES` lists; a key shared by more than [`identity::MAX_BLOCK`] movies is skipped.
 pub(super) fn blocked<T>(
     tx: &Transaction<'_>,
     keys: &[(T, &str)],
 ) -> Result<HashMap<T, Vec<MovieId>>, StoreError>
 where
-    T: serde::Serialize + rusqlite::types::FromSql + Eq + Hash,
+    T: rusqlite::ToSql + rusqlite::types::FromSql + Eq + Hash,
 {
     let mut hits: HashMap<T, Vec<MovieId>> = HashMap::new();
-    if keys.is_empty() {
-        return Ok(hits);
+    let mut rows = Rows::new(2);
+    for (owner, key) in keys {
+        rows.push([owner.to_sql()?, (*key).into()]);
     }
-    let mut stmt = tx.prepare_cached(
-        "SELECT DISTINCT k.value ->> 0, b.MovieID FROM json_each(?1) AS k
-         JOIN movie_keys AS b ON b.key = k.value ->> 1
-         WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
-                                      WHERE c.key = k.value ->> 1 LIMIT ?2 + 1)) <= ?2",
+    let max = identity::MAX_BLOCK;
+    rows.run(
+        tx,
+        "SELECT DISTINCT v.column1, b.MovieID FROM (",
+        &format!(
+            ") AS v JOIN movie_keys AS b ON b.key = v.column2
+             WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
+                                          WHERE c.key = v.column2 LIMIT {})) <= {max}",
+            max + 1
+        ),
+        |r| {
+            hits.entry(r.get(0)?).or_default().push(r.get(1)?);
+            Ok(())
+        },
     )?;
-    let staged = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut rows = stmt.query(params![staged, identity::MAX_BLOCK])?;
-    while let Some(r) = rows.next()? {
-        hits.entry(r.get(0)?).or_default().push(r.get(1)?);
-    }
     Ok(hits)
 }
 
@@ -621,8 +625,8 @@ impl Load<'_> {
     }
 
     /// Resolves and writes a batch of clean movie records, set-based: the batch's ids and
-    /// blocking keys are joined against the catalog in two statements and the candidates'
-    /// facts read in two more; [`identity`] decides record by record in memory (a record may be
+    /// blocking keys are joined against the catalog as many-row lists and the candidates'
+    /// facts read in two statements; [`identity`] decides record by record in memory (a record may be
     /// the film an earlier record of the batch made); then each table gets the batch's rows in
     /// a few many-row statements.
     pub fn put_movies(&mut self, batch: &Batch) -> Result<(), StoreError> {
@@ -750,35 +754,34 @@ impl Load<'_> {
         Ok((placed, new_ids))
     }
 
-    /// Stages the batch's ids and keys (as two JSON arrays, one statement each, no temporary
-    /// rows) and joins them against the catalog.
+    /// Joins the batch's ids and keys (as `VALUES` lists, no temporary rows) against the
+    /// catalog.
     fn stage(
         &mut self,
         lookups: &[Vec<ExternalId>],
         keys: &[Vec<String>],
     ) -> Result<Staged, StoreError> {
-        let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-        let ids: Vec<(usize, usize, &str, &str)> = lookups
-            .iter()
-            .enumerate()
-            .flat_map(|(seq, ids)| {
-                ids.iter()
-                    .enumerate()
-                    .map(move |(ord, i)| (seq, ord, i.namespace.as_str(), i.value.as_str()))
-            })
-            .collect();
-        let mut id_hits = HashMap::new();
-        {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT s.value ->> 0, s.value ->> 1, i.MovieID FROM json_each(?1) AS s
-                 JOIN movie_ids AS i ON i.namespace = s.value ->> 2
-                                    AND i.external_id = s.value ->> 3",
-            )?;
-            let mut rows = stmt.query([serde_json::to_string(&ids).map_err(json)?])?;
-            while let Some(r) = rows.next()? {
-                id_hits.insert((r.get::<_, usize>(0)?, r.get::<_, usize>(1)?), r.get(2)?);
+        let mut ids = Rows::new(4);
+        for (seq, lookup) in lookups.iter().enumerate() {
+            for (ord, id) in lookup.iter().enumerate() {
+                ids.push([
+                    (seq as i64).into(),
+                    (ord as i64).into(),
+                    id.namespace.as_str().into(),
+                    id.value.as_str().into(),
+                ]);
             }
         }
+        let mut id_hits = HashMap::new();
+        ids.run(
+            &self.tx,
+            "SELECT v.column1, v.column2, i.MovieID FROM (",
+            ") AS v JOIN movie_ids AS i ON i.namespace = v.column3 AND i.external_id = v.column4",
+            |r| {
+                id_hits.insert((r.get::<_, usize>(0)?, r.get::<_, usize>(1)?), r.get(2)?);
+                Ok(())
+            },
+        )?;
         let placed: std::collections::HashSet<usize> =
             id_hits.keys().map(|(seq, _)| *seq).collect();
         let keys: Vec<(usize, &str)> = keys
