@@ -612,6 +612,32 @@ async fn swagger_ui_is_served_from_the_binary() {
     );
 }
 
+/// Readiness asks the database; liveness does not. A database that can no longer be read (here:
+/// its file, log and index overwritten, as a disk fault would) makes the server not ready, with
+/// a problem saying why, while it stays live.
+#[tokio::test]
+async fn ready_is_503_when_the_database_cannot_be_read_and_live_stays_200() {
+    let s = Server::start().await;
+    assert_eq!(s.json("/health/ready").await["status"], "ready");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", s.app.db.display());
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if len > 0 {
+            std::fs::write(&path, vec![0xA5; len as usize]).expect("overwrite");
+        }
+    }
+    let body = s
+        .problem("/health/ready", StatusCode::SERVICE_UNAVAILABLE, None)
+        .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("the database cannot be read")),
+        "{body}"
+    );
+    assert_eq!(s.json("/health/live").await["status"], "live");
+}
+
 /// The document lists exactly the routes the router serves, and each listed route answers.
 #[tokio::test]
 async fn openapi_document_matches_the_router() {
