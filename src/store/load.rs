@@ -217,7 +217,7 @@ impl Store {
         // staging joins and the settling.
         self.owned()?
             .set_prepared_statement_cache_capacity(24 * super::bulk::STATEMENTS_PER_SHAPE);
-        let tx = self.begin_write()?;
+        let tx = self.begin_write_with(super::KeyChecks::Off)?;
         tx.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status)
@@ -1750,6 +1750,46 @@ pub(super) mod tests {
             .map(|g| (g.id(), g.name().to_owned()))
             .collect();
         assert_eq!(rows, vocabulary);
+    }
+
+    /// The load writes without foreign-key checks (KeyChecks::Off): every reference it
+    /// writes still holds, and the connection checks again afterwards, committed or not.
+    #[test]
+    fn a_load_leaves_every_reference_whole_and_the_key_checks_back_on() {
+        let (_dir, mut store) = store();
+        let mut heat = tmdb(1, 949, "Heat", 1995, 8.0, 100);
+        heat.genres = vec![Genre::Crime, Genre::Thriller];
+        heat.directors = vec!["Michael Mann".into()];
+        heat.cast = vec!["Al Pacino".into(), "Robert De Niro".into()];
+        heat.keywords = vec!["heist".into()];
+        let mut vega = movie(Provider::Vega, 2, "Heat", 1995, 7.9);
+        vega.directors = vec!["Michael Mann".into()];
+        vega.genres = vec![Genre::Crime];
+        load(&mut store, &[heat, vega]);
+        {
+            let mut dropped = store
+                .begin_load(&start(), &RatingPolicy::VoteWeighted)
+                .expect("begin");
+            let ronin = movie(Provider::File, 1, "Ronin", 1998, 7.0);
+            dropped.put_movies(&Batch::new(vec![ronin])).expect("put");
+        }
+        let checks: i64 = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(checks, 1);
+        let mut check = store
+            .conn
+            .prepare("PRAGMA foreign_key_check")
+            .expect("check");
+        let broken: Vec<String> = check
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(broken, Vec::<String>::new());
+        let titles: Vec<String> = catalog(&store).into_iter().map(|m| m.0).collect();
+        assert_eq!(titles, vec!["Heat".to_owned()]);
     }
 
     #[test]
