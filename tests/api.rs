@@ -619,6 +619,15 @@ async fn swagger_ui_is_served_from_the_binary() {
 async fn ready_is_503_when_the_database_cannot_be_read_and_live_stays_200() {
     let s = Server::start().await;
     assert_eq!(s.json("/health/ready").await["status"], "ready");
+    let ready_gauge = || async {
+        let r = s.get("/metrics").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = r.text().await.expect("text");
+        text.lines()
+            .find(|l| l.starts_with("movierec_ready "))
+            .map(str::to_owned)
+    };
+    assert_eq!(ready_gauge().await.as_deref(), Some("movierec_ready 1"));
     for suffix in ["", "-wal", "-shm"] {
         let path = format!("{}{suffix}", s.app.db.display());
         let len = std::fs::metadata(&path).map_or(0, |m| m.len());
@@ -636,6 +645,8 @@ async fn ready_is_503_when_the_database_cannot_be_read_and_live_stays_200() {
         "{body}"
     );
     assert_eq!(s.json("/health/live").await["status"], "live");
+    // Metrics still answer, and say why no traffic should come.
+    assert_eq!(ready_gauge().await.as_deref(), Some("movierec_ready 0"));
 }
 
 /// The document lists exactly the routes the router serves, and each listed route answers.

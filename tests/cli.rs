@@ -817,6 +817,14 @@ fn sigterm_drains_ready_first_then_closes_and_ctrl_c_does_not_wait() {
             .arg("serve");
         Served::spawn(cmd)
     };
+    // `movierec probe`, the container's health check, on this server's readiness.
+    let probe = |server: &Served| {
+        env.command()
+            .arg("probe")
+            .arg(server.url("/health/ready"))
+            .output()
+            .expect("probe")
+    };
     let mut server = serve("3000");
     assert_eq!(
         server.get("/health/ready"),
@@ -825,6 +833,10 @@ fn sigterm_drains_ready_first_then_closes_and_ctrl_c_does_not_wait() {
             r#"{"status":"ready"}"#.to_owned()
         )
     );
+    let ready = probe(&server);
+    assert!(ready.status.success(), "{ready:?}");
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("200 OK"));
+    assert!(server.get("/metrics").1.contains("\nmovierec_ready 1\n"));
     server.signal_terminate();
     // Not ready from SIGTERM on, while the rest is still served until the drain ends.
     let mut draining = None;
@@ -847,6 +859,10 @@ fn sigterm_drains_ready_first_then_closes_and_ctrl_c_does_not_wait() {
     );
     assert!(server.get("/health/live").0.contains("200"));
     assert!(server.get("/api/movies/1").0.contains("200"));
+    assert!(server.get("/metrics").1.contains("\nmovierec_ready 0\n"));
+    let draining = probe(&server);
+    assert_eq!(draining.status.code(), Some(1), "{draining:?}");
+    assert!(String::from_utf8_lossy(&draining.stderr).contains("503 Service Unavailable"));
     assert!(
         server.child.wait().expect("wait").success(),
         "a drained server exits 0"
@@ -1130,5 +1146,26 @@ fn an_older_schema_is_named_by_readers_and_migrate_brings_it_up() {
     assert!(
         !env.path("nowhere.db").exists(),
         "migrate never creates a database"
+    );
+}
+
+#[test]
+fn probe_fails_naming_a_server_that_does_not_answer() {
+    let env = Env::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/health/ready");
+    let out = env
+        .command()
+        .args(["probe", &url, "--timeout-ms", "2000"])
+        .output()
+        .expect("probe");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("no answer from {url}")),
+        "{stderr}"
     );
 }

@@ -116,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => cli::eval::run(args),
         Command::Train(args) => cli::train::run(args, db, &data_dir, lock_wait),
         Command::Models(args) => cli::train::list(args, db, &data_dir, lock_wait),
+        Command::Probe(args) => cli::probe::run(args),
         Command::Migrate => migrate(db),
     };
     match result {

@@ -85,6 +85,9 @@ pub enum Command {
     Train(cli::train::Args),
     /// The trained models: kind, when, on what, held-out metrics.
     Models(cli::train::ListArgs),
+    /// Ask a running server's health endpoint (default `/health/ready` on 127.0.0.1:8000): exit
+    /// 0 on a 2xx answer, 1 otherwise. For container health checks.
+    Probe(cli::probe::Args),
     /// Bring an existing database's schema up to this movierec (every command that writes
     /// does it first; `serve` and the read-only commands do not).
     Migrate,

@@ -10,6 +10,7 @@ pub mod export;
 pub mod ingest;
 pub mod movies;
 pub mod output;
+pub mod probe;
 pub mod recommend;
 pub mod review;
 pub mod runs;

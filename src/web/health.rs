@@ -114,14 +114,20 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Probe>, ApiErro
 
 /// Prometheus metrics.
 ///
-/// Requests and latency per route and status, catalog size, model fit time and the last ETL run,
-/// in OpenMetrics text format.
+/// Requests and latency per route and status, catalog size, model fit time, the last ETL run and
+/// readiness, in OpenMetrics text format. Answers while the database cannot be read (readiness
+/// 0, the last run as last seen), so a scraper sees why the server is not ready.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
-              (status = 500, description = "The database cannot be read", body = Problem, content_type = "application/problem+json")))]
+              (status = 500, description = "The metrics could not be encoded", body = Problem, content_type = "application/problem+json")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let last = state.db(Store::last_etl_run).await?;
-    state.metrics.observe_last_run(last.as_ref());
+    let last = state.db(Store::last_etl_run).await;
+    if let Ok(last) = &last {
+        state.metrics.observe_last_run(last.as_ref());
+    }
+    state
+        .metrics
+        .observe_ready(last.is_ok() && !state.is_draining());
     let body = state.metrics.render().map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
 }

@@ -91,8 +91,10 @@ pub struct Metrics {
     catalog_movies: Gauge,
     model_fit_seconds: Gauge<f64, AtomicU64>,
     catalog_run_id: Gauge,
+    model_id: Gauge,
     last_run_id: Gauge,
     last_run_succeeded: Gauge,
+    ready: Gauge,
 }
 
 impl Default for Metrics {
@@ -105,8 +107,10 @@ impl Default for Metrics {
         let catalog_movies = Gauge::default();
         let model_fit_seconds = Gauge::<f64, AtomicU64>::default();
         let catalog_run_id = Gauge::default();
+        let model_id = Gauge::default();
         let last_run_id = Gauge::default();
         let last_run_succeeded = Gauge::default();
+        let ready = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -133,6 +137,11 @@ impl Default for Metrics {
             catalog_run_id.clone(),
         );
         registry.register(
+            "model_id",
+            "Trained model served (0: none); replicas that agree serve the same one",
+            model_id.clone(),
+        );
+        registry.register(
             "last_etl_run_id",
             "Newest ETL run in the database",
             last_run_id.clone(),
@@ -142,6 +151,11 @@ impl Default for Metrics {
             "1 if the newest ETL run succeeded, 0 if it failed",
             last_run_succeeded.clone(),
         );
+        registry.register(
+            "ready",
+            "1 while this server takes traffic (database readable, not draining), else 0",
+            ready.clone(),
+        );
         Self {
             registry,
             requests,
@@ -149,8 +163,10 @@ impl Default for Metrics {
             catalog_movies,
             model_fit_seconds,
             catalog_run_id,
+            model_id,
             last_run_id,
             last_run_succeeded,
+            ready,
         }
     }
 }
@@ -160,6 +176,7 @@ impl Metrics {
         self.catalog_movies.set(engine.movies().len() as i64);
         self.model_fit_seconds.set(engine.fit_seconds);
         self.catalog_run_id.set(engine.run_id.map_or(0, |r| r.0));
+        self.model_id.set(engine.model_id.unwrap_or(0));
     }
 
     pub fn observe_last_run(&self, run: Option<&EtlRun>) {
@@ -167,6 +184,11 @@ impl Metrics {
         self.last_run_succeeded.set(i64::from(
             run.is_some_and(|r| r.status == EtlRunStatus::Succeeded),
         ));
+    }
+
+    /// Whether this server takes traffic, as `/health/ready` would say.
+    pub fn observe_ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
     }
 
     /// The registry in OpenMetrics text format.

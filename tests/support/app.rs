@@ -147,6 +147,11 @@ impl Served {
         Self { child, addr }
     }
 
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
     /// A plain HTTP/1.1 GET: status line and body.
     pub fn get(&self, path: &str) -> (String, String) {
         use std::io::{Read, Write};
