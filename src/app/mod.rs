@@ -10,7 +10,7 @@ pub use settings::{Command, ServeSettings, Settings};
 use crate::cli;
 use crate::domain::etl::Source;
 use crate::domain::source::RatingPolicy;
-use crate::store::Store;
+use crate::store::{Location, Store};
 use crate::web::{self, state::AppState, WebConfig};
 use anyhow::Context;
 use clap::Parser;
@@ -33,12 +33,16 @@ impl Application {
     /// Opens the database read-only, builds the engine (trained models from `data_dir`) and
     /// binds the listener.
     pub async fn build(
-        db: &Path,
+        db: &Location,
         data_dir: &Path,
         settings: &ServeSettings,
     ) -> anyhow::Result<Self> {
         let config = settings.web_config()?;
-        let state = AppState::open(db, data_dir, settings.pool_size)?;
+        // Blocking (file reads, the database driver): off the async workers, where
+        // PostgreSQL's synchronous client cannot run at all.
+        let (db_owned, dir, pool_size) = (db.clone(), data_dir.to_owned(), settings.pool_size);
+        let state = tokio::task::spawn_blocking(move || AppState::open(&db_owned, &dir, pool_size))
+            .await??;
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
@@ -92,8 +96,14 @@ pub fn main() -> ExitCode {
         settings =
             Settings::parse_from(std::env::args_os().chain([std::ffi::OsString::from("up")]));
     }
-    let data_dir = settings.data_dir();
-    let db = &settings.db;
+    let db = &match settings.db() {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("error: --db: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let data_dir = settings.data_dir(db);
     let lock_wait = settings.lock_wait();
     let Some(command) = &settings.command else {
         unreachable!("a bare command was re-parsed as `up`");
@@ -117,7 +127,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => cli::train::run(args, db, &data_dir, lock_wait),
         Command::Models(args) => cli::train::list(args, db, &data_dir, lock_wait),
         Command::Probe(args) => cli::probe::run(args),
-        Command::Migrate => migrate(db),
+        Command::Migrate(args) => cli::migrate::run(args, db),
     };
     match result {
         Ok(code) => code,
@@ -146,7 +156,7 @@ fn error_chain(e: &anyhow::Error) -> String {
 }
 
 /// `movierec serve`: the API and the dashboard on a database the ETL built.
-fn serve(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+fn serve(settings: &ServeSettings, db: &Location, data_dir: &Path) -> anyhow::Result<ExitCode> {
     cli::init_logging(settings.log_format, "info");
     // Store calls are the only blocking work, one per pooled connection at a time (plus an
     // engine reload): a bounded blocking pool, not tokio's default of 512 threads.
@@ -166,39 +176,22 @@ fn serve(settings: &ServeSettings, db: &Path, data_dir: &Path) -> anyhow::Result
 /// serve it.
 fn up(
     settings: &ServeSettings,
-    db: &Path,
+    db: &Location,
     data_dir: &Path,
     policy: &RatingPolicy,
 ) -> anyhow::Result<ExitCode> {
     {
-        let mut store = Store::open(db)?;
+        let mut store = Store::connect(db)?;
         if store.movie_count()? == 0 {
-            eprintln!("{} is empty: loading the embedded dataset", db.display());
+            eprintln!("{db} is empty: loading the embedded dataset");
             crate::etl::run(&mut store, data_dir, &Source::Embedded, policy)?;
         }
         if let Some(report) = store.latest_audit()? {
             eprintln!("{}", cli::output::audit_tables(&report));
         }
-        eprintln!("{} movies in {}", store.movie_count()?, db.display());
+        eprintln!("{} movies in {db}", store.movie_count()?);
     }
     serve(settings, db, data_dir)
-}
-
-/// `movierec migrate`: applies the pending migrations of an existing database.
-fn migrate(db: &Path) -> anyhow::Result<ExitCode> {
-    if !db.exists() {
-        anyhow::bail!(
-            "database {} does not exist; run `movierec etl` or `movierec up` first",
-            db.display()
-        );
-    }
-    let store = Store::open(db)?;
-    println!(
-        "{}: schema version {}",
-        db.display(),
-        store.schema_version()?
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Which signal asked the server to stop.

@@ -4,6 +4,7 @@
 
 use crate::cli::{self, LogFormat};
 use crate::domain::source::RatingPolicy;
+use crate::store::Location;
 use crate::web::WebConfig;
 use anyhow::Context;
 use axum::http::HeaderValue;
@@ -30,11 +31,13 @@ const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
     about = "Movie recommender: ETL into SQLite, similar-movie recommendations"
 )]
 pub struct Settings {
-    /// SQLite database file.
+    /// The database: a SQLite file, or a PostgreSQL server as `postgres://user:password@host:port/db`.
+    /// (Parsed after clap, whose errors would print a URL's password.)
     #[arg(long, global = true, env = "MOVIEREC_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    db: String,
 
-    /// Directory for raw snapshots and audit reports [default: `<db name>-data` beside the database].
+    /// Directory for raw snapshots, audit reports and trained models [default: `<db name>-data`
+    /// beside a SQLite database, `./movierec-data` for PostgreSQL]; replicas share it.
     #[arg(long, global = true, env = "MOVIEREC_DATA_DIR")]
     data_dir: Option<PathBuf>,
 
@@ -89,17 +92,24 @@ pub enum Command {
     /// 0 on a 2xx answer, 1 otherwise. For container health checks.
     Probe(cli::probe::Args),
     /// Bring an existing database's schema up to this movierec (every command that writes
-    /// does it first; `serve` and the read-only commands do not).
-    Migrate,
+    /// does it first; `serve` and the read-only commands do not), or copy a SQLite database
+    /// into PostgreSQL (`--to postgres://…`).
+    Migrate(cli::migrate::Args),
 }
 
 impl Settings {
     /// The data directory: `--data-dir`, else `<db name>-data` beside the database
     /// (`./movierec.db` → `./movierec-data`).
-    pub fn data_dir(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(|| default_data_dir(&self.db))
+    pub fn data_dir(&self, db: &Location) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| match db {
+            Location::Sqlite(path) => default_data_dir(path),
+            Location::Postgres(_) => PathBuf::from("movierec-data"),
+        })
+    }
+
+    /// Where the database is (`--db`): a file, or a PostgreSQL URL checked here.
+    pub fn db(&self) -> Result<Location, crate::store::StoreError> {
+        self.db.parse()
     }
 
     /// How long a writer waits for another writer's lock.

@@ -3,6 +3,7 @@
 use crate::domain::etl::Source;
 use crate::domain::source::RatingPolicy;
 use crate::domain::EtlRunId;
+use crate::store::Location;
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,12 +27,12 @@ pub struct Args {
 
 pub fn run(
     args: &Args,
-    db: &Path,
+    db: &Location,
     data_dir: &Path,
     policy: &RatingPolicy,
     lock_wait: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
-    let mut store = Store::open(db)?;
+    let mut store = Store::connect(db)?;
     store.wait_for_writers(super::lock_wait(lock_wait, "movierec etl"))?;
     let source = match args.replay {
         Some(run_id) => replayed(&store, run_id)?,

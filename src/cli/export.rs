@@ -2,6 +2,7 @@
 
 use crate::domain::export::{ExportFormat, ExportTable};
 use crate::export::Existing;
+use crate::store::Location;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,8 +28,8 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    let store = Store::open_read_only(db)?;
+pub fn run(args: &Args, db: &Location) -> anyhow::Result<ExitCode> {
+    let store = Store::connect_read_only(db)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("{}.{}", args.table.name(), args.format.extension()))
     });

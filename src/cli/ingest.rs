@@ -6,6 +6,7 @@ use crate::domain::IngestRunId;
 use crate::etl::{EtlError, EtlOutcome};
 use crate::ingest::client::{ClientConfig, Credentials};
 use crate::ingest::{self, IngestReport, Params, Start};
+use crate::store::Location;
 use crate::store::Store;
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -163,7 +164,7 @@ impl TmdbArgs {
 
 pub fn run(
     args: &Args,
-    db: &Path,
+    db: &Location,
     data_dir: &Path,
     policy: &RatingPolicy,
     lock_wait: std::time::Duration,
@@ -182,9 +183,9 @@ pub fn run(
         daily_quota: args.daily_quota,
         max_requests: args.max_requests,
     };
-    let mut store = Store::open(db)?;
+    let mut store = Store::connect(db)?;
     store.wait_for_writers(super::lock_wait(lock_wait, "movierec ingest"))?;
-    let mut quota_store = Store::open(db)?;
+    let mut quota_store = Store::connect(db)?;
     quota_store.wait_for_writers(super::lock_wait(lock_wait, "movierec ingest"))?;
     let bar = progress_bar();
     let started = Instant::now();

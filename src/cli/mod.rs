@@ -8,6 +8,7 @@ pub mod etl;
 pub mod eval;
 pub mod export;
 pub mod ingest;
+pub mod migrate;
 pub mod movies;
 pub mod output;
 pub mod probe;

@@ -1,8 +1,8 @@
 //! `movierec movies`: list or search the catalog.
 
 use crate::domain::catalog::{check_search, CatalogQuery};
+use crate::store::Location;
 use crate::store::Store;
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -20,10 +20,10 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, db: &Location) -> anyhow::Result<ExitCode> {
     let search = args.search.as_deref().unwrap_or_default();
     check_search(search).map_err(|e| anyhow::anyhow!("--search: {e}"))?;
-    let store = Store::open_read_only(db)?;
+    let store = Store::connect_read_only(db)?;
     let query = CatalogQuery::search(search, args.limit);
     let (rows, _) = store.movies_page(&query)?;
     if args.json {

@@ -8,6 +8,7 @@ use crate::domain::movie::{title_key, CatalogMovie};
 use crate::domain::MovieId;
 use crate::domain::UserId;
 use crate::recommend::{Engine, Filters, Personal, Rated, SimilarModel, Voice};
+use crate::store::Location;
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -63,8 +64,8 @@ fn parse_model(name: &str) -> Result<SimilarModel, String> {
         })
 }
 
-pub fn run(args: &Args, db: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let store = Store::open_read_only(db)?;
+pub fn run(args: &Args, db: &Location, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let store = Store::connect_read_only(db)?;
     if args.user.is_some() || args.rated.is_some() {
         return personal(args, &store, data_dir);
     }

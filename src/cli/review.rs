@@ -8,10 +8,10 @@ use crate::domain::etl::EtlRunStatus;
 use crate::domain::identity::ReviewReason;
 use crate::domain::source::Provider;
 use crate::domain::{EtlRunId, MovieId};
+use crate::store::Location;
 use crate::store::Store;
 use anyhow::Context;
 use serde::Serialize;
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -51,8 +51,8 @@ struct Side {
     providers: Vec<Provider>,
 }
 
-pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    let store = Store::open_read_only(db)?;
+pub fn run(args: &Args, db: &Location) -> anyhow::Result<ExitCode> {
+    let store = Store::connect_read_only(db)?;
     let runs: Vec<EtlRunId> = match args.run {
         Some(id) => {
             store

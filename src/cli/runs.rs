@@ -1,8 +1,8 @@
 //! `movierec runs`: the ETL lineage, newest first.
 
+use crate::store::Location;
 use crate::store::Store;
 use chrono::SecondsFormat;
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -16,8 +16,8 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: &Args, db: &Path) -> anyhow::Result<ExitCode> {
-    let store = Store::open_read_only(db)?;
+pub fn run(args: &Args, db: &Location) -> anyhow::Result<ExitCode> {
+    let store = Store::connect_read_only(db)?;
     let rows = store.etl_runs(args.limit, 0)?;
     if args.json {
         super::print_json(&rows)?;

@@ -3,6 +3,7 @@
 
 use crate::domain::trained::{ModelKind, TrainedModel};
 use crate::recommend::trained::{self, TrainParams};
+use crate::store::Location;
 use crate::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -59,7 +60,7 @@ pub struct Args {
 
 pub fn run(
     args: &Args,
-    db: &Path,
+    db: &Location,
     data_dir: &Path,
     lock_wait: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
@@ -72,7 +73,7 @@ pub fn run(
             anyhow::bail!("{name} must be a positive number");
         }
     }
-    let mut store = Store::open(db)?;
+    let mut store = Store::connect(db)?;
     store.wait_for_writers(super::lock_wait(
         lock_wait,
         &format!("movierec train --model {}", args.model),
@@ -133,12 +134,12 @@ fn prune(store: &mut Store, data_dir: &Path, keep: u16) -> anyhow::Result<Vec<Tr
 
 pub fn list(
     args: &ListArgs,
-    db: &Path,
+    db: &Location,
     data_dir: &Path,
     lock_wait: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     if let Some(ModelsCommand::Prune { keep }) = &args.command {
-        let mut store = Store::open(db)?;
+        let mut store = Store::connect(db)?;
         store.wait_for_writers(super::lock_wait(lock_wait, "movierec models prune"))?;
         let pruned = prune(&mut store, data_dir, *keep)?;
         if args.json {
@@ -148,7 +149,7 @@ pub fn list(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let models = Store::open_read_only(db)?.models()?;
+    let models = Store::connect_read_only(db)?.models()?;
     if args.json {
         super::print_json(&models)?;
     } else if models.is_empty() {

@@ -1,6 +1,8 @@
 //! How domain values are stored: ids as integers, states and codes as their text codes,
 //! timestamps as RFC 3339 UTC text with milliseconds (so they sort as text).
 
+use super::sql::{self, Arg, Column, Value};
+use super::StoreError;
 use crate::domain::etl::{EtlRunStatus, Reason, SourceFormat};
 use crate::domain::ingest::{
     IngestMode, IngestRunStatus, ItemState, ResponseKind, ResponseOutcome, WindowState,
@@ -25,6 +27,16 @@ macro_rules! id_sql {
                 i64::column_result(value).map(Self)
             }
         }
+        impl Arg for $t {
+            fn value(&self) -> Value<'_> {
+                Value::Int(self.0)
+            }
+        }
+        impl Column for $t {
+            fn column(value: Value<'_>) -> Result<Self, String> {
+                i64::column(value).map(Self)
+            }
+        }
     )+};
 }
 
@@ -43,6 +55,18 @@ macro_rules! code_sql {
                 <$t>::parse(code).ok_or_else(|| {
                     FromSqlError::Other(format!("unknown {} code {code:?}", stringify!($t)).into())
                 })
+            }
+        }
+        impl Arg for $t {
+            fn value(&self) -> Value<'_> {
+                Value::Text(self.as_str())
+            }
+        }
+        impl Column for $t {
+            fn column(value: Value<'_>) -> Result<Self, String> {
+                let code = String::column(value)?;
+                <$t>::parse(&code)
+                    .ok_or_else(|| format!("unknown {} code {code:?}", stringify!($t)))
             }
         }
     )+};
@@ -87,6 +111,12 @@ fn parse_timestamp(text: &str, i: usize) -> rusqlite::Result<Timestamp> {
         .map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
         })
+}
+
+/// Reads a stored timestamp from column `i` of a row of either engine.
+pub fn timestamp_at(row: &sql::Row<'_>, i: usize) -> Result<Timestamp, StoreError> {
+    let text: String = row.get(i)?;
+    Ok(parse_timestamp(&text, i)?)
 }
 
 /// Reads a stored ISO date from column `i`.

@@ -1,8 +1,8 @@
 //! Table scans for `movierec export`: one read transaction, rows handed over in column batches.
 
+use super::sql::{args, Column, Value};
 use super::{Store, StoreError};
 use crate::domain::export::{ExportTable, Values};
-use rusqlite::types::ValueRef;
 
 impl Store {
     /// Streams every row of `table`, in key order, as batches of at most `batch` rows; returns
@@ -31,12 +31,6 @@ impl Store {
             table.name(),
             names[..key_len].join(", ")
         );
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(StoreError::from)?;
-        let mut stmt = tx.prepare(&sql).map_err(StoreError::from)?;
-        let mut rows = stmt.query([]).map_err(StoreError::from)?;
         let fresh = || -> Vec<Values> {
             columns
                 .iter()
@@ -45,18 +39,29 @@ impl Store {
         };
         let mut values = fresh();
         let mut total = 0;
-        while let Some(row) = rows.next().map_err(StoreError::from)? {
-            for (i, column) in values.iter_mut().enumerate() {
-                let cell = row.get_ref(i).map_err(StoreError::from)?;
-                push(column, cell).map_err(|e| {
-                    StoreError::Corrupt(format!("{table}.{}: {e}", columns[i].name))
-                })?;
-            }
-            total += 1;
-            if values[0].len() >= batch {
-                on_batch(std::mem::replace(&mut values, fresh()))?;
-            }
+        // `on_batch`'s own error, kept while the scan stops with `Interrupted`.
+        let mut failed: Option<E> = None;
+        let scanned = self.db().snapshot(|db| {
+            db.for_each(&sql, args![], |row| {
+                for (i, column) in values.iter_mut().enumerate() {
+                    push(column, row.get(i)?).map_err(|e| {
+                        StoreError::Corrupt(format!("{table}.{}: {e}", columns[i].name))
+                    })?;
+                }
+                total += 1;
+                if values[0].len() >= batch {
+                    if let Err(e) = on_batch(std::mem::replace(&mut values, fresh())) {
+                        failed = Some(e);
+                        return Err(StoreError::Interrupted);
+                    }
+                }
+                Ok(())
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
+        scanned?;
         if !values[0].is_empty() {
             on_batch(values)?;
         }
@@ -64,19 +69,40 @@ impl Store {
     }
 }
 
-/// Appends one cell to its column, converting SQLite's dynamic type to the column's.
-fn push(column: &mut Values, cell: ValueRef<'_>) -> Result<(), String> {
-    match (column, cell) {
-        (Values::Int(v), ValueRef::Null) => v.push(None),
-        (Values::Float(v), ValueRef::Null) => v.push(None),
-        (Values::Text(v), ValueRef::Null) => v.push(None),
-        (Values::Int(v), ValueRef::Integer(x)) => v.push(Some(x)),
-        (Values::Float(v), ValueRef::Integer(x)) => v.push(Some(x as f64)),
-        (Values::Float(v), ValueRef::Real(x)) => v.push(Some(x)),
-        (Values::Text(v), ValueRef::Text(t)) => {
-            v.push(Some(String::from_utf8_lossy(t).into_owned()))
-        }
-        (_, other) => return Err(format!("unexpected {:?} value", other.data_type())),
+/// One cell, as stored.
+struct Cell(Option<Owned>);
+
+enum Owned {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Column for Cell {
+    fn column(value: Value<'_>) -> Result<Self, String> {
+        Ok(Cell(match value {
+            Value::Null => None,
+            Value::Int(i) => Some(Owned::Int(i)),
+            Value::Real(f) => Some(Owned::Real(f)),
+            Value::Text(t) => Some(Owned::Text(t.to_owned())),
+            Value::Blob(_) => return Err("unexpected blob value".into()),
+        }))
+    }
+}
+
+/// Appends one cell to its column, converting the stored type to the column's.
+fn push(column: &mut Values, cell: Cell) -> Result<(), String> {
+    match (column, cell.0) {
+        (Values::Int(v), None) => v.push(None),
+        (Values::Float(v), None) => v.push(None),
+        (Values::Text(v), None) => v.push(None),
+        (Values::Int(v), Some(Owned::Int(x))) => v.push(Some(x)),
+        (Values::Float(v), Some(Owned::Int(x))) => v.push(Some(x as f64)),
+        (Values::Float(v), Some(Owned::Real(x))) => v.push(Some(x)),
+        (Values::Text(v), Some(Owned::Text(t))) => v.push(Some(t)),
+        (_, Some(Owned::Int(_))) => return Err("unexpected integer value".into()),
+        (_, Some(Owned::Real(_))) => return Err("unexpected real value".into()),
+        (_, Some(Owned::Text(_))) => return Err("unexpected text value".into()),
     }
     Ok(())
 }

@@ -1621,7 +1621,8 @@ pub(super) mod tests {
         let alien = store.movie(MovieId(1)).expect("query").expect("movie");
         assert_eq!(alien.rating, Some(8.5));
         let updated_by: i64 = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .query_row(
                 "SELECT UpdatedRunId FROM Movies WHERE MovieID = 1",
                 [],
@@ -1674,7 +1675,8 @@ pub(super) mod tests {
         );
         assert_eq!(summary.counts.updated, 1);
         let vega_fact: (f64, i64) = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .query_row(
                 "SELECT rating, votes FROM movie_sources WHERE provider = 'vega'",
                 [],
@@ -1737,7 +1739,8 @@ pub(super) mod tests {
     fn the_genres_table_is_the_vocabulary() {
         let (_dir, store) = store();
         let mut stmt = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .prepare("SELECT genre_id, name FROM genres ORDER BY genre_id")
             .expect("prepare");
         let rows: Vec<(i64, String)> = stmt
@@ -1774,12 +1777,14 @@ pub(super) mod tests {
             dropped.put_movies(&Batch::new(vec![ronin])).expect("put");
         }
         let checks: i64 = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
             .expect("pragma");
         assert_eq!(checks, 1);
         let mut check = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .prepare("PRAGMA foreign_key_check")
             .expect("check");
         let broken: Vec<String> = check
@@ -1946,7 +1951,8 @@ pub(super) mod tests {
                 .iter()
                 .map(|m| {
                     store
-                        .conn
+                        .sqlite("test")
+                        .expect("sqlite")
                         .query_row(
                             "SELECT MovieID FROM movie_sources WHERE provider = ?1 AND source_row = ?2",
                             params![m.provider.as_str(), m.source_row],

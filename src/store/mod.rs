@@ -12,23 +12,29 @@
 
 mod bulk;
 mod codec;
+mod copy;
 mod export;
 mod ingest;
 mod load;
 mod models;
 mod movies;
+mod postgres;
 mod ratings;
 mod repair;
 mod runs;
+pub(crate) mod sql;
 mod users;
 
+pub use copy::CopiedTable;
 pub use ingest::Checkpoint;
 pub use load::{Load, LoadSummary};
+pub use postgres::PgUrl;
 pub use ratings::{NewRating, StoredRating, UserKey};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
+use std::cell::RefCell;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,10 +95,25 @@ pub enum StoreError {
     },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    #[error("PostgreSQL {url}: schema migration failed: {source}")]
+    PostgresMigration {
+        /// Without its password.
+        url: String,
+        #[source]
+        source: Box<refinery::Error>,
+    },
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("{what} does not run on PostgreSQL yet; use a SQLite database (--db FILE) for it")]
+    Unsupported { what: &'static str },
     #[error("database connection pool: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("database holds a value this movierec cannot read: {0}")]
     Corrupt(String),
+    #[error("the scan was stopped by its consumer")]
+    Interrupted,
     #[error("a read-only connection was asked to write")]
     ReadOnlyConnection,
     #[error("database {path} is still locked by {holder} after waiting {waited:?} for it (raise --lock-wait to wait longer)")]
@@ -213,18 +234,55 @@ pub enum Durability {
     Normal,
 }
 
-/// A connection to the database, owned or borrowed from a [`ReadPool`].
-enum Conn {
+/// A SQLite connection, owned or borrowed from a [`ReadPool`].
+enum SqliteConn {
     Owned(Connection),
     Pooled(r2d2::PooledConnection<SqliteConnectionManager>),
 }
 
-impl Deref for Conn {
+impl Deref for SqliteConn {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         match self {
-            Conn::Owned(c) => c,
-            Conn::Pooled(c) => c,
+            SqliteConn::Owned(c) => c,
+            SqliteConn::Pooled(c) => c,
+        }
+    }
+}
+
+/// The connection of a [`Store`], to one of the two engines. (The PostgreSQL client needs
+/// `&mut` for every statement; a store is used by one thread at a time, so a `RefCell`.)
+enum Conn {
+    Sqlite(SqliteConn),
+    Postgres(RefCell<sql::PgClient>),
+}
+
+/// Where the database is: a SQLite file (the embedded default) or a PostgreSQL server, as
+/// `--db` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(PgUrl),
+}
+
+impl std::str::FromStr for Location {
+    type Err = StoreError;
+    /// A `postgres://` or `postgresql://` URL names a server; anything else is a file path.
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(Location::Postgres(s.parse()?))
+        } else {
+            Ok(Location::Sqlite(PathBuf::from(s)))
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The file's path, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => write!(f, "{url}"),
         }
     }
 }
@@ -237,6 +295,45 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens the database at `location` for writing, bringing its schema up to date.
+    pub fn connect(location: &Location) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open(path),
+            Location::Postgres(url) => Ok(Self::postgres(postgres::open(url)?)),
+        }
+    }
+
+    /// Opens the database at `location` to read; it must already be at this version.
+    pub fn connect_read_only(location: &Location) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open_read_only(path),
+            Location::Postgres(url) => Ok(Self::postgres(postgres::open_read_only(url)?)),
+        }
+    }
+
+    fn postgres(client: sql::PgClient) -> Self {
+        Self {
+            conn: Conn::Postgres(RefCell::new(client)),
+            wait: None,
+        }
+    }
+
+    /// The connection, for statements written once for both engines.
+    pub(crate) fn db(&self) -> sql::Db<'_> {
+        match &self.conn {
+            Conn::Sqlite(c) => sql::Db::Sqlite(c),
+            Conn::Postgres(c) => sql::Db::Postgres(c),
+        }
+    }
+
+    /// The SQLite connection, for what runs only there so far (`what`, as the error names it).
+    pub(crate) fn sqlite(&self, what: &'static str) -> Result<&Connection, StoreError> {
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c),
+            Conn::Postgres(_) => Err(StoreError::Unsupported { what }),
+        }
+    }
+
     /// Opens (creating if needed) a database for writing and brings its schema up to date.
     ///
     /// Refuses a read-only file up front, even for root, whom SQLite would let write anyway.
@@ -265,7 +362,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         migrate(&mut conn, path)?;
         Ok(Self {
-            conn: Conn::Owned(conn),
+            conn: Conn::Sqlite(SqliteConn::Owned(conn)),
             wait: None,
         })
     }
@@ -277,16 +374,17 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         check_version(&conn, path)?;
         Ok(Self {
-            conn: Conn::Owned(conn),
+            conn: Conn::Sqlite(SqliteConn::Owned(conn)),
             wait: None,
         })
     }
 
     /// The schema version the database is at (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?),
+            Conn::Postgres(_) => postgres::schema_version(&self.db()),
+        }
     }
 
     /// Sets how durable each commit of this connection is.
@@ -295,14 +393,16 @@ impl Store {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
-        self.conn.pragma_update(None, "synchronous", level)?;
+        self.sqlite("durability")?
+            .pragma_update(None, "synchronous", level)?;
         Ok(())
     }
 
     /// Makes this store's writes wait for another writer's lock as `wait` says (every write:
     /// [`Store::begin_write`] also says for whom).
     pub fn wait_for_writers(&mut self, wait: LockWait) -> Result<(), StoreError> {
-        self.conn.busy_timeout(wait.timeout)?;
+        self.sqlite("waiting for a writer")?
+            .busy_timeout(wait.timeout)?;
         self.wait = Some(wait);
         Ok(())
     }
@@ -369,19 +469,30 @@ impl Store {
 
     fn owned(&mut self) -> Result<&mut Connection, StoreError> {
         match &mut self.conn {
-            Conn::Owned(c) => Ok(c),
-            Conn::Pooled(_) => Err(StoreError::ReadOnlyConnection),
+            Conn::Sqlite(SqliteConn::Owned(c)) => Ok(c),
+            Conn::Sqlite(SqliteConn::Pooled(_)) => Err(StoreError::ReadOnlyConnection),
+            Conn::Postgres(_) => Err(StoreError::Unsupported { what: "writing" }),
         }
     }
 }
 
 /// Read-only connections shared by the server's handlers.
 #[derive(Clone)]
-pub struct ReadPool {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+pub enum ReadPool {
+    Sqlite(r2d2::Pool<SqliteConnectionManager>),
+    Postgres(r2d2::Pool<r2d2_postgres::PostgresConnectionManager<::postgres::NoTls>>),
 }
 
 impl ReadPool {
+    /// Opens `size` connections to the database at `location` (read-only on SQLite, where
+    /// the file must exist and be migrated; on PostgreSQL the schema must be at this version).
+    pub fn connect(location: &Location, size: u32) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open(path, size),
+            Location::Postgres(url) => Ok(ReadPool::Postgres(postgres::pool(url, size)?)),
+        }
+    }
+
     /// Opens `size` read-only connections to an existing, migrated database.
     pub fn open(path: &Path, size: u32) -> Result<Self, StoreError> {
         check_readable(path)?;
@@ -393,14 +504,17 @@ impl ReadPool {
             .max_size(size)
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)?;
-        Ok(Self { pool })
+        Ok(ReadPool::Sqlite(pool))
     }
 
     /// A store on one pooled connection, returned to the pool when dropped.
     pub fn get(&self) -> Result<Store, StoreError> {
-        Ok(Store {
-            conn: Conn::Pooled(self.pool.get()?),
-            wait: None,
+        Ok(match self {
+            ReadPool::Sqlite(pool) => Store {
+                conn: Conn::Sqlite(SqliteConn::Pooled(pool.get()?)),
+                wait: None,
+            },
+            ReadPool::Postgres(pool) => Store::postgres(sql::PgClient::Pooled(pool.get()?)),
         })
     }
 }
@@ -478,13 +592,15 @@ mod tests {
         let path = dir.path().join("m.db");
         let store = Store::open(&path).expect("open");
         let cols: Vec<String> = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .prepare("SELECT name FROM pragma_table_info('Movies')")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("columns");
         assert_eq!(&cols[..4], ["MovieID", "Title", "ReleaseYear", "Rating"]);
         let mode: String = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .expect("mode");
         assert_eq!(mode, "wal");
@@ -515,7 +631,8 @@ mod tests {
         }
         let store = Store::open(&path).expect("migrate");
         let facts: Vec<(i64, String, f64, String)> = store
-            .conn
+            .sqlite("test")
+            .expect("sqlite")
             .prepare(
                 "SELECT s.MovieID, s.provider, s.rating, i.namespace || ':' || i.external_id
                  FROM movie_sources AS s JOIN movie_ids AS i USING (MovieID) ORDER BY s.MovieID",

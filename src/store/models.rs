@@ -1,34 +1,29 @@
 //! Trained-model SQL: the `models` table (one row per `movierec train`) and the ratings a model
 //! is trained on.
 
-use super::codec::{get_timestamp, timestamp};
+use super::codec::{timestamp, timestamp_at};
+use super::sql::{args, Row};
 use super::{Store, StoreError};
 use crate::domain::trained::{ModelId, TrainedModel};
 use crate::domain::MovieId;
-use rusqlite::{params, Row};
+use rusqlite::params;
 
 const COLUMNS: &str = "model_id, kind, trained_at, data_hash, run_id, params, metrics, ratings,
                        users, movies, fit_seconds, artifact, artifact_sha256, bytes";
 
-fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("{what}: {e}").into(),
-        )
-    })
+fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("model {what}: {e}")))
 }
 
-fn trained_model(r: &Row<'_>) -> rusqlite::Result<TrainedModel> {
+fn trained_model(r: &Row<'_>) -> Result<TrainedModel, StoreError> {
     Ok(TrainedModel {
         id: r.get(0)?,
         kind: r.get(1)?,
-        trained_at: get_timestamp(r, 2)?,
+        trained_at: timestamp_at(r, 2)?,
         data_hash: r.get(3)?,
         run_id: r.get(4)?,
-        params: json("params", &r.get::<_, String>(5)?)?,
-        metrics: json("metrics", &r.get::<_, String>(6)?)?,
+        params: json("params", &r.get::<String>(5)?)?,
+        metrics: json("metrics", &r.get::<String>(6)?)?,
         ratings: r.get(7)?,
         users: r.get(8)?,
         movies: r.get(9)?,
@@ -79,11 +74,11 @@ impl Store {
 
     /// Every trained model, newest first.
     pub fn models(&self) -> Result<Vec<TrainedModel>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM models ORDER BY model_id DESC"
-        ))?;
-        let rows = stmt.query_map([], trained_model)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        self.db().query(
+            &format!("SELECT {COLUMNS} FROM models ORDER BY model_id DESC"),
+            args![],
+            trained_model,
+        )
     }
 
     /// Forgets every model but the `keep` newest of each kind (at least one is always kept),
@@ -91,16 +86,16 @@ impl Store {
     /// commits, so no record ever names a removed artifact.
     pub fn prune_models(&mut self, keep: usize) -> Result<Vec<TrainedModel>, StoreError> {
         let tx = self.begin_write()?;
-        let doomed = {
-            let mut stmt = tx.prepare(&format!(
+        let doomed = super::sql::Db::Sqlite(&tx).query(
+            &format!(
                 "SELECT {COLUMNS} FROM (
                    SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY model_id DESC) AS newer
-                   FROM models)
+                   FROM models) AS ranked
                  WHERE newer > ?1 ORDER BY model_id"
-            ))?;
-            let rows = stmt.query_map([keep.max(1)], trained_model)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        };
+            ),
+            args![keep.max(1)],
+            trained_model,
+        )?;
         let mut delete = tx.prepare("DELETE FROM models WHERE model_id = ?1")?;
         for m in &doomed {
             delete.execute([m.id])?;
@@ -112,9 +107,7 @@ impl Store {
 
     /// The newest model's id: what a serving engine compares to know it is current.
     pub fn latest_model_id(&self) -> Result<Option<ModelId>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT MAX(model_id) FROM models", [], |r| r.get(0))?)
+        self.db().one("SELECT MAX(model_id) FROM models", args![])
     }
 
     /// Streams every rating as (user, movie, rating), by user then movie; returns the count.
@@ -122,15 +115,16 @@ impl Store {
         &self,
         mut on_rating: impl FnMut(i64, MovieId, f32),
     ) -> Result<u64, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT user_id, MovieID, rating FROM ratings ORDER BY user_id, MovieID")?;
-        let mut rows = stmt.query([])?;
         let mut n = 0;
-        while let Some(row) = rows.next()? {
-            on_rating(row.get(0)?, row.get(1)?, row.get::<_, f64>(2)? as f32);
-            n += 1;
-        }
+        self.db().for_each(
+            "SELECT user_id, MovieID, rating FROM ratings ORDER BY user_id, MovieID",
+            args![],
+            |row| {
+                on_rating(row.get(0)?, row.get(1)?, row.get::<f64>(2)? as f32);
+                n += 1;
+                Ok(())
+            },
+        )?;
         Ok(n)
     }
 }

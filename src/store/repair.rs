@@ -236,7 +236,11 @@ mod tests {
     ";
 
     fn query<T: rusqlite::types::FromSql>(store: &Store, sql: &str) -> Vec<Vec<T>> {
-        let mut stmt = store.conn.prepare(sql).expect("prepare");
+        let mut stmt = store
+            .sqlite("test")
+            .expect("sqlite")
+            .prepare(sql)
+            .expect("prepare");
         let width = stmt.column_count();
         stmt.query_map([], |r| (0..width).map(|i| r.get(i)).collect())
             .and_then(|rows| rows.collect())

@@ -1,23 +1,24 @@
 //! Lineage SQL: `etl_runs` (one row per run, succeeded or failed) and `etl_rejects`.
 
-use super::codec::{get_timestamp, timestamp};
+use super::codec::{timestamp, timestamp_at};
+use super::sql::{args, Row};
 use super::{Store, StoreError};
 use crate::domain::audit::AuditReport;
 use crate::domain::etl::{EtlRun, EtlRunStatus, Reject, RejectsByReason, RunStart};
 use crate::domain::{EtlRunId, Timestamp};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::params;
 
 const RUN_COLUMNS: &str = "run_id, source, source_sha256, snapshot_path, started_at, finished_at,
                            status, extracted, loaded, inserted, updated, unchanged, rejected, error";
 
-fn etl_run(r: &Row<'_>) -> rusqlite::Result<EtlRun> {
+fn etl_run(r: &Row<'_>) -> Result<EtlRun, StoreError> {
     Ok(EtlRun {
         run_id: r.get(0)?,
         source: r.get(1)?,
         source_sha256: r.get(2)?,
-        snapshot: r.get::<_, Option<String>>(3)?.map(relative_snapshot),
-        started_at: get_timestamp(r, 4)?,
-        finished_at: get_timestamp(r, 5)?,
+        snapshot: r.get::<Option<String>>(3)?.map(relative_snapshot),
+        started_at: timestamp_at(r, 4)?,
+        finished_at: timestamp_at(r, 5)?,
         status: r.get(6)?,
         extracted: r.get(7)?,
         loaded: r.get(8)?,
@@ -53,7 +54,8 @@ impl Store {
         finished_at: Timestamp,
         error: &str,
     ) -> Result<EtlRunId, StoreError> {
-        self.conn.execute(
+        let conn = self.sqlite("recording a failed run")?;
+        conn.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -68,30 +70,24 @@ impl Store {
                 error
             ],
         )?;
-        Ok(EtlRunId(self.conn.last_insert_rowid()))
+        Ok(EtlRunId(conn.last_insert_rowid()))
     }
 
     pub fn etl_run(&self, run_id: EtlRunId) -> Result<Option<EtlRun>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {RUN_COLUMNS} FROM etl_runs WHERE run_id = ?1"),
-                [run_id],
-                etl_run,
-            )
-            .optional()?)
+        self.db().query_row(
+            &format!("SELECT {RUN_COLUMNS} FROM etl_runs WHERE run_id = ?1"),
+            args![run_id],
+            etl_run,
+        )
     }
 
     /// Runs, newest first, one page.
     pub fn etl_runs(&self, limit: u32, offset: u64) -> Result<Vec<EtlRun>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {RUN_COLUMNS} FROM etl_runs ORDER BY run_id DESC LIMIT ?1 OFFSET ?2"
-        ))?;
-        let rows = stmt.query_map(
-            params![limit, i64::try_from(offset).unwrap_or(i64::MAX)],
+        self.db().query(
+            &format!("SELECT {RUN_COLUMNS} FROM etl_runs ORDER BY run_id DESC LIMIT ?1 OFFSET ?2"),
+            args![limit, offset],
             etl_run,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        )
     }
 
     /// The newest run, whatever its status.
@@ -101,21 +97,18 @@ impl Store {
 
     /// Number of runs recorded.
     pub fn etl_run_count(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM etl_runs", [], |r| r.get(0))?)
+        self.db().one("SELECT COUNT(*) FROM etl_runs", args![])
     }
 
     /// The audit report of the newest succeeded run, if any.
     pub fn latest_audit(&self) -> Result<Option<AuditReport>, StoreError> {
         let json: Option<String> = self
-            .conn
+            .db()
             .query_row(
                 "SELECT audit_json FROM etl_runs WHERE status = ?1 ORDER BY run_id DESC LIMIT 1",
-                [EtlRunStatus::Succeeded],
+                args![EtlRunStatus::Succeeded],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .flatten();
         json.map(|j| parse_json("audit report", &j)).transpose()
     }
@@ -126,14 +119,11 @@ impl Store {
         &self,
         run_id: EtlRunId,
     ) -> Result<Option<(Option<AuditReport>, RejectsByReason)>, StoreError> {
-        let stored = self
-            .conn
-            .query_row(
-                "SELECT audit_json, rejects_by_reason FROM etl_runs WHERE run_id = ?1",
-                [run_id],
-                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()?;
+        let stored = self.db().query_row(
+            "SELECT audit_json, rejects_by_reason FROM etl_runs WHERE run_id = ?1",
+            args![run_id],
+            |r| Ok((r.get::<Option<String>>(0)?, r.get::<String>(1)?)),
+        )?;
         stored
             .map(|(audit, reasons)| {
                 Ok((
@@ -151,18 +141,16 @@ impl Store {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<Reject>, u64), StoreError> {
-        let total = self.conn.query_row(
+        let db = self.db();
+        let total = db.one(
             "SELECT COUNT(*) FROM etl_rejects WHERE run_id = ?1",
-            [run_id],
-            |r| r.get(0),
+            args![run_id],
         )?;
-        let mut stmt = self.conn.prepare_cached(
+        let rows = db.query(
             "SELECT source_row, field, reason, raw_value, detail, file, raw_bytes, raw_sha256
              FROM etl_rejects
              WHERE run_id = ?1 ORDER BY file, source_row, field LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = stmt.query_map(
-            params![run_id, limit, i64::try_from(offset).unwrap_or(i64::MAX)],
+            args![run_id, limit, offset],
             |r| {
                 Ok(Reject {
                     file: r.get(5)?,
@@ -176,7 +164,7 @@ impl Store {
                 })
             },
         )?;
-        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+        Ok((rows, total))
     }
 }
 

@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::metrics::Metrics;
 use crate::recommend::{Engine, EngineError};
-use crate::store::{ReadPool, Store, StoreError};
+use crate::store::{Location, ReadPool, Store, StoreError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,8 +36,8 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the pool on an existing database and builds the first engine.
-    pub fn open(db_path: &Path, data_dir: &Path, pool_size: u32) -> Result<Self, EngineError> {
-        let pool = ReadPool::open(db_path, pool_size)?;
+    pub fn open(db: &Location, data_dir: &Path, pool_size: u32) -> Result<Self, EngineError> {
+        let pool = ReadPool::connect(db, pool_size)?;
         let engine = Engine::load(&pool.get()?, data_dir)?;
         let metrics = Arc::new(Metrics::default());
         metrics.observe_engine(&engine);
@@ -140,7 +140,7 @@ pub(super) mod tests {
         )
         .expect("etl");
         drop(store);
-        let state = AppState::open(&db, dir.path(), pool_size).expect("state");
+        let state = AppState::open(&Location::Sqlite(db), dir.path(), pool_size).expect("state");
         (dir, state)
     }
 

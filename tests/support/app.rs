@@ -6,7 +6,7 @@
 use movierec::app::{Application, ServeSettings};
 use movierec::domain::etl::Source;
 use movierec::domain::source::RatingPolicy;
-use movierec::store::Store;
+use movierec::store::{Location, Store};
 use std::path::{Path, PathBuf};
 use tokio::sync::oneshot;
 
@@ -81,9 +81,13 @@ async fn serve(
     configure: impl FnOnce(&mut ServeSettings),
 ) -> TestApp {
     let data_dir = dir.path().join("data");
-    let app = Application::build(&db, &data_dir, &settings(configure))
-        .await
-        .expect("build the application");
+    let app = Application::build(
+        &Location::Sqlite(db.clone()),
+        &data_dir,
+        &settings(configure),
+    )
+    .await
+    .expect("build the application");
     let addr = app.addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -1,0 +1,376 @@
+//! PostgreSQL as the store: a real server, given by `MOVIEREC_TEST_PG` (a URL of a database
+//! whose user may create databases; `scripts/test` starts a throwaway cluster with `scripts/pg`
+//! and sets it). Each test works in a database of its own, dropped afterwards.
+//!
+//! `#[ignore]`d for a plain `cargo test` (no server there); `scripts/test` runs them with
+//! `--ignored`, and without `MOVIEREC_TEST_PG` they fail rather than skip.
+
+#[path = "support/app.rs"]
+mod app;
+#[path = "support/taste.rs"]
+mod taste;
+
+use app::Served;
+use movierec::domain::etl::Source;
+use movierec::domain::export::ExportTable;
+use movierec::domain::source::RatingPolicy;
+use movierec::store::{Location, Store};
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A database of its own on the test server, dropped when this is.
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn new() -> Self {
+        let admin = std::env::var("MOVIEREC_TEST_PG").expect(
+            "MOVIEREC_TEST_PG must name a PostgreSQL server (scripts/test starts one with scripts/pg)",
+        );
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "movierec_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        let (base, _) = admin.rsplit_once('/').expect("a URL with a database");
+        let url = format!("{base}/{name}");
+        Self { admin, name, url }
+    }
+
+    fn location(&self) -> Location {
+        self.url.parse().expect("URL")
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect")
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn movierec(dir: &Path, db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_movierec"))
+        .current_dir(dir)
+        .env_remove("MOVIEREC_DB")
+        .env_remove("MOVIEREC_DATA_DIR")
+        .args(["--db", db])
+        .args(args)
+        .output()
+        .expect("spawn movierec")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "movierec failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A SQLite database with the embedded dataset, a made-up ratings dataset (users, ratings,
+/// rejects) and a trained model, in `dir`.
+fn sqlite_catalog(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("m.db");
+    let ratings = dir.join("taste");
+    std::fs::create_dir_all(&ratings).expect("mkdir");
+    taste::dataset(&ratings);
+    let mut store = Store::open(&db).expect("open");
+    for source in [Source::Embedded, Source::Movielens(ratings.clone())] {
+        movierec::etl::run(
+            &mut store,
+            &dir.join("m-data"),
+            &source,
+            &RatingPolicy::default(),
+        )
+        .expect("etl");
+    }
+    drop(store);
+    ok(&movierec(dir, "m.db", &["train", "--model", "item-knn"]));
+    db
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn migrations_apply_once_and_a_read_only_open_needs_them() {
+    let pg = PgDb::new();
+    let err = Store::connect_read_only(&pg.location())
+        .err()
+        .expect("an empty database is refused")
+        .to_string();
+    assert!(err.contains("does not exist; run `movierec etl`"), "{err}");
+    let store = Store::connect(&pg.location()).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), 1);
+    drop(store);
+    let store = Store::connect(&pg.location()).expect("again");
+    assert_eq!(store.schema_version().expect("version"), 1);
+    let applied: i64 = pg
+        .client()
+        .query_one("SELECT COUNT(*) FROM refinery_schema_history", &[])
+        .expect("history")
+        .get(0);
+    assert_eq!(applied, 1, "applied once");
+    // SQLite's tables, column for column.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = rusqlite::Connection::open(dir.path().join("s.db")).expect("open");
+    drop(Store::open(&dir.path().join("s.db")).expect("migrate sqlite"));
+    let sqlite_columns: Vec<String> = sqlite
+        .prepare(
+            "SELECT lower(m.name || '.' || p.name) FROM sqlite_master AS m, pragma_table_info(m.name) AS p
+             WHERE m.type = 'table' ORDER BY 1",
+        )
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("sqlite columns");
+    let pg_columns: Vec<String> = pg
+        .client()
+        .query(
+            "SELECT (table_name || '.' || column_name)::text COLLATE \"C\" FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> 'refinery_schema_history'
+             ORDER BY 1",
+            &[],
+        )
+        .expect("pg columns")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(pg_columns, sqlite_columns);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn a_copied_database_reads_the_same_on_both_engines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sqlite_catalog(dir.path());
+    let pg = PgDb::new();
+    let out = ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &pg.url]));
+    assert!(out.contains("every count and checksum matches"), "{out}");
+    let sqlite = Store::open_read_only(&db).expect("sqlite");
+    let postgres = Store::connect_read_only(&pg.location()).expect("postgres");
+    macro_rules! same {
+        ($($read:tt)+) => {{
+            let (a, b) = (sqlite.$($read)+, postgres.$($read)+);
+            assert_eq!(
+                format!("{:?}", a.expect("sqlite read")),
+                format!("{:?}", b.expect("postgres read")),
+                "{}", stringify!($($read)+)
+            );
+        }};
+    }
+    same!(movie_count());
+    same!(catalog());
+    same!(content_catalog());
+    same!(title_keys());
+    same!(latest_succeeded_run());
+    same!(latest_model_id());
+    same!(models());
+    same!(etl_runs(10, 0));
+    same!(etl_run_count());
+    same!(latest_audit());
+    same!(users_page(50, 0));
+    for id in [1, 2, 3, 500, 2000] {
+        same!(movie_detail(movierec::domain::MovieId(id)));
+        same!(redirect(movierec::domain::MovieId(id)));
+    }
+    for user in [1, 2, 7] {
+        same!(user(movierec::domain::UserId(user)));
+        same!(user_ratings(movierec::domain::UserId(user)));
+        same!(user_profile(movierec::domain::UserId(user)));
+    }
+    for run in [1, 2] {
+        same!(etl_audit(movierec::domain::EtlRunId(run)));
+        same!(etl_rejects(movierec::domain::EtlRunId(run), 100, 0));
+    }
+    use movierec::domain::catalog::{CatalogQuery, SortKey};
+    for q in [
+        CatalogQuery {
+            sort: SortKey::Rating,
+            descending: true,
+            ..CatalogQuery::search("star", 20)
+        },
+        CatalogQuery {
+            genre: movierec::domain::genre::Genre::from_name("Drama"),
+            year_from: Some(1990),
+            year_to: Some(2000),
+            sort: SortKey::Year,
+            limit: 50,
+            ..CatalogQuery::default()
+        },
+        CatalogQuery {
+            min_rating: Some(7.0),
+            sort: SortKey::Votes,
+            descending: true,
+            limit: 20,
+            offset: 5,
+            ..CatalogQuery::default()
+        },
+        CatalogQuery {
+            sort: SortKey::Title,
+            limit: 30,
+            ..CatalogQuery::default()
+        },
+        CatalogQuery::search("amelie", 10),
+        CatalogQuery::search("50% _off\\", 10),
+    ] {
+        same!(movies_page(&q));
+    }
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    sqlite
+        .for_each_rating(|u, m, r| a.push((u, m, r)))
+        .expect("sqlite ratings");
+    postgres
+        .for_each_rating(|u, m, r| b.push((u, m, r)))
+        .expect("postgres ratings");
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    for table in ExportTable::ALL {
+        let scan = |store: &Store| {
+            let mut rows = Vec::new();
+            store
+                .scan_table::<movierec::store::StoreError>(table, 1000, |batch| {
+                    rows.push(format!("{batch:?}"));
+                    Ok(())
+                })
+                .expect("scan");
+            rows
+        };
+        assert_eq!(scan(&sqlite), scan(&postgres), "{table}");
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn migrate_to_copies_into_an_empty_database_only_and_never_prints_the_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sqlite_catalog(dir.path());
+    let pg = PgDb::new();
+    let with_password = pg.url.replacen("://movierec@", "://movierec:s3cret@", 1);
+    let first = movierec(dir.path(), "m.db", &["migrate", "--to", &with_password]);
+    let out = ok(&first);
+    assert!(!out.contains("s3cret") && !String::from_utf8_lossy(&first.stderr).contains("s3cret"));
+    assert!(out.contains("movierec:***@"), "{out}");
+    let runs: i64 = pg
+        .client()
+        .query_one("SELECT COUNT(*) FROM etl_runs", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(runs, 2);
+    // Twice: refused, and nothing changes.
+    let again = movierec(dir.path(), "m.db", &["migrate", "--to", &with_password]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already holds a catalog"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    // Ids keep being made after the copied ones.
+    let next: i64 = pg
+        .client()
+        .query_one(
+            "INSERT INTO etl_runs (source, source_format, started_at, finished_at, status)
+             VALUES ('x', 'csv', '', '', 'failed') RETURNING run_id",
+            &[],
+        )
+        .expect("insert")
+        .get(0);
+    assert_eq!(next, 3);
+    // Bad URLs and unreachable servers: named, without the password.
+    for (url, expected) in [
+        (
+            "postgres://movierec:s3cret@127.0.0.1:notaport/x",
+            "invalid PostgreSQL URL",
+        ),
+        (
+            "postgres://movierec:s3cret@127.0.0.1:1/x",
+            "cannot connect to postgres://movierec:***@127.0.0.1:1/x",
+        ),
+    ] {
+        let out = movierec(dir.path(), "m.db", &["migrate", "--to", url]);
+        assert_eq!(
+            out.status.code(),
+            Some(if expected.starts_with("invalid") {
+                2
+            } else {
+                1
+            })
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        let out = movierec(dir.path(), url, &["movies"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn a_server_on_postgres_answers_as_one_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sqlite_catalog(dir.path());
+    let pg = PgDb::new();
+    ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &pg.url]));
+    let serve = |db: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
+        cmd.current_dir(dir.path())
+            .args(["--db", db, "--data-dir", "m-data", "serve"]);
+        Served::spawn(cmd)
+    };
+    let (on_sqlite, on_postgres) = (serve("m.db"), serve(&pg.url));
+    for path in [
+        "/api/movies?limit=5",
+        "/api/movies?title=star&sort=rating&order=desc",
+        "/api/movies/1",
+        "/api/movies/1/similar",
+        "/api/movies/1/similar?model=item-knn",
+        "/api/users?limit=3",
+        "/api/users/1",
+        "/api/genres",
+        "/api/movies/popular",
+        "/api/catalog/points",
+        "/api/users/1/recommendations",
+        "/api/etl/runs",
+        "/api/etl/runs/2",
+        "/api/etl/runs/2/rejects",
+        "/api/models",
+        "/api/movies/999999",
+        "/health/ready",
+        "/catalog?q=star",
+        "/users",
+        "/quality",
+        "/models",
+    ] {
+        let (a, b) = (on_sqlite.get(path), on_postgres.get(path));
+        assert_eq!(a.0, b.0, "{path}");
+        assert_eq!(without_fit_time(&a.1), without_fit_time(&b.1), "{path}");
+        assert!(!a.0.contains(" 5"), "{path}: {}", a.0);
+    }
+    assert!(on_postgres.terminate().success());
+}
+
+/// A page without the time its server fitted the content model (each server fits its own).
+fn without_fit_time(page: &str) -> String {
+    match page.split_once("model fitted ") {
+        Some((head, tail)) => {
+            let rest = tail.split_once(" after").map_or("", |(_, r)| r);
+            format!("{head}model fitted … after{rest}")
+        }
+        None => page.to_owned(),
+    }
+}
