@@ -374,3 +374,122 @@ fn without_fit_time(page: &str) -> String {
         None => page.to_owned(),
     }
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn writers_take_turns_and_a_waiting_one_names_the_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sqlite_catalog(dir.path());
+    let pg = PgDb::new();
+    ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &pg.url]));
+    let data = ["--data-dir", "m-data"];
+    // Another writer holds the lock (as `movierec etl` would, named by its application_name).
+    let mut holder = pg.client();
+    let mut tx = holder.transaction().expect("begin");
+    tx.batch_execute(
+        "SELECT set_config('application_name', 'movierec etl --source big.csv (pid 7)', false);
+         SELECT pg_advisory_xact_lock(7885651667594667363)",
+    )
+    .expect("lock");
+    let out = movierec(
+        dir.path(),
+        &pg.url,
+        &[
+            &data[..],
+            &["--lock-wait", "1", "train", "--model", "item-knn"],
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("waiting for movierec etl --source big.csv (pid 7) to finish")
+            && err.contains("still locked by movierec etl --source big.csv (pid 7)"),
+        "{err}"
+    );
+    let models = |pg: &PgDb| -> i64 {
+        pg.client()
+            .query_one("SELECT COUNT(*) FROM models", &[])
+            .expect("count")
+            .get(0)
+    };
+    assert_eq!(models(&pg), 1, "the waiting train wrote nothing");
+    // Two trains at once: the second waits for the first, and both land.
+    tx.rollback().expect("release");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_movierec"))
+            .current_dir(dir.path())
+            .args([
+                "--db",
+                &pg.url,
+                "--data-dir",
+                "m-data",
+                "train",
+                "--model",
+                "item-knn",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(models(&pg), 3);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn a_new_model_reaches_every_replica_by_notification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sqlite_catalog(dir.path());
+    let pg = PgDb::new();
+    ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &pg.url]));
+    let replicas: Vec<Served> = (0..2)
+        .map(|_| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
+            cmd.current_dir(dir.path())
+                // No polling to speak of: only the notification can bring the model.
+                .env("MOVIEREC_RELOAD_INTERVAL_MS", "3600000")
+                .args(["--db", &pg.url, "--data-dir", "m-data", "serve"]);
+            Served::spawn(cmd)
+        })
+        .collect();
+    let model_id = |r: &Served| -> serde_json::Value {
+        let (_, body) = r.get("/metrics");
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("movierec_model_id "))
+            .unwrap_or("movierec_model_id 0")
+            .to_owned();
+        serde_json::Value::String(line)
+    };
+    let before: Vec<_> = replicas.iter().map(model_id).collect();
+    ok(&movierec(
+        dir.path(),
+        &pg.url,
+        &["--data-dir", "m-data", "train", "--model", "item-knn"],
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for (r, before) in replicas.iter().zip(before) {
+        while model_id(r) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a replica never heard of the new model"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            model_id(r).as_str().is_some_and(|l| l.ends_with(" 2")),
+            "{:?}",
+            model_id(r)
+        );
+    }
+}

@@ -401,10 +401,41 @@ impl Store {
     /// Makes this store's writes wait for another writer's lock as `wait` says (every write:
     /// [`Store::begin_write`] also says for whom).
     pub fn wait_for_writers(&mut self, wait: LockWait) -> Result<(), StoreError> {
-        self.sqlite("waiting for a writer")?
-            .busy_timeout(wait.timeout)?;
+        if let Conn::Sqlite(c) = &self.conn {
+            c.busy_timeout(wait.timeout)?;
+        }
         self.wait = Some(wait);
         Ok(())
+    }
+
+    /// Runs `write` in one write transaction, on either engine: committed if it returns `Ok`,
+    /// rolled back otherwise. Writers take turns (SQLite's write lock; PostgreSQL's
+    /// [`postgres::WRITER_LOCK`] advisory lock), waiting as [`Store::wait_for_writers`] says.
+    pub(crate) fn write<T, E: From<StoreError>>(
+        &mut self,
+        write: impl FnOnce(&sql::Db<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if let Conn::Postgres(client) = &self.conn {
+            let db = sql::Db::Postgres(client);
+            db.batch("BEGIN")?;
+            let out = postgres::take_writer_lock(&db, self.wait.as_ref())
+                .map_err(E::from)
+                .and_then(|()| write(&db));
+            return match out {
+                Ok(v) => {
+                    db.batch("COMMIT")?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = db.batch("ROLLBACK");
+                    Err(e)
+                }
+            };
+        }
+        let tx = self.begin_write()?;
+        let out = write(&sql::Db::Sqlite(&tx))?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// Begins an IMMEDIATE (write-locked) transaction. With a [`LockWait`], a lock another
@@ -473,6 +504,20 @@ impl Store {
             Conn::Sqlite(SqliteConn::Pooled(_)) => Err(StoreError::ReadOnlyConnection),
             Conn::Postgres(_) => Err(StoreError::Unsupported { what: "writing" }),
         }
+    }
+}
+
+/// Calls `on_change` whenever a writer commits a new catalog or model to the database at
+/// `location`, from a thread of its own, for as long as `wanted` says. On PostgreSQL it
+/// `LISTEN`s, reconnecting with backoff when the connection drops (a server's polling covers
+/// the gap); SQLite has no notifications, and its servers poll.
+pub fn listen_for_changes(
+    location: &Location,
+    wanted: impl Fn() -> bool + Send + 'static,
+    on_change: impl Fn() + Send + 'static,
+) {
+    if let Location::Postgres(url) = location {
+        postgres::listen(url.clone(), wanted, on_change);
     }
 }
 

@@ -6,7 +6,6 @@ use super::sql::{args, Row};
 use super::{Store, StoreError};
 use crate::domain::trained::{ModelId, TrainedModel};
 use crate::domain::MovieId;
-use rusqlite::params;
 
 const COLUMNS: &str = "model_id, kind, trained_at, data_hash, run_id, params, metrics, ratings,
                        users, movies, fit_seconds, artifact, artifact_sha256, bytes";
@@ -43,33 +42,33 @@ impl Store {
         m: &TrainedModel,
         place: impl FnOnce() -> Result<(), E>,
     ) -> Result<ModelId, E> {
-        let tx = self.begin_write()?;
-        tx.execute(
-            "INSERT INTO models (kind, trained_at, data_hash, run_id, params, metrics, ratings,
-                                 users, movies, fit_seconds, artifact, artifact_sha256, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                m.kind,
-                timestamp(m.trained_at),
-                m.data_hash,
-                m.run_id,
-                m.params.to_string(),
-                serde_json::to_string(&m.metrics)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                m.ratings,
-                m.users,
-                m.movies,
-                m.fit_seconds,
-                m.artifact,
-                m.artifact_sha256,
-                m.bytes,
-            ],
-        )
-        .map_err(StoreError::from)?;
-        let id = tx.last_insert_rowid();
-        place()?;
-        tx.commit()?;
-        Ok(id)
+        self.write(|db| {
+            let id: ModelId = db.one(
+                "INSERT INTO models (kind, trained_at, data_hash, run_id, params, metrics, ratings,
+                                     users, movies, fit_seconds, artifact, artifact_sha256, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 RETURNING model_id",
+                args![
+                    m.kind,
+                    timestamp(m.trained_at),
+                    m.data_hash,
+                    m.run_id,
+                    m.params.to_string(),
+                    serde_json::to_string(&m.metrics)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    m.ratings,
+                    m.users,
+                    m.movies,
+                    m.fit_seconds,
+                    m.artifact,
+                    m.artifact_sha256,
+                    m.bytes,
+                ],
+            )?;
+            db.notify_change()?;
+            place()?;
+            Ok(id)
+        })
     }
 
     /// Every trained model, newest first.
@@ -85,24 +84,22 @@ impl Store {
     /// returning the forgotten records: their artifacts are the caller's to remove, after this
     /// commits, so no record ever names a removed artifact.
     pub fn prune_models(&mut self, keep: usize) -> Result<Vec<TrainedModel>, StoreError> {
-        let tx = self.begin_write()?;
-        let doomed = super::sql::Db::Sqlite(&tx).query(
-            &format!(
-                "SELECT {COLUMNS} FROM (
-                   SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY model_id DESC) AS newer
-                   FROM models) AS ranked
-                 WHERE newer > ?1 ORDER BY model_id"
-            ),
-            args![keep.max(1)],
-            trained_model,
-        )?;
-        let mut delete = tx.prepare("DELETE FROM models WHERE model_id = ?1")?;
-        for m in &doomed {
-            delete.execute([m.id])?;
-        }
-        drop(delete);
-        tx.commit()?;
-        Ok(doomed)
+        self.write(|db| {
+            let doomed = db.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM (
+                       SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY model_id DESC) AS newer
+                       FROM models) AS ranked
+                     WHERE newer > ?1 ORDER BY model_id"
+                ),
+                args![keep.max(1)],
+                trained_model,
+            )?;
+            for m in &doomed {
+                db.execute("DELETE FROM models WHERE model_id = ?1", args![m.id])?;
+            }
+            Ok(doomed)
+        })
     }
 
     /// The newest model's id: what a serving engine compares to know it is current.

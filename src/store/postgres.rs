@@ -14,6 +14,129 @@ use std::time::Duration;
 
 refinery::embed_migrations!("migrations/postgres");
 
+/// The advisory lock every writer (etl, ingest, train, prune) holds for its transaction:
+/// "movierec" in ASCII, a key no other application is likely to use.
+pub const WRITER_LOCK: i64 = 0x6d6f_7669_6572_6563;
+
+/// How often a waiting writer asks for the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(100);
+
+/// Takes [`WRITER_LOCK`] for the transaction `db` is in (released when it ends). Held by
+/// another writer, it waits as `wait` says — telling `wait.notify` once who holds it (the
+/// holder's `application_name`, which it set to its label) — or fails at once without one.
+pub fn take_writer_lock(db: &Db<'_>, wait: Option<&super::LockWait>) -> Result<(), StoreError> {
+    let label = wait.map_or("movierec", |w| w.label.as_str());
+    let note = format!(
+        "{label} (pid {}, since {})",
+        std::process::id(),
+        chrono::Utc::now().format("%H:%M:%S UTC")
+    );
+    let started = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        let taken: bool = db.one("SELECT pg_try_advisory_xact_lock(?1)", args![WRITER_LOCK])?;
+        if taken {
+            // What a waiting writer is told; set for this transaction only.
+            db.one::<String>(
+                "SELECT set_config('application_name', ?1, true)",
+                args![note.as_str()],
+            )?;
+            return Ok(());
+        }
+        let holder = holder(db)?;
+        let timeout = wait.map_or(Duration::ZERO, |w| w.timeout);
+        if started.elapsed() >= timeout {
+            return Err(StoreError::Locked {
+                path: db.one("SELECT current_database()::TEXT", args![])?,
+                holder,
+                waited: timeout,
+            });
+        }
+        if let (false, Some(w)) = (told, wait) {
+            (w.notify)(&holder);
+            told = true;
+        }
+        std::thread::sleep(LOCK_POLL);
+    }
+}
+
+/// Who holds [`WRITER_LOCK`], as its `application_name` says.
+fn holder(db: &Db<'_>) -> Result<String, StoreError> {
+    let name: Option<String> = db
+        .query_row(
+            "SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid)
+             WHERE l.locktype = 'advisory' AND l.granted
+               AND ((l.classid::BIGINT << 32) | l.objid::BIGINT) = ?1",
+            args![WRITER_LOCK],
+            |r| r.get(0),
+        )?
+        .flatten();
+    Ok(name
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "another writer".to_owned()))
+}
+
+/// Listens for [`super::sql::CHANGES`] on a thread of its own (see
+/// [`super::listen_for_changes`]).
+pub fn listen(
+    url: PgUrl,
+    wanted: impl Fn() -> bool + Send + 'static,
+    on_change: impl Fn() + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("pg-listen".into())
+        .spawn(move || {
+            let mut backoff = Duration::from_millis(250);
+            while wanted() {
+                let listened = connect(&url).and_then(|mut client| {
+                    client.batch_execute(&format!("LISTEN {}", super::sql::CHANGES))?;
+                    backoff = Duration::from_millis(250);
+                    // Whatever was announced while no one listened.
+                    on_change();
+                    wait_for_notifications(&mut client, &wanted, &on_change)
+                });
+                if let Err(e) = listened {
+                    tracing::warn!(
+                        error = %e,
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "not listening for PostgreSQL's change notifications; polling meanwhile"
+                    );
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the notification listener; polling only");
+    }
+}
+
+/// Hands each notification to `on_change` while `wanted`; returns when it no longer is, or
+/// the connection is lost.
+fn wait_for_notifications(
+    client: &mut postgres::Client,
+    wanted: &impl Fn() -> bool,
+    on_change: &impl Fn(),
+) -> Result<(), StoreError> {
+    while wanted() {
+        let mut heard = false;
+        {
+            let mut notifications = client.notifications();
+            let mut batch = notifications.timeout_iter(Duration::from_secs(1));
+            while postgres::fallible_iterator::FallibleIterator::next(&mut batch)?.is_some() {
+                heard = true;
+            }
+        }
+        if heard {
+            on_change();
+        } else {
+            // A quiet second: make sure the connection is still there to hear the next one.
+            client.is_valid(CONNECT_TIMEOUT)?;
+        }
+    }
+    Ok(())
+}
+
 /// How long a connection attempt may take before it fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 

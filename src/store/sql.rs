@@ -318,6 +318,9 @@ pub fn postgres_sql(sql: &str) -> String {
     out
 }
 
+/// The channel a committed change of the catalog or the models is announced on.
+pub const CHANGES: &str = "movierec_changes";
+
 /// A PostgreSQL client, owned or borrowed from a pool.
 pub enum PgClient {
     Owned(postgres::Client),
@@ -343,6 +346,31 @@ impl Db<'_> {
     /// Which engine this is.
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
+    }
+
+    /// Runs a statement that returns no rows; how many rows it changed.
+    pub fn execute(&self, sql: &str, args: &[&dyn Arg]) -> Result<u64, StoreError> {
+        match self {
+            Db::Sqlite(c) => {
+                Ok(c.prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(args.iter()))? as u64)
+            }
+            Db::Postgres(c) => {
+                let pg: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.value())).collect();
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    pg.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                Ok(c.borrow_mut().client().execute(&postgres_sql(sql), &refs)?)
+            }
+        }
+    }
+
+    /// Tells every server listening on PostgreSQL (`LISTEN movierec_changes`) that the catalog
+    /// or the models changed, when this transaction commits; SQLite's servers poll instead.
+    pub fn notify_change(&self) -> Result<(), StoreError> {
+        if self.is_postgres() {
+            self.batch(&format!("NOTIFY {CHANGES}"))?;
+        }
+        Ok(())
     }
 
     /// Runs statements without arguments, separated by `;`.

@@ -370,6 +370,7 @@ async fn reload_loop(state: AppState, every: Duration, mut hangups: Hangups) {
         tokio::select! {
             _ = tick.tick() => {}
             _ = hangup => tracing::info!("SIGHUP: checking for a newer catalog"),
+            _ = state.changes.notified() => tracing::debug!("the database announced a change"),
         }
         if let Err(e) = state.reload_if_newer().await {
             tracing::warn!(problem = ?e.problem(), "catalog reload failed; still serving the previous one");

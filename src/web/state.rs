@@ -29,6 +29,9 @@ pub struct AppState {
     data_dir: Arc<PathBuf>,
     pub engine: Arc<ArcSwap<Engine>>,
     pub metrics: Arc<Metrics>,
+    /// Woken when the database announces a new catalog or model (PostgreSQL's `NOTIFY`), so
+    /// the reload need not wait for its next poll.
+    pub changes: Arc<tokio::sync::Notify>,
     /// Set when the server was asked to stop: `/health/ready` answers 503 so a load balancer
     /// takes it out of rotation while the listener still serves what arrives.
     draining: Arc<AtomicBool>,
@@ -41,7 +44,19 @@ impl AppState {
         let engine = Engine::load(&pool.get()?, data_dir)?;
         let metrics = Arc::new(Metrics::default());
         metrics.observe_engine(&engine);
+        let changes = Arc::new(tokio::sync::Notify::new());
+        let (alive, woken) = (Arc::downgrade(&changes), Arc::downgrade(&changes));
+        crate::store::listen_for_changes(
+            db,
+            move || alive.strong_count() > 0,
+            move || {
+                if let Some(changes) = woken.upgrade() {
+                    changes.notify_one();
+                }
+            },
+        );
         Ok(Self {
+            changes,
             pool,
             permits: Arc::new(Semaphore::new(pool_size as usize)),
             db_wait: DB_WAIT,
