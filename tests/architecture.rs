@@ -35,7 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
 
 /// The only top-level module allowed to name the database driver.
 const STORE: &str = "store";
-const DRIVER_CRATES: [&str; 2] = ["rusqlite", "r2d2"];
+const DRIVER_CRATES: [&str; 4] = ["rusqlite", "r2d2", "postgres", "refinery"];
 
 /// One source file: its module path (`["web", "state"]`) and its text without comments.
 struct SourceFile {

@@ -254,7 +254,7 @@ impl Deref for SqliteConn {
 /// `&mut` for every statement; a store is used by one thread at a time, so a `RefCell`.)
 enum Conn {
     Sqlite(SqliteConn),
-    Postgres(RefCell<sql::PgClient>),
+    Postgres(Box<RefCell<sql::PgClient>>),
 }
 
 /// Where the database is: a SQLite file (the embedded default) or a PostgreSQL server, as
@@ -313,7 +313,7 @@ impl Store {
 
     fn postgres(client: sql::PgClient) -> Self {
         Self {
-            conn: Conn::Postgres(RefCell::new(client)),
+            conn: Conn::Postgres(Box::new(RefCell::new(client))),
             wait: None,
         }
     }
@@ -525,7 +525,7 @@ pub fn listen_for_changes(
 #[derive(Clone)]
 pub enum ReadPool {
     Sqlite(r2d2::Pool<SqliteConnectionManager>),
-    Postgres(r2d2::Pool<r2d2_postgres::PostgresConnectionManager<::postgres::NoTls>>),
+    Postgres(r2d2::Pool<sql::PgManager>),
 }
 
 impl ReadPool {

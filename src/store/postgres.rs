@@ -5,10 +5,9 @@
 //! checksums kept in `refinery_schema_history`; a changed or missing applied migration is
 //! refused). The schema is SQLite's at the same point, in PostgreSQL's types.
 
-use super::sql::{args, Db, PgClient};
+use super::sql::{args, Db, PgClient, PgConn, PgManager};
 use super::StoreError;
 use postgres::{Config, NoTls};
-use r2d2_postgres::PostgresConnectionManager;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -244,7 +243,7 @@ fn connect(url: &PgUrl) -> Result<postgres::Client, StoreError> {
 
 /// Connects and brings the schema up to date.
 pub fn open(url: &PgUrl) -> Result<PgClient, StoreError> {
-    Ok(PgClient::Owned(connect_migrated(url)?))
+    Ok(PgClient::Owned(PgConn::new(connect_migrated(url)?)))
 }
 
 /// A client of a database brought up to date.
@@ -263,16 +262,13 @@ pub fn connect_migrated(url: &PgUrl) -> Result<postgres::Client, StoreError> {
 pub fn open_read_only(url: &PgUrl) -> Result<PgClient, StoreError> {
     let mut client = connect(url)?;
     check_version(&mut client, url)?;
-    Ok(PgClient::Owned(client))
+    Ok(PgClient::Owned(PgConn::new(client)))
 }
 
 /// A pool of `size` connections to a database already at this version.
-pub fn pool(
-    url: &PgUrl,
-    size: u32,
-) -> Result<r2d2::Pool<PostgresConnectionManager<NoTls>>, StoreError> {
+pub fn pool(url: &PgUrl, size: u32) -> Result<r2d2::Pool<PgManager>, StoreError> {
     check_version(&mut connect(url)?, url)?;
-    let manager = PostgresConnectionManager::new((*url.config).clone(), NoTls);
+    let manager = PgManager((*url.config).clone());
     Ok(r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(CONNECT_TIMEOUT)

@@ -321,18 +321,98 @@ pub fn postgres_sql(sql: &str) -> String {
 /// The channel a committed change of the catalog or the models is announced on.
 pub const CHANGES: &str = "movierec_changes";
 
-/// A PostgreSQL client, owned or borrowed from a pool.
+/// A PostgreSQL connection and the statements prepared on it, so a statement is parsed and
+/// planned once per connection rather than on every call (one round trip instead of two).
+pub struct PgConn {
+    client: std::mem::ManuallyDrop<postgres::Client>,
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl Drop for PgConn {
+    /// The synchronous client closes by blocking on a runtime of its own, which panics on a
+    /// thread that is driving async tasks (a server's pool dropped there): there it is closed
+    /// on a thread of its own, so no caller needs to know where it drops.
+    fn drop(&mut self) {
+        // SAFETY: taken once, here, and never used again.
+        let client = unsafe { std::mem::ManuallyDrop::take(&mut self.client) };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return drop(client);
+        }
+        if std::thread::Builder::new()
+            .name("pg-close".into())
+            .spawn(move || drop(client))
+            .is_err()
+        {
+            tracing::warn!("cannot start a thread to close a PostgreSQL connection; leaking it");
+        }
+    }
+}
+
+impl PgConn {
+    /// Statements kept per connection at most (the catalog's filters make a few dozen shapes).
+    const MAX_STATEMENTS: usize = 512;
+
+    pub fn new(client: postgres::Client) -> Self {
+        Self {
+            client: std::mem::ManuallyDrop::new(client),
+            statements: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn client(&mut self) -> &mut postgres::Client {
+        &mut self.client
+    }
+
+    /// `sql` (SQLite's placeholders) prepared on this connection, once.
+    fn prepare_cached(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.client.prepare(&postgres_sql(sql))?;
+        if self.statements.len() >= Self::MAX_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+/// Pooled [`PgConn`]s (r2d2's manager for them).
+pub struct PgManager(pub postgres::Config);
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        Ok(PgConn::new(self.0.connect(postgres::NoTls)?))
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// A PostgreSQL connection, owned or borrowed from a pool.
 pub enum PgClient {
-    Owned(postgres::Client),
-    Pooled(r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<postgres::NoTls>>),
+    Owned(PgConn),
+    Pooled(r2d2::PooledConnection<PgManager>),
 }
 
 impl PgClient {
-    fn client(&mut self) -> &mut postgres::Client {
+    fn conn(&mut self) -> &mut PgConn {
         match self {
             PgClient::Owned(c) => c,
             PgClient::Pooled(c) => c,
         }
+    }
+
+    fn client(&mut self) -> &mut postgres::Client {
+        &mut self.conn().client
     }
 }
 
@@ -356,10 +436,12 @@ impl Db<'_> {
                     .execute(rusqlite::params_from_iter(args.iter()))? as u64)
             }
             Db::Postgres(c) => {
+                let mut c = c.borrow_mut();
+                let stmt = c.conn().prepare_cached(sql)?;
                 let pg: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.value())).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     pg.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-                Ok(c.borrow_mut().client().execute(&postgres_sql(sql), &refs)?)
+                Ok(c.client().execute(&stmt, &refs)?)
             }
         }
     }
@@ -381,7 +463,8 @@ impl Db<'_> {
         }
     }
 
-    /// Calls `each` on every row, as the rows arrive (none are collected).
+    /// Calls `each` on every row, as the rows arrive (none are collected). `each` must not
+    /// query the same connection: PostgreSQL's is busy streaming the rows.
     pub fn for_each(
         &self,
         sql: &str,
@@ -398,9 +481,10 @@ impl Db<'_> {
                 Ok(())
             }
             Db::Postgres(c) => {
-                let mut client = c.borrow_mut();
+                let mut c = c.borrow_mut();
+                let stmt = c.conn().prepare_cached(sql)?;
                 let pg: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.value())).collect();
-                let mut rows = client.client().query_raw(&postgres_sql(sql), pg.iter())?;
+                let mut rows = c.client().query_raw(&stmt, pg.iter())?;
                 while let Some(row) =
                     postgres::fallible_iterator::FallibleIterator::next(&mut rows)?
                 {

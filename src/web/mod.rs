@@ -335,7 +335,6 @@ pub async fn serve(
         "listening on http://{addr}/ (API docs at http://{addr}/docs)"
     );
     let reloader = tokio::spawn(reload_loop(state.clone(), config.reload_interval, hangups));
-    let last = state.clone();
     let app = app(state, config);
     let result = axum::serve(
         listener,
@@ -344,10 +343,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     reloader.abort();
-    let _ = reloader.await;
-    // The last handle on the pool closes its connections, which PostgreSQL's client does by
-    // blocking: never on an async worker.
-    let _ = tokio::task::spawn_blocking(move || drop(last)).await;
     result
 }
 
