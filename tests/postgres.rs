@@ -493,3 +493,105 @@ fn a_new_model_reaches_every_replica_by_notification() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test runs it"]
+fn a_replica_keeps_answering_from_memory_while_postgres_restarts_and_reconnects() {
+    // A cluster of its own (the shared one serves the other tests), from scripts/pg.
+    let dir = tempfile::tempdir().expect("tempdir");
+    sqlite_catalog(dir.path());
+    let pg_dir = tempfile::Builder::new()
+        .prefix("movierec-pg")
+        .tempdir_in("/tmp")
+        .expect("pg dir");
+    std::fs::set_permissions(
+        pg_dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let cluster = pg_dir.path().join("pg");
+    let pg = |cmd: &str| {
+        let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg"))
+            .args([cmd, cluster.to_str().expect("utf-8")])
+            .output()
+            .expect("scripts/pg");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let url = pg("start");
+    struct Stop<'a>(&'a dyn Fn(&str) -> String);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            (self.0)("stop");
+        }
+    }
+    let _stop = Stop(&pg);
+    ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &url]));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
+    cmd.current_dir(dir.path())
+        .args(["--db", &url, "--data-dir", "m-data", "serve"]);
+    let replica = Served::spawn(cmd);
+    let status = |path: &str| replica.get(path).0;
+    assert!(status("/api/movies/1").contains(" 200 "));
+    // Stopped: what reads memory answers, what reads the store says it cannot, readiness drops.
+    let pg_ctl = |args: &[&str]| {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("postgresql")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin/pg_ctl"))
+            .max()
+            .expect("pg_ctl");
+        let data = cluster.join("data");
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin)
+            .args(["-D", data.to_str().expect("utf-8"), "-w"])
+            .args(args)
+            .output()
+            .expect("pg_ctl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let options = std::fs::read_to_string(cluster.join("data/postmaster.opts")).expect("opts");
+    let port = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .expect("port");
+    pg_ctl(&["-m", "fast", "stop"]);
+    assert!(status("/api/movies/1/similar").contains(" 200 "));
+    assert!(
+        status("/api/movies/1").contains(" 503 "),
+        "{}",
+        status("/api/movies/1")
+    );
+    assert!(status("/health/ready").contains(" 503 "));
+    assert!(status("/health/live").contains(" 200 "));
+    // Started again (same port and options): the replica reconnects by itself.
+    let extra = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+        cluster.join("socket").display()
+    );
+    assert!(options.contains(port), "{options}");
+    pg_ctl(&[
+        "-l",
+        cluster.join("server.log").to_str().expect("utf-8"),
+        "-o",
+        &extra,
+        "start",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !status("/api/movies/1").contains(" 200 ") {
+        assert!(std::time::Instant::now() < deadline, "never reconnected");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(status("/health/ready").contains(" 200 "));
+    assert!(replica.terminate().success());
+}
