@@ -496,7 +496,7 @@ fn a_new_model_reaches_every_replica_by_notification() {
 
 #[test]
 #[ignore = "needs PostgreSQL: scripts/test runs it"]
-fn a_replica_keeps_answering_from_memory_while_postgres_restarts_and_reconnects() {
+fn replicas_ride_out_postgres_stopping_and_one_started_meanwhile_waits_for_it() {
     // A cluster of its own (the shared one serves the other tests), from scripts/pg.
     let dir = tempfile::tempdir().expect("tempdir");
     sqlite_catalog(dir.path());
@@ -574,6 +574,19 @@ fn a_replica_keeps_answering_from_memory_while_postgres_restarts_and_reconnects(
     );
     assert!(status("/health/ready").contains(" 503 "));
     assert!(status("/health/live").contains(" 200 "));
+    // A replica started while PostgreSQL is down answers 503 naming why, and waits.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
+    cmd.current_dir(dir.path())
+        .args(["--db", &url, "--data-dir", "m-data", "serve"]);
+    let late = Served::spawn(cmd);
+    let (ready, body) = late.get("/health/ready");
+    assert!(ready.contains(" 503 "), "{ready}");
+    assert!(
+        body.contains("starting: cannot connect to postgres://movierec@"),
+        "{body}"
+    );
+    assert!(late.get("/api/movies/1").0.contains(" 503 "));
+    assert!(late.get("/health/live").0.contains(" 200 "));
     // Started again (same port and options): the replica reconnects by itself.
     let extra = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -594,4 +607,14 @@ fn a_replica_keeps_answering_from_memory_while_postgres_restarts_and_reconnects(
     }
     assert!(status("/health/ready").contains(" 200 "));
     assert!(replica.terminate().success());
+    // And the late one is up too, serving what the first serves.
+    while !late.get("/health/ready").0.contains(" 200 ") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the late replica never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(late.get("/api/movies/1/similar").0.contains(" 200 "));
+    assert!(late.terminate().success());
 }

@@ -10,7 +10,8 @@ pub use settings::{Command, ServeSettings, Settings};
 use crate::cli;
 use crate::domain::etl::Source;
 use crate::domain::source::RatingPolicy;
-use crate::store::{Location, Store};
+use crate::recommend::EngineError;
+use crate::store::{Location, Store, StoreError};
 use crate::web::{self, state::AppState, WebConfig};
 use anyhow::Context;
 use clap::Parser;
@@ -38,14 +39,23 @@ impl Application {
         settings: &ServeSettings,
     ) -> anyhow::Result<Self> {
         let config = settings.web_config()?;
-        // Blocking (file reads, the database driver): off the async workers, where
-        // PostgreSQL's synchronous client cannot run at all.
-        let (db_owned, dir, pool_size) = (db.clone(), data_dir.to_owned(), settings.pool_size);
-        let state = tokio::task::spawn_blocking(move || AppState::open(&db_owned, &dir, pool_size))
-            .await??;
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        // Blocking (file reads, the database driver): off the async workers, where
+        // PostgreSQL's synchronous client cannot run at all.
+        let (db, dir, pool_size) = (db.clone(), data_dir.to_owned(), settings.pool_size);
+        let open = move || {
+            let (db, dir) = (db.clone(), dir.clone());
+            tokio::task::spawn_blocking(move || AppState::open(&db, &dir, pool_size))
+        };
+        let (state, listener) = match open().await? {
+            Ok(state) => (state, listener),
+            Err(EngineError::Store(StoreError::Unreachable(why))) => {
+                wait_for_database(listener, why, open).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Self {
             listener,
             state,
@@ -86,6 +96,55 @@ impl Application {
         })
         .await
     }
+}
+
+/// Keeps trying to open the database that could not be reached at start, with backoff (0.25 s
+/// doubling to 5 s), each failure logged; meanwhile a copy of the listener answers `/health/live`
+/// 200 and everything else 503 naming why, so a load balancer waits and an orchestrator does
+/// not restart the process. Returns the state and the listener, which has kept every connection
+/// that arrived in its backlog.
+async fn wait_for_database<F>(
+    listener: TcpListener,
+    why: String,
+    open: impl Fn() -> F,
+) -> anyhow::Result<(AppState, TcpListener)>
+where
+    F: Future<Output = Result<Result<AppState, EngineError>, tokio::task::JoinError>>,
+{
+    let addr = listener.local_addr()?;
+    tracing::warn!(%why, "the database cannot be reached; answering 503 and retrying");
+    tracing::info!(%addr, "listening on http://{addr}/ (503 until the database answers)");
+    let std = listener.into_std()?;
+    let starting = TcpListener::from_std(std.try_clone()?)?;
+    let listener = TcpListener::from_std(std)?;
+    let why = std::sync::Arc::new(std::sync::Mutex::new(why));
+    let (up, is_up) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve_starting(
+        starting,
+        std::sync::Arc::clone(&why),
+        async {
+            let _ = is_up.await;
+        },
+    ));
+    let mut backoff = std::time::Duration::from_millis(250);
+    let opened = loop {
+        tokio::time::sleep(backoff).await;
+        match open().await? {
+            Err(EngineError::Store(StoreError::Unreachable(now))) => {
+                tracing::warn!(why = %now, retry_in_ms = backoff.as_millis() as u64, "the database still cannot be reached");
+                if let Ok(mut w) = why.lock() {
+                    *w = now;
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+            }
+            other => break other,
+        }
+    };
+    let _ = up.send(());
+    server.await??;
+    let state = opened?;
+    tracing::info!("the database answers: serving");
+    Ok((state, listener))
 }
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.

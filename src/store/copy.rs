@@ -187,9 +187,9 @@ impl Store {
             )?
             .get(0);
         if already > 0 {
-            return Err(StoreError::BadUrl(format!(
-                "{to} already holds a catalog; `migrate --to` copies into an empty database only"
-            )));
+            return Err(StoreError::NotEmpty {
+                url: to.to_string(),
+            });
         }
         source.snapshot(|source| {
             let mut tx = target.transaction()?;

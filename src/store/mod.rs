@@ -106,6 +106,11 @@ pub enum StoreError {
     },
     #[error("{0}")]
     BadUrl(String),
+    #[error("{url} already holds a catalog; `migrate --to` copies into an empty database only")]
+    NotEmpty { url: String },
+    /// The server did not answer (down, starting, unreachable): worth trying again.
+    #[error("{0}")]
+    Unreachable(String),
     #[error("{what} does not run on PostgreSQL yet; use a SQLite database (--db FILE) for it")]
     Unsupported { what: &'static str },
     #[error("database connection pool: {0}")]

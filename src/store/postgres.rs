@@ -238,7 +238,7 @@ pub fn describe(e: &postgres::Error) -> String {
 fn connect(url: &PgUrl) -> Result<postgres::Client, StoreError> {
     url.config
         .connect(NoTls)
-        .map_err(|e| StoreError::BadUrl(format!("cannot connect to {url}: {}", describe(&e))))
+        .map_err(|e| StoreError::Unreachable(format!("cannot connect to {url}: {}", describe(&e))))
 }
 
 /// Connects and brings the schema up to date.

@@ -58,6 +58,13 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", detail)
     }
 
+    /// The database cannot be reached (down, restarting): 503 with `Retry-After`.
+    pub fn unreachable(detail: impl Into<String>) -> Self {
+        let mut e = Self::not_ready(detail);
+        e.0.retry_after = Some(1);
+        e
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
@@ -135,7 +142,12 @@ impl ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
-            // No connection came free in time: load, not a fault.
+            // No connection came free in time: load, not a fault — unless making one failed
+            // (r2d2 then names the last error), when the database is down or unreachable.
+            crate::store::StoreError::Pool(e) if e.to_string().contains(": ") => {
+                tracing::warn!(error = %e, "the database cannot be reached");
+                Self::unreachable("the database cannot be reached; retry shortly")
+            }
             crate::store::StoreError::Pool(_) => {
                 Self::unavailable("every database connection is busy; retry shortly")
             }

@@ -346,6 +346,25 @@ pub async fn serve(
     result
 }
 
+/// What a server answers while its database cannot be reached at start, until `ready`
+/// resolves: `/health/live` 200 (the process is fine: do not restart it), everything else a
+/// 503 problem with `Retry-After`, naming why (`why`, updated by whoever keeps trying).
+pub async fn serve_starting(
+    listener: TcpListener,
+    why: Arc<std::sync::Mutex<String>>,
+    ready: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = Router::new()
+        .route("/health/live", axum::routing::get(health::live))
+        .fallback(move || {
+            let why = why.lock().map(|w| w.clone()).unwrap_or_default();
+            async move { ApiError::unreachable(format!("starting: {why}")).into_response() }
+        });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(ready)
+        .await
+}
+
 #[cfg(unix)]
 type Hangups = Option<tokio::signal::unix::Signal>;
 #[cfg(not(unix))]
