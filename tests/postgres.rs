@@ -289,6 +289,15 @@ fn migrate_to_copies_into_an_empty_database_only_and_never_prints_the_password()
         .expect("insert")
         .get(0);
     assert_eq!(next, 3);
+    // What does not run on PostgreSQL yet says so, and writes nothing.
+    let out = movierec(dir.path(), &pg.url, &["etl"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err
+                .contains("the ETL load and ingest: not on PostgreSQL yet; use a SQLite database"),
+        "{err}"
+    );
     // Bad URLs and unreachable servers: named, without the password.
     for (url, expected) in [
         (

@@ -111,7 +111,7 @@ pub enum StoreError {
     /// The server did not answer (down, starting, unreachable): worth trying again.
     #[error("{0}")]
     Unreachable(String),
-    #[error("{what} does not run on PostgreSQL yet; use a SQLite database (--db FILE) for it")]
+    #[error("{what}: not on PostgreSQL yet; use a SQLite database (--db FILE) for it")]
     Unsupported { what: &'static str },
     #[error("database connection pool: {0}")]
     Pool(#[from] r2d2::Error),
@@ -398,7 +398,7 @@ impl Store {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
-        self.sqlite("durability")?
+        self.sqlite("the ETL load and ingest")?
             .pragma_update(None, "synchronous", level)?;
         Ok(())
     }
@@ -507,7 +507,9 @@ impl Store {
         match &mut self.conn {
             Conn::Sqlite(SqliteConn::Owned(c)) => Ok(c),
             Conn::Sqlite(SqliteConn::Pooled(_)) => Err(StoreError::ReadOnlyConnection),
-            Conn::Postgres(_) => Err(StoreError::Unsupported { what: "writing" }),
+            Conn::Postgres(_) => Err(StoreError::Unsupported {
+                what: "the ETL load and ingest",
+            }),
         }
     }
 }

@@ -54,7 +54,7 @@ impl Store {
         finished_at: Timestamp,
         error: &str,
     ) -> Result<EtlRunId, StoreError> {
-        let conn = self.sqlite("recording a failed run")?;
+        let conn = self.sqlite("the ETL load and ingest")?;
         conn.execute(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status, error)
