@@ -76,6 +76,19 @@ fn movierec(dir: &Path, db: &str, args: &[&str]) -> Output {
         .expect("spawn movierec")
 }
 
+/// `movierec --db DB --data-dir m-data serve` in `dir`, with `env` set, once it listens.
+fn serve(dir: &Path, db: &str, env: &[(&str, &str)]) -> Served {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
+    cmd.current_dir(dir).envs(env.iter().copied()).args([
+        "--db",
+        db,
+        "--data-dir",
+        "m-data",
+        "serve",
+    ]);
+    Served::spawn(cmd)
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -335,13 +348,10 @@ fn a_server_on_postgres_answers_as_one_on_sqlite() {
     sqlite_catalog(dir.path());
     let pg = PgDb::new();
     ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &pg.url]));
-    let serve = |db: &str| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
-        cmd.current_dir(dir.path())
-            .args(["--db", db, "--data-dir", "m-data", "serve"]);
-        Served::spawn(cmd)
-    };
-    let (on_sqlite, on_postgres) = (serve("m.db"), serve(&pg.url));
+    let (on_sqlite, on_postgres) = (
+        serve(dir.path(), "m.db", &[]),
+        serve(dir.path(), &pg.url, &[]),
+    );
     for path in [
         "/api/movies?limit=5",
         "/api/movies?title=star&sort=rating&order=desc",
@@ -462,13 +472,13 @@ fn a_new_model_reaches_every_replica_by_notification() {
     let pg = PgDb::new();
     ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &pg.url]));
     let replicas: Vec<Served> = (0..2)
+        // No polling to speak of: only the notification can bring the model.
         .map(|_| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
-            cmd.current_dir(dir.path())
-                // No polling to speak of: only the notification can bring the model.
-                .env("MOVIEREC_RELOAD_INTERVAL_MS", "3600000")
-                .args(["--db", &pg.url, "--data-dir", "m-data", "serve"]);
-            Served::spawn(cmd)
+            serve(
+                dir.path(),
+                &pg.url,
+                &[("MOVIEREC_RELOAD_INTERVAL_MS", "3600000")],
+            )
         })
         .collect();
     let model_id = |r: &Served| -> serde_json::Value {
@@ -540,10 +550,7 @@ fn replicas_ride_out_postgres_stopping_and_one_started_meanwhile_waits_for_it() 
     }
     let _stop = Stop(&pg);
     ok(&movierec(dir.path(), "m.db", &["migrate", "--to", &url]));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
-    cmd.current_dir(dir.path())
-        .args(["--db", &url, "--data-dir", "m-data", "serve"]);
-    let replica = Served::spawn(cmd);
+    let replica = serve(dir.path(), &url, &[]);
     let status = |path: &str| replica.get(path).0;
     assert!(status("/api/movies/1").contains(" 200 "));
     // Stopped: what reads memory answers, what reads the store says it cannot, readiness drops.
@@ -584,10 +591,7 @@ fn replicas_ride_out_postgres_stopping_and_one_started_meanwhile_waits_for_it() 
     assert!(status("/health/ready").contains(" 503 "));
     assert!(status("/health/live").contains(" 200 "));
     // A replica started while PostgreSQL is down answers 503 naming why, and waits.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_movierec"));
-    cmd.current_dir(dir.path())
-        .args(["--db", &url, "--data-dir", "m-data", "serve"]);
-    let late = Served::spawn(cmd);
+    let late = serve(dir.path(), &url, &[]);
     let (ready, body) = late.get("/health/ready");
     assert!(ready.contains(" 503 "), "{ready}");
     assert!(

@@ -3,12 +3,15 @@
 //!
 //! `movies.rs` (the catalog and its load), `runs.rs` (ETL lineage), `ingest.rs` (ingest runs,
 //! checkpoints, the response index and the request quota), `codec.rs` (how domain values are
-//! stored). Migrations are versioned under `migrations/` and tracked in `PRAGMA user_version`.
+//! stored). Migrations are versioned under `migrations/` (SQLite, tracked in `PRAGMA
+//! user_version`) and `migrations/postgres/` (refinery).
 //!
-//! **One backend, one concrete type.** A second backend (Postgres) will make [`Store`] an enum
-//! over backends rather than a trait: the set of backends is closed and known at build time,
-//! transactions ([`Load`], [`Checkpoint`]) stay concrete types with no object-safety or
-//! generic-async contortions, and no caller changes.
+//! **Two engines, one type.** A [`Store`] holds a connection to SQLite or PostgreSQL (a closed
+//! set, known at build time: an enum, not a trait); statements shared by both go through
+//! [`sql::Db`], written once in SQLite's placeholders. What still speaks rusqlite directly (the
+//! ETL's load, ingest checkpoints) asks for the SQLite connection and, on PostgreSQL, fails
+//! saying so. PostgreSQL's migrations, writer lock and notifications are in `postgres.rs`;
+//! `migrate --to` is `copy.rs`.
 
 mod bulk;
 mod codec;
