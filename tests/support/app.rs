@@ -191,6 +191,17 @@ impl Served {
     }
 }
 
+impl Drop for Served {
+    /// A server a test did not stop (it failed first, or did not need to) is killed, never left
+    /// running after the test.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Serves a database loaded from `source` alone (no embedded dataset).
 pub async fn spawn_golden(source: &Path) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
