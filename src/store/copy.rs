@@ -4,7 +4,7 @@
 //! equal SQLite's — before it commits. A failed copy or check leaves PostgreSQL as it was.
 
 use super::postgres::PgUrl;
-use super::sql::{args, Column, Db, PgArg, Row, Value};
+use super::sql::{args, Arg, Db, Owned, PgArg, Row, Value};
 use super::{Store, StoreError};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator;
@@ -100,40 +100,6 @@ impl Checksum {
     }
 }
 
-/// One stored value, owned: what a row of the source holds while it is copied.
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Null,
-    Int(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
-
-impl Cell {
-    fn value(&self) -> Value<'_> {
-        match self {
-            Cell::Null => Value::Null,
-            Cell::Int(i) => Value::Int(*i),
-            Cell::Real(f) => Value::Real(*f),
-            Cell::Text(t) => Value::Text(t),
-            Cell::Blob(b) => Value::Blob(b),
-        }
-    }
-}
-
-impl Column for Cell {
-    fn column(v: Value<'_>) -> Result<Self, String> {
-        Ok(match v {
-            Value::Null => Cell::Null,
-            Value::Int(i) => Cell::Int(i),
-            Value::Real(f) => Cell::Real(f),
-            Value::Text(t) => Cell::Text(t.to_owned()),
-            Value::Blob(b) => Cell::Blob(b.to_vec()),
-        })
-    }
-}
-
 /// The columns of `table` as SQLite declares them, in order (lower-cased, as PostgreSQL
 /// names them).
 fn columns(source: &Db<'_>, table: &str) -> Result<Vec<String>, StoreError> {
@@ -156,7 +122,7 @@ fn checksum_postgres(
     while let Some(row) = FallibleIterator::next(&mut rows)? {
         let row = Row::Postgres(&row);
         for i in 0..columns.len() {
-            let cell: Cell = row.get(i)?;
+            let cell: Owned = row.get(i)?;
             sum.add_value(cell.value());
         }
         sum.end_row();
@@ -209,11 +175,11 @@ impl Store {
                     tx.copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))?;
                 let mut writer = BinaryCopyInWriter::new(writer, &types);
                 let mut sum = Checksum::default();
-                let mut cells: Vec<Cell> = Vec::with_capacity(columns.len());
+                let mut cells: Vec<Owned> = Vec::with_capacity(columns.len());
                 source.for_each(&format!("SELECT {list} FROM {table}"), args![], |row| {
                     cells.clear();
                     for i in 0..columns.len() {
-                        let cell: Cell = row.get(i)?;
+                        let cell: Owned = row.get(i)?;
                         sum.add_value(cell.value());
                         cells.push(cell);
                     }

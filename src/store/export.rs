@@ -1,6 +1,6 @@
 //! Table scans for `movierec export`: one read transaction, rows handed over in column batches.
 
-use super::sql::{args, Column, Value};
+use super::sql::{args, Owned};
 use super::{Store, StoreError};
 use crate::domain::export::{ExportTable, Values};
 
@@ -69,40 +69,20 @@ impl Store {
     }
 }
 
-/// One cell, as stored.
-struct Cell(Option<Owned>);
-
-enum Owned {
-    Int(i64),
-    Real(f64),
-    Text(String),
-}
-
-impl Column for Cell {
-    fn column(value: Value<'_>) -> Result<Self, String> {
-        Ok(Cell(match value {
-            Value::Null => None,
-            Value::Int(i) => Some(Owned::Int(i)),
-            Value::Real(f) => Some(Owned::Real(f)),
-            Value::Text(t) => Some(Owned::Text(t.to_owned())),
-            Value::Blob(_) => return Err("unexpected blob value".into()),
-        }))
-    }
-}
-
 /// Appends one cell to its column, converting the stored type to the column's.
-fn push(column: &mut Values, cell: Cell) -> Result<(), String> {
-    match (column, cell.0) {
-        (Values::Int(v), None) => v.push(None),
-        (Values::Float(v), None) => v.push(None),
-        (Values::Text(v), None) => v.push(None),
-        (Values::Int(v), Some(Owned::Int(x))) => v.push(Some(x)),
-        (Values::Float(v), Some(Owned::Int(x))) => v.push(Some(x as f64)),
-        (Values::Float(v), Some(Owned::Real(x))) => v.push(Some(x)),
-        (Values::Text(v), Some(Owned::Text(t))) => v.push(Some(t)),
-        (_, Some(Owned::Int(_))) => return Err("unexpected integer value".into()),
-        (_, Some(Owned::Real(_))) => return Err("unexpected real value".into()),
-        (_, Some(Owned::Text(_))) => return Err("unexpected text value".into()),
+fn push(column: &mut Values, cell: Owned) -> Result<(), String> {
+    match (column, cell) {
+        (Values::Int(v), Owned::Null) => v.push(None),
+        (Values::Float(v), Owned::Null) => v.push(None),
+        (Values::Text(v), Owned::Null) => v.push(None),
+        (Values::Int(v), Owned::Int(x)) => v.push(Some(x)),
+        (Values::Float(v), Owned::Int(x)) => v.push(Some(x as f64)),
+        (Values::Float(v), Owned::Real(x)) => v.push(Some(x)),
+        (Values::Text(v), Owned::Text(t)) => v.push(Some(t)),
+        (_, Owned::Int(_)) => return Err("unexpected integer value".into()),
+        (_, Owned::Real(_)) => return Err("unexpected real value".into()),
+        (_, Owned::Text(_)) => return Err("unexpected text value".into()),
+        (_, Owned::Blob(_)) => return Err("unexpected blob value".into()),
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Catalog SQL: the read queries of every reader. The load that writes the catalog is in
 //! `load.rs`.
 
-use super::sql::{args, Arg, Db, Row, Value};
+use super::sql::{args, Arg, Db, Owned, Row};
 use super::{priority_sql, Store, StoreError};
 use crate::domain::catalog::{CatalogQuery, SortKey};
 use crate::domain::etl::EtlRunStatus;
@@ -179,7 +179,7 @@ impl Store {
     /// One page of movies matching `q`, and how many match in all.
     pub fn movies_page(&self, q: &CatalogQuery) -> Result<(Vec<CatalogMovie>, u64), StoreError> {
         let mut clauses = Vec::new();
-        let mut params: Vec<Param> = Vec::new();
+        let mut params: Vec<Owned> = Vec::new();
         if let Some(key) = q.title_key.as_deref().filter(|k| !k.is_empty()) {
             // The title as typed, or its normal form in any provider's title's: "amelie" finds
             // Amélie, "wargames" WarGames, "et the extra" E.T. the Extra-Terrestrial.
@@ -188,30 +188,30 @@ impl Store {
                 clauses.push("TitleKey LIKE ? ESCAPE '\\'");
             } else {
                 clauses.push("(TitleKey LIKE ? ESCAPE '\\' OR SearchKey LIKE ? ESCAPE '\\')");
-                params.push(Param::Text(like_pattern(key)));
+                params.push(Owned::Text(like_pattern(key)));
             }
             let pattern = if compact.is_empty() {
                 key
             } else {
                 compact.as_str()
             };
-            params.push(Param::Text(like_pattern(pattern)));
+            params.push(Owned::Text(like_pattern(pattern)));
         }
         if let Some(y) = q.year_from {
             clauses.push("ReleaseYear >= ?");
-            params.push(Param::Int(i64::from(y)));
+            params.push(Owned::Int(i64::from(y)));
         }
         if let Some(y) = q.year_to {
             clauses.push("ReleaseYear <= ?");
-            params.push(Param::Int(i64::from(y)));
+            params.push(Owned::Int(i64::from(y)));
         }
         if let Some(r) = q.min_rating {
             clauses.push("Rating >= ?");
-            params.push(Param::Real(r));
+            params.push(Owned::Real(r));
         }
         if let Some(g) = q.genre {
             clauses.push("MovieID IN (SELECT MovieID FROM catalog_genres WHERE genre_id = ?)");
-            params.push(Param::Int(g.id()));
+            params.push(Owned::Int(g.id()));
         }
         let filter = if clauses.is_empty() {
             String::new()
@@ -379,23 +379,6 @@ impl Store {
     /// Id of the newest succeeded ETL run: what a served catalog is compared against.
     pub fn latest_succeeded_run(&self) -> Result<Option<EtlRunId>, StoreError> {
         latest_succeeded(&self.db())
-    }
-}
-
-/// A filter's value, bound by position.
-enum Param {
-    Int(i64),
-    Real(f64),
-    Text(String),
-}
-
-impl Arg for Param {
-    fn value(&self) -> Value<'_> {
-        match self {
-            Param::Int(i) => Value::Int(*i),
-            Param::Real(f) => Value::Real(*f),
-            Param::Text(s) => Value::Text(s),
-        }
     }
 }
 

@@ -162,6 +162,40 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
+/// A value owned: a bound argument built at run time (a filter's), or a cell read to be kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Owned {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Arg for Owned {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Owned::Null => Value::Null,
+            Owned::Int(i) => Value::Int(*i),
+            Owned::Real(f) => Value::Real(*f),
+            Owned::Text(t) => Value::Text(t),
+            Owned::Blob(b) => Value::Blob(b),
+        }
+    }
+}
+
+impl Column for Owned {
+    fn column(value: Value<'_>) -> Result<Self, String> {
+        Ok(match value {
+            Value::Null => Owned::Null,
+            Value::Int(i) => Owned::Int(i),
+            Value::Real(f) => Owned::Real(f),
+            Value::Text(t) => Owned::Text(t.to_owned()),
+            Value::Blob(b) => Owned::Blob(b.to_vec()),
+        })
+    }
+}
+
 /// One row of a result, from either engine.
 pub enum Row<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
