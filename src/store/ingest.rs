@@ -34,7 +34,7 @@ fn ingest_run(r: &Row<'_>) -> rusqlite::Result<IngestRun> {
 /// One checkpoint of an ingest run: the responses of one job and the progress they make, written
 /// in one transaction. Dropped without [`Checkpoint::commit`], it changes nothing.
 pub struct Checkpoint<'s> {
-    tx: super::WriteTx<'s>,
+    tx: super::SqliteTx<'s>,
     run: IngestRunId,
 }
 
@@ -48,7 +48,7 @@ impl Store {
         windows: &[Window],
         raw_dir: impl FnOnce(IngestRunId) -> String,
     ) -> Result<IngestRunId, StoreError> {
-        let tx = self.begin_write()?;
+        let tx = self.begin_sqlite_write(super::KeyChecks::On)?;
         tx.execute(
             "INSERT INTO ingest_runs (api, mode, params_json, base_url, raw_dir, started_at, updated_at, status)
              VALUES (?1, ?2, ?3, ?4, '', ?5, ?5, ?6)",
@@ -73,7 +73,7 @@ impl Store {
 
     pub fn ingest_run(&self, id: IngestRunId) -> Result<Option<IngestRun>, StoreError> {
         Ok(self
-            .sqlite("the ETL load and ingest")?
+            .sqlite("ingest")?
             .query_row(
                 &format!("SELECT {RUN_COLUMNS} FROM ingest_runs WHERE ingest_run_id = ?1"),
                 [id],
@@ -85,7 +85,7 @@ impl Store {
     /// The newest run of `api` that has not completed: what `--resume` continues.
     pub fn latest_unfinished_ingest(&self, api: &str) -> Result<Option<IngestRun>, StoreError> {
         Ok(self
-            .sqlite("the ETL load and ingest")?
+            .sqlite("ingest")?
             .query_row(
                 &format!(
                     "SELECT {RUN_COLUMNS} FROM ingest_runs WHERE api = ?1 AND status <> ?2
@@ -107,7 +107,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = timestamp(now);
         let finished = (status != IngestRunStatus::Running).then_some(&now);
-        self.sqlite("the ETL load and ingest")?.execute(
+        self.sqlite("ingest")?.execute(
             "UPDATE ingest_runs SET status = ?2, stop_reason = ?3, updated_at = ?4, finished_at = ?5
              WHERE ingest_run_id = ?1",
             params![id, status, stop_reason, now, finished],
@@ -117,7 +117,7 @@ impl Store {
 
     /// Links a run to the ETL run that loaded what it fetched.
     pub fn set_ingest_load(&self, id: IngestRunId, etl_run: EtlRunId) -> Result<(), StoreError> {
-        self.sqlite("the ETL load and ingest")?.execute(
+        self.sqlite("ingest")?.execute(
             "UPDATE ingest_runs SET etl_run_id = ?2 WHERE ingest_run_id = ?1",
             params![id, etl_run],
         )?;
@@ -126,7 +126,7 @@ impl Store {
 
     /// Windows of a run not yet paged through to the end.
     pub fn open_windows(&self, run: IngestRunId) -> Result<Vec<OpenWindow>, StoreError> {
-        let mut stmt = self.sqlite("the ETL load and ingest")?.prepare(
+        let mut stmt = self.sqlite("ingest")?.prepare(
             "SELECT kind, date_from, date_to, total_pages FROM ingest_windows
              WHERE ingest_run_id = ?1 AND state = ?2 ORDER BY date_from, kind",
         )?;
@@ -150,7 +150,7 @@ impl Store {
         kind: ResponseKind,
         w: Window,
     ) -> Result<HashSet<u32>, StoreError> {
-        let mut stmt = self.sqlite("the ETL load and ingest")?.prepare_cached(
+        let mut stmt = self.sqlite("ingest")?.prepare_cached(
             "SELECT page FROM ingest_pages
              WHERE ingest_run_id = ?1 AND kind = ?2 AND date_from = ?3 AND date_to = ?4",
         )?;
@@ -163,7 +163,7 @@ impl Store {
 
     /// Movies whose details are still to fetch, by TMDB id.
     pub fn pending_items(&self, run: IngestRunId) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self.sqlite("the ETL load and ingest")?.prepare(
+        let mut stmt = self.sqlite("ingest")?.prepare(
             "SELECT tmdb_id FROM ingest_items WHERE ingest_run_id = ?1 AND state = ?2 ORDER BY tmdb_id",
         )?;
         let rows = stmt.query_map(params![run, ItemState::Pending], |r| r.get(0))?;
@@ -172,7 +172,7 @@ impl Store {
 
     /// The sequence number the run's next response gets.
     pub fn next_response_seq(&self, run: IngestRunId) -> Result<u64, StoreError> {
-        Ok(self.sqlite("the ETL load and ingest")?.query_row(
+        Ok(self.sqlite("ingest")?.query_row(
             "SELECT COALESCE(MAX(seq) + 1, 0) FROM ingest_responses WHERE ingest_run_id = ?1",
             [run],
             |r| r.get(0),
@@ -184,7 +184,7 @@ impl Store {
         &self,
         run: IngestRunId,
     ) -> Result<Vec<(ResponseKind, String)>, StoreError> {
-        let mut stmt = self.sqlite("the ETL load and ingest")?.prepare(
+        let mut stmt = self.sqlite("ingest")?.prepare(
             "SELECT kind, file FROM ingest_responses
              WHERE ingest_run_id = ?1 AND outcome = ?2 ORDER BY seq",
         )?;
@@ -199,7 +199,7 @@ impl Store {
         run: IngestRunId,
         kind: ResponseKind,
     ) -> Result<bool, StoreError> {
-        Ok(self.sqlite("the ETL load and ingest")?.query_row(
+        Ok(self.sqlite("ingest")?.query_row(
             "SELECT EXISTS (SELECT 1 FROM ingest_responses
                             WHERE ingest_run_id = ?1 AND kind = ?2 AND outcome = ?3)",
             params![run, kind, ResponseOutcome::Ok],
@@ -209,7 +209,7 @@ impl Store {
 
     /// Totals of a whole run (all its invocations), from its checkpoints and index.
     pub fn ingest_totals(&self, run: IngestRunId) -> Result<IngestTotals, StoreError> {
-        Ok(self.sqlite("the ETL load and ingest")?.query_row(
+        Ok(self.sqlite("ingest")?.query_row(
             "SELECT
                (SELECT COUNT(*) FROM ingest_responses WHERE ingest_run_id = ?1),
                (SELECT COUNT(*) FROM ingest_responses WHERE ingest_run_id = ?1 AND outcome <> ?2),
@@ -256,7 +256,7 @@ impl Store {
             return Ok(None);
         }
         Ok(self
-            .sqlite("the ETL load and ingest")?
+            .sqlite("ingest")?
             .query_row(
                 "INSERT INTO api_quota (api, day, used) VALUES (?1, ?2, 1)
                  ON CONFLICT (api, day) DO UPDATE SET used = used + 1 WHERE used < ?3
@@ -269,7 +269,7 @@ impl Store {
 
     /// Requests reserved for `api` on `day` (UTC).
     pub fn quota_used(&self, api: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
-        Ok(self.sqlite("the ETL load and ingest")?.query_row(
+        Ok(self.sqlite("ingest")?.query_row(
             "SELECT COALESCE((SELECT used FROM api_quota WHERE api = ?1 AND day = ?2), 0)",
             params![api, day.to_string()],
             |r| r.get(0),
@@ -279,7 +279,7 @@ impl Store {
     /// Starts the checkpoint of one job of `run`.
     pub fn checkpoint(&mut self, run: IngestRunId) -> Result<Checkpoint<'_>, StoreError> {
         Ok(Checkpoint {
-            tx: self.begin_write()?,
+            tx: self.begin_sqlite_write(super::KeyChecks::On)?,
             run,
         })
     }

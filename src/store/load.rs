@@ -17,8 +17,9 @@
 //! derives the touched movies' `Movies` row: descriptive fields from the first provider with a
 //! value in [`Provider::ATTRIBUTE_PRIORITY`], the rating by the run's [`RatingPolicy`].
 
-use super::bulk::{nullable, text, Rows};
+use super::bulk::{nullable, text, Rows, Ty};
 use super::codec::timestamp;
+use super::sql::{args, Arg, Db};
 use super::{Store, StoreError};
 use crate::domain::audit::{
     AmbiguousRecord, AuditReport, ConflictGroup, Example, IdentityReport, MatchKind,
@@ -33,7 +34,6 @@ use crate::domain::identity::{self, Batch, Decision, Profile, Thresholds};
 use crate::domain::movie::{Movie, Title};
 use crate::domain::source::{ExternalId, Namespace, Provider, RatingPolicy};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
-use rusqlite::{params, Transaction};
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -65,6 +65,8 @@ pub struct Load<'s> {
     /// The ids of the people and keywords the run has named.
     people: Names,
     keywords: Names,
+    /// New users' ratings waiting for PostgreSQL's `COPY` ([`Load::flush_ratings`]).
+    pub(super) copying: Vec<(super::ratings::UserKey, super::ratings::NewRating)>,
 }
 
 /// Names (of people or keywords) and their ids, as the run has met them: each name is looked up
@@ -93,7 +95,7 @@ impl Names {
     /// others.
     fn resolve<'n>(
         &mut self,
-        tx: &Transaction<'_>,
+        db: &Db<'_>,
         names: impl Iterator<Item = &'n str>,
     ) -> Result<(), StoreError> {
         if self.ids.len() > Self::MAX {
@@ -105,13 +107,13 @@ impl Names {
         }
         missing.sort_unstable();
         missing.dedup();
-        let mut rows = Rows::new(1);
+        let mut rows = Rows::new(&[Ty::Text]);
         for name in &missing {
             rows.push([(*name).into()]);
         }
         let (table, id) = (self.table, self.id);
         rows.run(
-            tx,
+            db,
             &format!("SELECT t.{id}, t.name FROM ("),
             &format!(") AS v JOIN {table} AS t ON t.name = v.column1"),
             |r| {
@@ -119,12 +121,12 @@ impl Names {
                 Ok(())
             },
         )?;
-        let mut new = Rows::new(1);
+        let mut new = Rows::new(&[Ty::Text]);
         for name in missing.into_iter().filter(|n| !self.ids.contains_key(*n)) {
             new.push([name.into()]);
         }
         new.run(
-            tx,
+            db,
             &format!("INSERT INTO {table} (name)"),
             &format!("RETURNING {id}, name"),
             |r| {
@@ -183,6 +185,29 @@ impl Supplied {
     }
 }
 
+/// What settling adds up over the run's movies.
+#[derive(Default)]
+struct Sums {
+    loaded: u64,
+    supplied_by: BTreeMap<String, BTreeMap<String, u64>>,
+    conflicts: BTreeMap<String, BTreeMap<String, ConflictGroup>>,
+}
+
+impl Sums {
+    /// Counts a movie settled, with the provider that supplied each of its fields.
+    fn supplied(&mut self, list: &[(&'static str, &'static str)]) {
+        self.loaded += 1;
+        for (field, provider) in list {
+            *self
+                .supplied_by
+                .entry((*field).to_owned())
+                .or_default()
+                .entry((*provider).to_owned())
+                .or_default() += 1;
+        }
+    }
+}
+
 /// What settling the run's movies did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadSummary {
@@ -213,16 +238,18 @@ impl Store {
         run: &RunStart,
         policy: &RatingPolicy,
     ) -> Result<Load<'_>, StoreError> {
-        // Each table's many-row statements (about twenty shapes, a few lengths each), the
-        // staging joins and the settling.
-        self.owned()?
-            .set_prepared_statement_cache_capacity(24 * super::bulk::STATEMENTS_PER_SHAPE);
-        let tx = self.begin_write_with(super::KeyChecks::Off)?;
-        tx.execute(
+        if let Ok(conn) = self.owned() {
+            // Each table's many-row statements (about twenty shapes, a few lengths each), the
+            // staging joins and the settling.
+            conn.set_prepared_statement_cache_capacity(24 * super::bulk::STATEMENTS_PER_SHAPE);
+        }
+        let tx = self.begin_write(super::KeyChecks::Off)?;
+        let db = tx.db();
+        let run_id = db.one(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) RETURNING run_id",
+            args![
                 run.source,
                 run.format,
                 run.sha256,
@@ -231,28 +258,14 @@ impl Store {
                 EtlRunStatus::Succeeded
             ],
         )?;
-        let run_id = EtlRunId(tx.last_insert_rowid());
-        tx.execute_batch(
-            "DROP TABLE IF EXISTS temp.etl_touched;
-             CREATE TEMP TABLE etl_touched (
-                 MovieID    INTEGER NOT NULL,
-                 provider   TEXT NOT NULL,
-                 source_row INTEGER NOT NULL,
-                 votes      INTEGER NOT NULL,
-                 rating     REAL,
-                 outcome    INTEGER NOT NULL,
-                 settled    INTEGER NOT NULL DEFAULT 0,   -- derived at insert (Presettled)
-                 PRIMARY KEY (MovieID, provider)
-             ) WITHOUT ROWID;
-",
-        )?;
-        let before_identity = backfill_keys(&tx)?;
+        db.batch(&touched_table(&db))?;
+        let before_identity = backfill_keys(&db)?;
         // A merged-away id stays its redirect's: no new movie takes it.
-        let next_movie = tx.query_row(
-            "SELECT MAX(COALESCE((SELECT MAX(MovieID) FROM Movies), 0),
-                        COALESCE((SELECT MAX(old_id) FROM movie_redirects), 0)) + 1",
-            [],
-            |r| r.get(0),
+        let next_movie = db.one(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM (
+                 SELECT MAX(MovieID) AS id FROM Movies
+                 UNION ALL SELECT MAX(old_id) FROM movie_redirects) AS ids",
+            args![],
         )?;
         Ok(Load {
             policy: policy.clone(),
@@ -269,6 +282,7 @@ impl Store {
             people: Names::new("people", "person_id"),
             keywords: Names::new("keywords", "keyword_id"),
             file: String::new(),
+            copying: Vec::new(),
         })
     }
 }
@@ -288,67 +302,103 @@ struct BatchIndex<'b> {
     keys: HashMap<&'b str, Vec<MovieId>>,
 }
 
+/// `etl_touched`, what the run touched of each (movie, provider), made afresh: a temporary
+/// table, dropped when the load ends (with the transaction on PostgreSQL).
+fn touched_table(db: &Db<'_>) -> String {
+    let (real, rowid, drop) = if db.is_postgres() {
+        ("DOUBLE PRECISION", "ON COMMIT DROP", "")
+    } else {
+        (
+            "REAL",
+            "WITHOUT ROWID",
+            "DROP TABLE IF EXISTS temp.etl_touched;",
+        )
+    };
+    format!(
+        "{drop}
+         CREATE TEMP TABLE etl_touched (
+             MovieID    BIGINT NOT NULL,
+             provider   TEXT NOT NULL,
+             source_row BIGINT NOT NULL,
+             votes      BIGINT NOT NULL,
+             rating     {real},
+             outcome    BIGINT NOT NULL,
+             settled    BIGINT NOT NULL DEFAULT 0,   -- derived at insert (Presettled)
+             PRIMARY KEY (MovieID, provider)
+         ) {rowid};"
+    )
+}
+
+/// The `WHERE` clause selecting the movies whose ids `?1` lists as a JSON array.
+pub(super) fn in_id_list(db: &Db<'_>) -> &'static str {
+    if db.is_postgres() {
+        "WHERE MovieID IN (SELECT jsonb_array_elements_text(CAST(?1 AS TEXT)::JSONB)::BIGINT)"
+    } else {
+        "WHERE MovieID IN (SELECT value FROM json_each(?1))"
+    }
+}
+
 /// Fills `movie_keys` and `Movies.SearchKey` for a catalog loaded before identity kept them
 /// (schema version 5): from every provider's titles, as the load would have written them.
 /// Returns whether it did: whether the catalog has movies identity never resolved.
-fn backfill_keys(tx: &Transaction<'_>) -> Result<bool, StoreError> {
-    let backfill: bool = tx.query_row(
+fn backfill_keys(db: &Db<'_>) -> Result<bool, StoreError> {
+    let backfill: bool = db.one(
         "SELECT NOT EXISTS (SELECT 1 FROM movie_keys) AND EXISTS (SELECT 1 FROM movie_sources)",
-        [],
-        |r| r.get(0),
+        args![],
     )?;
     if !backfill {
         return Ok(false);
     }
-    let mut facts =
-        tx.prepare("SELECT MovieID, title, original_title, release_year FROM movie_sources")?;
-    let mut insert =
-        tx.prepare("INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
     let mut titles: BTreeMap<MovieId, Vec<String>> = BTreeMap::new();
-    let mut rows = facts.query([])?;
-    while let Some(r) = rows.next()? {
-        let movie: MovieId = r.get(0)?;
-        let title: String = r.get(1)?;
-        let original: Option<String> = r.get(2)?;
-        let mut p = Profile::default();
-        p.add_facts(&title, original.as_deref(), r.get(3)?, None, None);
-        for k in p.block_keys() {
-            insert.execute(params![k, movie])?;
-        }
-        titles.entry(movie).or_default().push(title);
+    let mut keys: Vec<(MovieId, String)> = Vec::new();
+    db.for_each(
+        "SELECT MovieID, title, original_title, release_year FROM movie_sources",
+        args![],
+        |r| {
+            let movie: MovieId = r.get(0)?;
+            let title: String = r.get(1)?;
+            let original: Option<String> = r.get(2)?;
+            let mut p = Profile::default();
+            p.add_facts(&title, original.as_deref(), r.get(3)?, None, None);
+            keys.extend(p.block_keys().into_iter().map(|k| (movie, k)));
+            titles.entry(movie).or_default().push(title);
+            Ok(())
+        },
+    )?;
+    for (movie, key) in &keys {
+        db.execute(
+            "INSERT INTO movie_keys (key, MovieID) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![key, movie],
+        )?;
     }
-    let mut search = tx.prepare("UPDATE Movies SET SearchKey = ?2 WHERE MovieID = ?1")?;
     for (movie, titles) in titles {
-        search.execute(params![
-            movie,
-            search_key(titles.iter().map(String::as_str))
-        ])?;
+        db.execute(
+            "UPDATE Movies SET SearchKey = ?2 WHERE MovieID = ?1",
+            args![movie, search_key(titles.iter().map(String::as_str))],
+        )?;
     }
     Ok(true)
 }
 
 /// The movies sharing a blocking key with each of `keys`' owners — (owner, key) pairs, joined
 /// as `VALUES` lists; a key shared by more than [`identity::MAX_BLOCK`] movies is skipped.
-pub(super) fn blocked<T>(
-    tx: &Transaction<'_>,
-    keys: &[(T, &str)],
-) -> Result<HashMap<T, Vec<MovieId>>, StoreError>
-where
-    T: rusqlite::ToSql + rusqlite::types::FromSql + Eq + Hash,
-{
-    let mut hits: HashMap<T, Vec<MovieId>> = HashMap::new();
-    let mut rows = Rows::new(2);
+pub(super) fn blocked(
+    db: &Db<'_>,
+    keys: &[(i64, &str)],
+) -> Result<HashMap<i64, Vec<MovieId>>, StoreError> {
+    let mut hits: HashMap<i64, Vec<MovieId>> = HashMap::new();
+    let mut rows = Rows::new(&[Ty::Int, Ty::Text]);
     for (owner, key) in keys {
-        rows.push([owner.to_sql()?, (*key).into()]);
+        rows.push([(*owner).into(), (*key).into()]);
     }
     let max = identity::MAX_BLOCK;
     rows.run(
-        tx,
+        db,
         "SELECT DISTINCT v.column1, b.MovieID FROM (",
         &format!(
             ") AS v JOIN movie_keys AS b ON b.key = v.column2
              WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM movie_keys AS c
-                                          WHERE c.key = v.column2 LIMIT {})) <= {max}",
+                                          WHERE c.key = v.column2 LIMIT {}) AS first) <= {max}",
             max + 1
         ),
         |r| {
@@ -362,38 +412,42 @@ where
 /// What identity knows of the movies `filter` (a `WHERE` clause over `MovieID`, with `args`)
 /// selects: every provider's facts and every id.
 pub(super) fn profiles(
-    tx: &Transaction<'_>,
+    db: &Db<'_>,
     filter: &str,
-    args: &[&dyn rusqlite::ToSql],
+    args: &[&dyn Arg],
 ) -> Result<HashMap<MovieId, Profile>, StoreError> {
     let mut out: HashMap<MovieId, Profile> = HashMap::new();
-    let mut facts = tx.prepare_cached(&format!(
-        "SELECT MovieID, title, original_title, release_year, director, runtime
-         FROM movie_sources {filter}"
-    ))?;
-    let mut rows = facts.query(args)?;
-    while let Some(r) = rows.next()? {
-        let title: String = r.get(1)?;
-        let original: Option<String> = r.get(2)?;
-        let director: Option<String> = r.get(4)?;
-        out.entry(r.get(0)?).or_default().add_facts(
-            &title,
-            original.as_deref(),
-            r.get(3)?,
-            director.as_deref(),
-            r.get(5)?,
-        );
-    }
-    let mut ids = tx.prepare_cached(&format!(
-        "SELECT MovieID, namespace, external_id FROM movie_ids {filter}"
-    ))?;
-    let mut rows = ids.query(args)?;
-    while let Some(r) = rows.next()? {
-        let namespace: Namespace = r.get(1)?;
-        out.entry(r.get(0)?)
-            .or_default()
-            .add_id(ExternalId::new(namespace, r.get::<_, String>(2)?));
-    }
+    db.for_each(
+        &format!(
+            "SELECT MovieID, title, original_title, release_year, director, runtime
+             FROM movie_sources {filter}"
+        ),
+        args,
+        |r| {
+            let title: String = r.get(1)?;
+            let original: Option<String> = r.get(2)?;
+            let director: Option<String> = r.get(4)?;
+            out.entry(r.get(0)?).or_default().add_facts(
+                &title,
+                original.as_deref(),
+                r.get(3)?,
+                director.as_deref(),
+                r.get(5)?,
+            );
+            Ok(())
+        },
+    )?;
+    db.for_each(
+        &format!("SELECT MovieID, namespace, external_id FROM movie_ids {filter}"),
+        args,
+        |r| {
+            let namespace: Namespace = r.get(1)?;
+            out.entry(r.get(0)?)
+                .or_default()
+                .add_id(ExternalId::new(namespace, r.get::<String>(2)?));
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -474,10 +528,25 @@ impl Settled {
     fn new() -> Self {
         Self {
             movies: 0,
-            cleared: Rows::new(1),
-            genres: Rows::new(2),
-            rows: Rows::new(14),
-            rekeyed: Rows::new(4),
+            cleared: Rows::new(&[Ty::Int]),
+            genres: Rows::new(&[Ty::Int, Ty::Int]),
+            rows: Rows::new(&[
+                Ty::Int,
+                Ty::Text,
+                Ty::Text,
+                Ty::Real,
+                Ty::Int,
+                Ty::Text,
+                Ty::Text,
+                Ty::Text,
+                Ty::Int,
+                Ty::Text,
+                Ty::Real,
+                Ty::Int,
+                Ty::Text,
+                Ty::Text,
+            ]),
+            rekeyed: Rows::new(&[Ty::Int, Ty::Text, Ty::Int, Ty::Int]),
         }
     }
 
@@ -519,20 +588,20 @@ impl Settled {
     }
 
     /// Writes what is waiting: each `Movies` row only where a value changed.
-    fn write(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+    fn write(&mut self, db: &Db<'_>) -> Result<(), StoreError> {
         self.cleared
-            .execute(tx, "DELETE FROM catalog_genres WHERE MovieID IN (", ")")?;
+            .execute(db, "DELETE FROM catalog_genres WHERE MovieID IN (", ")")?;
         self.genres
-            .execute(tx, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
+            .execute(db, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
         self.rekeyed.execute(
-            tx,
+            db,
             "UPDATE Movies SET TitleKey = v.column2, ReleaseYear = v.column3,
                     UpdatedRunId = v.column4
              FROM (",
             ") AS v WHERE Movies.MovieID = v.column1",
         )?;
         self.rows.execute(
-            tx,
+            db,
             "UPDATE Movies SET Title = v.column2, ReleaseDate = v.column3, Rating = v.column4,
                     Votes = v.column5, Genre = v.column6, Director = v.column7,
                     Overview = v.column8, Runtime = v.column9,
@@ -541,12 +610,18 @@ impl Settled {
              FROM (",
             ") AS v
              WHERE Movies.MovieID = v.column1
-               AND NOT (Title IS v.column2 AND ReleaseDate IS v.column3
-                    AND Rating IS v.column4 AND Votes IS v.column5 AND Genre IS v.column6
-                    AND Director IS v.column7 AND Overview IS v.column8
-                    AND Runtime IS v.column9 AND OriginalLanguage IS v.column10
-                    AND Popularity IS v.column11 AND SearchKey IS v.column13
-                    AND RatingFrom IS v.column14)",
+               AND NOT (Title IS NOT DISTINCT FROM v.column2
+                    AND ReleaseDate IS NOT DISTINCT FROM v.column3
+                    AND Rating IS NOT DISTINCT FROM v.column4
+                    AND Votes IS NOT DISTINCT FROM v.column5
+                    AND Genre IS NOT DISTINCT FROM v.column6
+                    AND Director IS NOT DISTINCT FROM v.column7
+                    AND Overview IS NOT DISTINCT FROM v.column8
+                    AND Runtime IS NOT DISTINCT FROM v.column9
+                    AND OriginalLanguage IS NOT DISTINCT FROM v.column10
+                    AND Popularity IS NOT DISTINCT FROM v.column11
+                    AND SearchKey IS NOT DISTINCT FROM v.column13
+                    AND RatingFrom IS NOT DISTINCT FROM v.column14)",
         )?;
         *self = Self::new();
         Ok(())
@@ -602,14 +677,14 @@ impl Load<'_> {
     /// The override rules naming an id that no movie has, even after this run's records: each
     /// line with the id.
     pub fn unknown_override_ids(&self) -> Result<Vec<(u64, ExternalId)>, StoreError> {
-        let mut known = self.tx.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM movie_ids WHERE namespace = ?1 AND external_id = ?2)",
-        )?;
+        let db = self.tx.db();
         let mut unknown = Vec::new();
         for rule in self.overrides.rules() {
             for id in &rule.ids {
-                let found: bool =
-                    known.query_row(params![id.namespace.as_str(), id.value], |r| r.get(0))?;
+                let found: bool = db.one(
+                    "SELECT EXISTS (SELECT 1 FROM movie_ids WHERE namespace = ?1 AND external_id = ?2)",
+                    args![id.namespace, id.value],
+                )?;
                 if !found {
                     unknown.push((rule.line, id.clone()));
                 }
@@ -761,7 +836,7 @@ impl Load<'_> {
         lookups: &[Vec<ExternalId>],
         keys: &[Vec<String>],
     ) -> Result<Staged, StoreError> {
-        let mut ids = Rows::new(4);
+        let mut ids = Rows::new(&[Ty::Int, Ty::Int, Ty::Text, Ty::Text]);
         for (seq, lookup) in lookups.iter().enumerate() {
             for (ord, id) in lookup.iter().enumerate() {
                 ids.push([
@@ -773,24 +848,29 @@ impl Load<'_> {
             }
         }
         let mut id_hits = HashMap::new();
+        let db = self.tx.db();
         ids.run(
-            &self.tx,
+            &db,
             "SELECT v.column1, v.column2, i.MovieID FROM (",
             ") AS v JOIN movie_ids AS i ON i.namespace = v.column3 AND i.external_id = v.column4",
             |r| {
-                id_hits.insert((r.get::<_, usize>(0)?, r.get::<_, usize>(1)?), r.get(2)?);
+                id_hits.insert((seq(r.get(0)?)?, seq(r.get(1)?)?), r.get(2)?);
                 Ok(())
             },
         )?;
         let placed: std::collections::HashSet<usize> =
             id_hits.keys().map(|(seq, _)| *seq).collect();
-        let keys: Vec<(usize, &str)> = keys
+        let keys: Vec<(i64, &str)> = keys
             .iter()
             .enumerate()
             .filter(|(seq, _)| !placed.contains(seq))
-            .flat_map(|(seq, k)| k.iter().map(move |k| (seq, k.as_str())))
+            .flat_map(|(seq, k)| k.iter().map(move |k| (seq as i64, k.as_str())))
             .collect();
-        Ok((id_hits, blocked(&self.tx, &keys)?))
+        let mut by_key = HashMap::new();
+        for (owner, hits) in blocked(&db, &keys)? {
+            by_key.insert(seq(owner)?, hits);
+        }
+        Ok((id_hits, by_key))
     }
 
     /// What identity knows of the candidate movies: every provider's facts and every id.
@@ -806,11 +886,8 @@ impl Load<'_> {
         }
         let list = serde_json::to_string(&wanted.iter().map(|m| m.0).collect::<Vec<_>>())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        profiles(
-            &self.tx,
-            "WHERE MovieID IN (SELECT value FROM json_each(?1))",
-            &[&list],
-        )
+        let db = self.tx.db();
+        profiles(&db, in_id_list(&db), args![list])
     }
 
     /// The movie a decision makes of a record: the matched one, or a new one (listed for
@@ -865,14 +942,14 @@ impl Load<'_> {
     ) -> Result<HashMap<(MovieId, Provider), Kept>, StoreError> {
         let mut kept: HashMap<(MovieId, Provider), Kept> = HashMap::new();
         // What earlier batches kept of the movies this one matched.
-        let mut matched = Rows::new(2);
+        let mut matched = Rows::new(&[Ty::Int, Ty::Text]);
         for (m, p) in movies.iter().zip(placed).filter(|(_, p)| !p.created()) {
             matched.push([p.movie.0.into(), m.provider.as_str().into()]);
         }
         matched.run(
-            &self.tx,
+            &self.tx.db(),
             "SELECT t.MovieID, t.provider, t.source_row, t.votes, t.rating, s.title FROM (",
-            ") AS v JOIN temp.etl_touched AS t ON t.MovieID = v.column1 AND t.provider = v.column2
+            ") AS v JOIN etl_touched AS t ON t.MovieID = v.column1 AND t.provider = v.column2
              JOIN movie_sources AS s ON s.MovieID = t.MovieID AND s.provider = t.provider",
             |r| {
                 kept.insert(
@@ -964,8 +1041,26 @@ impl Load<'_> {
         let run = self.run_id.0;
         // A new movie's row is written as settling would derive it from the record it keeps,
         // so settling finds nothing to change unless a later record of the run does.
-        let mut created = Rows::new(17);
-        let mut genres = Rows::new(2);
+        let mut created = Rows::new(&[
+            Ty::Int,
+            Ty::Text,
+            Ty::Int,
+            Ty::Text,
+            Ty::Text,
+            Ty::Real,
+            Ty::Int,
+            Ty::Text,
+            Ty::Text,
+            Ty::Text,
+            Ty::Int,
+            Ty::Text,
+            Ty::Real,
+            Ty::Text,
+            Ty::Text,
+            Ty::Int,
+            Ty::Int,
+        ]);
+        let mut genres = Rows::new(&[Ty::Int, Ty::Int]);
         let mut presettled: HashSet<MovieId> = HashSet::new();
         for (m, p) in movies.iter().zip(placed).filter(|(_, p)| p.created()) {
             let m = kept
@@ -1006,19 +1101,16 @@ impl Load<'_> {
                 run.into(),
             ]);
         }
+        let db = self.tx.db();
         created.execute(
-            &self.tx,
+            &db,
             "INSERT INTO Movies (MovieID, Title, ReleaseYear, TitleKey, ReleaseDate, Rating, Votes,
                                  Genre, Director, Overview, Runtime, OriginalLanguage, Popularity,
                                  SearchKey, RatingFrom, CreatedRunId, UpdatedRunId)",
             "",
         )?;
-        genres.execute(
-            &self.tx,
-            "INSERT INTO catalog_genres (MovieID, genre_id)",
-            "",
-        )?;
-        let mut mapped = Rows::new(4);
+        genres.execute(&db, "INSERT INTO catalog_genres (MovieID, genre_id)", "")?;
+        let mut mapped = Rows::new(&[Ty::Text, Ty::Text, Ty::Int, Ty::Int]);
         for (id, movie) in ids {
             mapped.push([
                 id.namespace.as_str().into(),
@@ -1028,7 +1120,7 @@ impl Load<'_> {
             ]);
         }
         mapped.execute(
-            &self.tx,
+            &db,
             "INSERT INTO movie_ids (namespace, external_id, MovieID, run_id)",
             "ON CONFLICT DO NOTHING",
         )?;
@@ -1046,8 +1138,16 @@ impl Load<'_> {
             .filter(|&seq| changed.contains(&(placed[seq].movie, movies[seq].provider)))
             .collect();
         self.write_attributes(movies, placed, &rewritten, &made_here)?;
-        let mut block = Rows::new(2);
-        let mut touched = Rows::new(7);
+        let mut block = Rows::new(&[Ty::Text, Ty::Int]);
+        let mut touched = Rows::new(&[
+            Ty::Int,
+            Ty::Text,
+            Ty::Int,
+            Ty::Int,
+            Ty::Real,
+            Ty::Int,
+            Ty::Int,
+        ]);
         for (seq, (m, p)) in movies.iter().zip(placed).enumerate() {
             let key = (p.movie, m.provider);
             let wins = kept.get(&key).is_some_and(|k| k.seq == Some(seq));
@@ -1077,18 +1177,21 @@ impl Load<'_> {
                 ]);
             }
         }
+        let db = self.tx.db();
         block.execute(
-            &self.tx,
+            &db,
             "INSERT INTO movie_keys (key, MovieID)",
             "ON CONFLICT DO NOTHING",
         )?;
         touched.execute(
-            &self.tx,
-            "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome,
-                                           settled)",
-            "ON CONFLICT DO UPDATE SET source_row = excluded.source_row,
+            &db,
+            "INSERT INTO etl_touched (MovieID, provider, source_row, votes, rating, outcome,
+                                      settled)",
+            "ON CONFLICT (MovieID, provider) DO UPDATE SET source_row = excluded.source_row,
                  votes = excluded.votes, rating = excluded.rating,
-                 outcome = MAX(outcome, excluded.outcome), settled = 0",
+                 outcome = CASE WHEN excluded.outcome > etl_touched.outcome
+                                THEN excluded.outcome ELSE etl_touched.outcome END,
+                 settled = 0",
         )
     }
 
@@ -1105,8 +1208,30 @@ impl Load<'_> {
     ) -> Result<HashSet<(MovieId, Provider)>, StoreError> {
         // A movie this batch made has no facts yet: its records are plain inserts, with no
         // conflict to look for and nothing to return.
-        let mut fresh = Rows::new(20);
-        let mut facts = Rows::new(20);
+        const FACTS: &[Ty] = &[
+            Ty::Int,
+            Ty::Text,
+            Ty::Text,
+            Ty::Text,
+            Ty::Int,
+            Ty::Text,
+            Ty::Real,
+            Ty::Real,
+            Ty::Int,
+            Ty::Text,
+            Ty::Text,
+            Ty::Int,
+            Ty::Text,
+            Ty::Real,
+            Ty::Text,
+            Ty::Text,
+            Ty::Int,
+            Ty::Int,
+            Ty::Int,
+            Ty::Text,
+        ];
+        let mut fresh = Rows::new(FACTS);
+        let mut facts = Rows::new(FACTS);
         let mut written = HashSet::new();
         for &seq in winners {
             let m = &movies[seq];
@@ -1140,36 +1265,45 @@ impl Load<'_> {
                 nullable(m.original_title.as_ref().map(Title::as_str)),
             ]);
         }
-        let insert = "INSERT INTO movie_sources (MovieID, provider, title, title_key, release_year,
+        // `s`: the stored row (PostgreSQL would find a bare column name ambiguous below).
+        let insert =
+            "INSERT INTO movie_sources AS s (MovieID, provider, title, title_key, release_year,
                  release_date, rating, scale, votes, director, overview, runtime, language,
                  popularity, certification, creative_type, attributes, source_row, run_id,
                  original_title)";
-        fresh.execute(&self.tx, insert, "")?;
+        let db = self.tx.db();
+        fresh.execute(&db, insert, "")?;
         facts.run(
-            &self.tx,
+            &db,
             insert,
-            "ON CONFLICT DO UPDATE SET title = excluded.title, title_key = excluded.title_key,
+            "ON CONFLICT (MovieID, provider) DO UPDATE SET
+                 title = excluded.title, title_key = excluded.title_key,
                  original_title = excluded.original_title,
                  release_year = excluded.release_year, release_date = excluded.release_date,
-                 rating = CASE WHEN provider = 'movielens' THEN rating ELSE excluded.rating END,
+                 rating = CASE WHEN s.provider = 'movielens' THEN s.rating
+                          ELSE excluded.rating END,
                  scale = excluded.scale,
-                 votes = CASE WHEN provider = 'movielens' THEN votes ELSE excluded.votes END,
+                 votes = CASE WHEN s.provider = 'movielens' THEN s.votes ELSE excluded.votes END,
                  director = excluded.director, overview = excluded.overview,
                  runtime = excluded.runtime, language = excluded.language,
                  popularity = excluded.popularity, certification = excluded.certification,
                  creative_type = excluded.creative_type, attributes = excluded.attributes,
                  source_row = excluded.source_row, run_id = excluded.run_id
-             WHERE NOT (title IS excluded.title AND release_year IS excluded.release_year
-                 AND original_title IS excluded.original_title
-                 AND release_date IS excluded.release_date
-                 AND (provider = 'movielens'
-                      OR (rating IS excluded.rating AND votes IS excluded.votes))
-                 AND director IS excluded.director
-                 AND overview IS excluded.overview AND runtime IS excluded.runtime
-                 AND language IS excluded.language AND popularity IS excluded.popularity
-                 AND certification IS excluded.certification
-                 AND creative_type IS excluded.creative_type
-                 AND attributes IS excluded.attributes)
+             WHERE NOT (s.title IS NOT DISTINCT FROM excluded.title
+                 AND s.release_year IS NOT DISTINCT FROM excluded.release_year
+                 AND s.original_title IS NOT DISTINCT FROM excluded.original_title
+                 AND s.release_date IS NOT DISTINCT FROM excluded.release_date
+                 AND (s.provider = 'movielens'
+                      OR (s.rating IS NOT DISTINCT FROM excluded.rating
+                          AND s.votes IS NOT DISTINCT FROM excluded.votes))
+                 AND s.director IS NOT DISTINCT FROM excluded.director
+                 AND s.overview IS NOT DISTINCT FROM excluded.overview
+                 AND s.runtime IS NOT DISTINCT FROM excluded.runtime
+                 AND s.language IS NOT DISTINCT FROM excluded.language
+                 AND s.popularity IS NOT DISTINCT FROM excluded.popularity
+                 AND s.certification IS NOT DISTINCT FROM excluded.certification
+                 AND s.creative_type IS NOT DISTINCT FROM excluded.creative_type
+                 AND s.attributes IS NOT DISTINCT FROM excluded.attributes)
              RETURNING MovieID, provider",
             |r| {
                 written.insert((r.get(0)?, r.get(1)?));
@@ -1188,17 +1322,18 @@ impl Load<'_> {
         records: &[usize],
         made_here: &HashSet<MovieId>,
     ) -> Result<(), StoreError> {
-        let mut old = Rows::new(2);
-        let mut genres = Rows::new(3);
-        let mut keywords = Rows::new(3);
-        let mut people = Rows::new(5);
+        let mut old = Rows::new(&[Ty::Int, Ty::Text]);
+        let mut genres = Rows::new(&[Ty::Int, Ty::Text, Ty::Int]);
+        let mut keywords = Rows::new(&[Ty::Int, Ty::Text, Ty::Int]);
+        let mut people = Rows::new(&[Ty::Int, Ty::Text, Ty::Text, Ty::Int, Ty::Int]);
         let written = || records.iter().map(|&seq| &movies[seq]);
+        let db = self.tx.db();
         self.keywords.resolve(
-            &self.tx,
+            &db,
             written().flat_map(|m| m.keywords.iter().map(String::as_str)),
         )?;
         self.people.resolve(
-            &self.tx,
+            &db,
             written().flat_map(|m| {
                 crew(m)
                     .into_iter()
@@ -1231,23 +1366,23 @@ impl Load<'_> {
         }
         for table in ["movie_genres", "movie_keywords", "movie_people"] {
             old.execute(
-                &self.tx,
+                &db,
                 &format!("DELETE FROM {table} WHERE (MovieID, provider) IN ("),
                 ")",
             )?;
         }
         genres.execute(
-            &self.tx,
+            &db,
             "INSERT INTO movie_genres (MovieID, provider, genre_id)",
             "",
         )?;
         keywords.execute(
-            &self.tx,
+            &db,
             "INSERT INTO movie_keywords (MovieID, provider, keyword_id)",
             "ON CONFLICT DO NOTHING",
         )?;
         people.execute(
-            &self.tx,
+            &db,
             "INSERT INTO movie_people (MovieID, provider, role, position, person_id)",
             "",
         )
@@ -1260,197 +1395,176 @@ impl Load<'_> {
 
     /// Stores a batch of problems of rejected rows of the current file.
     pub fn reject(&mut self, rejects: &[Reject]) -> Result<(), StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value,
-                                      raw_bytes, raw_sha256, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
+        let db = self.tx.db();
         for r in rejects {
-            stmt.execute(params![
-                self.run_id,
-                self.file,
-                r.source_row,
-                r.field,
-                r.reason,
-                r.raw_value,
-                r.raw_bytes,
-                r.raw_sha256,
-                r.detail
-            ])?;
+            db.execute(
+                "INSERT INTO etl_rejects (run_id, file, source_row, field, reason, raw_value,
+                                          raw_bytes, raw_sha256, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                args![
+                    self.run_id,
+                    self.file,
+                    r.source_row,
+                    r.field,
+                    r.reason,
+                    r.raw_value,
+                    r.raw_bytes,
+                    r.raw_sha256,
+                    r.detail
+                ],
+            )?;
         }
         Ok(())
     }
 
     /// Derives the `Movies` row of every movie the run touched from all providers' facts (see
-    /// [`crate::domain::derive`]) in one ordered scan, writes the rows that change, and sums up
-    /// the run. `on_loaded(rating, year)` sees each such movie.
+    /// [`crate::domain::derive`]), [`Settled::FLUSH`] movies at a time in MovieID order, writes
+    /// the rows that change, and sums up the run. `on_loaded(rating, year)` sees each such
+    /// movie.
     pub fn settle(
         &mut self,
         mut on_loaded: impl FnMut(Option<f64>, i32),
     ) -> Result<LoadSummary, StoreError> {
+        self.flush_ratings()?;
         self.merge_duplicates()?;
-        let tx = &self.tx;
-        let policy = &self.policy;
-        let mut genres = tx.prepare(
-            "SELECT MovieID, provider, genre_id FROM movie_genres
-             WHERE MovieID IN (SELECT MovieID FROM temp.etl_touched WHERE NOT settled)
-             ORDER BY MovieID, provider, genre_id",
-        )?;
-        let mut genres = genres.query([])?;
-        let mut next_genre: Option<(MovieId, Provider, i64)> = match genres.next()? {
-            Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
-            None => None,
-        };
-        let mut facts = tx.prepare(
-            "SELECT s.MovieID, s.provider, s.title, s.title_key, s.release_year, s.release_date,
-                    s.rating, s.scale, s.votes, s.director, s.overview, s.runtime, s.language,
-                    s.popularity, m.Genre, m.TitleKey, m.ReleaseYear
-             FROM movie_sources AS s JOIN Movies AS m USING (MovieID)
-             WHERE s.MovieID IN (SELECT MovieID FROM temp.etl_touched WHERE NOT settled)
-             ORDER BY s.MovieID",
-        )?;
-        let mut rows = facts.query([])?;
-        let mut settled = Settled::new();
-        let mut supplied_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        let mut conflicts = BTreeMap::new();
-        let mut loaded = 0;
+        let db = self.tx.db();
+        let mut sums = Sums::default();
         // The movies derived at insert that are still as `write` left them: summed up, not read.
         let mut presettled = std::mem::take(&mut self.presettled);
         presettled.sort_unstable_by_key(|p| p.movie);
         let mut presettled = presettled.into_iter().peekable();
-        let mut still =
-            tx.prepare("SELECT MovieID FROM temp.etl_touched WHERE settled ORDER BY MovieID")?;
-        let mut still = still.query([])?;
-        while let Some(r) = still.next()? {
-            let movie: MovieId = r.get(0)?;
-            while presettled.next_if(|p| p.movie < movie).is_some() {}
-            if let Some(p) = presettled.next_if(|p| p.movie == movie) {
-                for (field, provider) in &self.supplied.lists[p.supplied as usize] {
-                    *supplied_by
-                        .entry((*field).to_owned())
-                        .or_default()
-                        .entry((*provider).to_owned())
-                        .or_default() += 1;
+        db.for_each(
+            "SELECT MovieID FROM etl_touched WHERE settled = 1 ORDER BY MovieID",
+            args![],
+            |r| {
+                let movie: MovieId = r.get(0)?;
+                while presettled.next_if(|p| p.movie < movie).is_some() {}
+                if let Some(p) = presettled.next_if(|p| p.movie == movie) {
+                    sums.supplied(&self.supplied.lists[p.supplied as usize]);
+                    on_loaded(p.rating(), p.year);
                 }
-                on_loaded(p.rating(), p.year);
-                loaded += 1;
+                Ok(())
+            },
+        )?;
+        let mut settled = Settled::new();
+        let mut after = MovieId(0);
+        loop {
+            // The next range of movies to derive: each read whole (a bounded range), then
+            // derived and written before the next is read, as either engine allows.
+            let last: Option<MovieId> = db.one(
+                "SELECT MAX(MovieID) FROM (SELECT MovieID FROM etl_touched
+                                           WHERE settled = 0 AND MovieID > ?1
+                                           ORDER BY MovieID LIMIT ?2) AS next",
+                args![after, Settled::FLUSH],
+            )?;
+            let Some(last) = last else { break };
+            let range = args![after, last];
+            let mut genres: HashMap<MovieId, Vec<(Provider, Genre)>> = HashMap::new();
+            db.for_each(
+                "SELECT MovieID, provider, genre_id FROM movie_genres
+                 WHERE MovieID > ?1 AND MovieID <= ?2
+                   AND MovieID IN (SELECT MovieID FROM etl_touched WHERE settled = 0)
+                 ORDER BY MovieID, provider, genre_id",
+                range,
+                |r| {
+                    let id: i64 = r.get(2)?;
+                    if let Some(g) = Genre::ALL.into_iter().find(|g| g.id() == id) {
+                        genres.entry(r.get(0)?).or_default().push((r.get(1)?, g));
+                    }
+                    Ok(())
+                },
+            )?;
+            let mut movies: Vec<(MovieId, Stored, Vec<ProviderFacts>)> = Vec::new();
+            db.for_each(
+                "SELECT s.MovieID, s.provider, s.title, s.title_key, s.release_year,
+                        s.release_date, s.rating, s.scale, s.votes, s.director, s.overview,
+                        s.runtime, s.language, s.popularity, m.Genre, m.TitleKey, m.ReleaseYear
+                 FROM movie_sources AS s JOIN Movies AS m USING (MovieID)
+                 WHERE s.MovieID > ?1 AND s.MovieID <= ?2
+                   AND s.MovieID IN (SELECT MovieID FROM etl_touched WHERE settled = 0)
+                 ORDER BY s.MovieID",
+                range,
+                |r| {
+                    let movie: MovieId = r.get(0)?;
+                    if movies.last().is_none_or(|(m, _, _)| *m != movie) {
+                        let stored = Stored {
+                            genre: r.get(14)?,
+                            title_key: r.get(15)?,
+                            year: r.get(16)?,
+                        };
+                        movies.push((movie, stored, Vec::new()));
+                    }
+                    if let Some((_, _, group)) = movies.last_mut() {
+                        group.push(ProviderFacts {
+                            provider: r.get(1)?,
+                            title: r.get(2)?,
+                            title_key: r.get(3)?,
+                            release_year: r.get(4)?,
+                            release_date: r.get(5)?,
+                            rating: r.get(6)?,
+                            scale: r.get(7)?,
+                            votes: r.get(8)?,
+                            director: r.get(9)?,
+                            overview: r.get(10)?,
+                            runtime: r.get(11)?,
+                            language: r.get(12)?,
+                            popularity: r.get(13)?,
+                        });
+                    }
+                    Ok(())
+                },
+            )?;
+            for (movie, stored, group) in movies {
+                let of_movie = genres.remove(&movie).unwrap_or_default();
+                let d = derive(&group, &of_movie, &self.policy);
+                sums.supplied(&d.supplied_by);
+                ConflictGroup::add_all(&mut sums.conflicts, movie, &d.title, &d.conflicts);
+                on_loaded(d.rating, d.release_year);
+                settled.add(movie, stored, d, self.run_id);
             }
+            settled.write(&db)?;
+            after = last;
         }
-        let mut current: Option<(MovieId, Stored)> = None;
-        let mut group: Vec<ProviderFacts> = Vec::new();
-        let mut finish = |(movie, stored): (MovieId, Stored),
-                          group: &mut Vec<ProviderFacts>,
-                          next_genre: &mut Option<(MovieId, Provider, i64)>,
-                          genres: &mut rusqlite::Rows<'_>|
-         -> Result<(), StoreError> {
-            let mut of_movie = Vec::new();
-            while let Some((m, p, g)) = *next_genre {
-                if m > movie {
-                    break;
-                }
-                if m == movie {
-                    of_movie.extend(Genre::ALL.into_iter().find(|x| x.id() == g).map(|g| (p, g)));
-                }
-                *next_genre = match genres.next()? {
-                    Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    None => None,
-                };
-            }
-            let d = derive(group, &of_movie, policy);
-            group.clear();
-            for (field, provider) in &d.supplied_by {
-                *supplied_by
-                    .entry((*field).to_owned())
-                    .or_default()
-                    .entry((*provider).to_owned())
-                    .or_default() += 1;
-            }
-            ConflictGroup::add_all(&mut conflicts, movie, &d.title, &d.conflicts);
-            on_loaded(d.rating, d.release_year);
-            loaded += 1;
-            settled.add(movie, stored, d, self.run_id);
-            if settled.movies >= Settled::FLUSH {
-                settled.write(tx)?;
-            }
-            Ok(())
-        };
-        while let Some(r) = rows.next()? {
-            let movie: MovieId = r.get(0)?;
-            if current.as_ref().is_some_and(|(c, _)| *c != movie) {
-                if let Some(done) = current.take() {
-                    finish(done, &mut group, &mut next_genre, &mut genres)?;
-                }
-            }
-            if current.is_none() {
-                current = Some((
-                    movie,
-                    Stored {
-                        genre: r.get(14)?,
-                        title_key: r.get(15)?,
-                        year: r.get(16)?,
-                    },
-                ));
-            }
-            group.push(ProviderFacts {
-                provider: r.get(1)?,
-                title: r.get(2)?,
-                title_key: r.get(3)?,
-                release_year: r.get(4)?,
-                release_date: r.get(5)?,
-                rating: r.get(6)?,
-                scale: r.get(7)?,
-                votes: r.get(8)?,
-                director: r.get(9)?,
-                overview: r.get(10)?,
-                runtime: r.get(11)?,
-                language: r.get(12)?,
-                popularity: r.get(13)?,
-            });
-        }
-        if let Some(done) = current {
-            finish(done, &mut group, &mut next_genre, &mut genres)?;
-        }
-        settled.write(tx)?;
         let count = |outcome: i64| -> Result<u64, StoreError> {
-            Ok(tx.query_row(
-                "SELECT COUNT(*) FROM temp.etl_touched WHERE outcome = ?1",
-                [outcome],
-                |r| r.get(0),
-            )?)
+            db.one(
+                "SELECT COUNT(*) FROM etl_touched WHERE outcome = ?1",
+                args![outcome],
+            )
         };
         let counts = LoadCounts {
             inserted: count(INSERTED)?,
             updated: count(UPDATED)?,
             unchanged: count(UNCHANGED)?,
         };
-        tx.execute_batch("DROP TABLE temp.etl_touched;")?;
+        db.batch("DROP TABLE etl_touched")?;
         Ok(LoadSummary {
             counts,
-            loaded,
+            loaded: sums.loaded,
             duplicates: self.duplicates,
             duplicate_examples: std::mem::take(&mut self.duplicate_examples),
             identity: std::mem::take(&mut self.identity),
-            supplied_by,
-            conflicts,
+            supplied_by: sums.supplied_by,
+            conflicts: sums.conflicts,
         })
     }
 
     /// Writes the run's final lineage (the input's hash and snapshot are known only once it has
     /// streamed past), counts and audit report, then commits everything at once.
     pub fn commit(
-        self,
+        mut self,
         run: &RunStart,
         report: &AuditReport,
         finished_at: Timestamp,
     ) -> Result<(), StoreError> {
+        self.flush_ratings()?;
         let c = &report.counts;
         let json = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-        self.tx.execute(
+        self.tx.db().execute(
             "UPDATE etl_runs SET finished_at = ?2, extracted = ?3, loaded = ?4, inserted = ?5,
                     updated = ?6, unchanged = ?7, rejected = ?8, rejects_by_reason = ?9,
                     audit_json = ?10, source_sha256 = ?11, snapshot_path = ?12
              WHERE run_id = ?1",
-            params![
+            args![
                 self.run_id,
                 timestamp(finished_at),
                 c.extracted,
@@ -1465,9 +1579,14 @@ impl Load<'_> {
                 run.snapshot,
             ],
         )?;
-        self.tx.commit()?;
-        Ok(())
+        self.tx.db().notify_change()?;
+        self.tx.commit()
     }
+}
+
+/// A record's position in its batch, as staged.
+fn seq(i: i64) -> Result<usize, StoreError> {
+    usize::try_from(i).map_err(|_| StoreError::Corrupt(format!("no record {i} in the batch")))
 }
 
 #[cfg(test)]
@@ -1955,7 +2074,7 @@ pub(super) mod tests {
                         .expect("sqlite")
                         .query_row(
                             "SELECT MovieID FROM movie_sources WHERE provider = ?1 AND source_row = ?2",
-                            params![m.provider.as_str(), m.source_row],
+                            rusqlite::params![m.provider.as_str(), m.source_row],
                             |r| r.get(0),
                         )
                         .expect("record loaded")

@@ -185,8 +185,8 @@ impl Drop for WriterNote {
     }
 }
 
-/// A write transaction and the note that names its writer while it lasts.
-pub(crate) struct WriteTx<'c> {
+/// A SQLite write transaction and the note that names its writer while it lasts.
+pub(crate) struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
     key_checks: KeyChecks,
     /// Dropped after the transaction (fields drop in order).
@@ -203,7 +203,7 @@ pub(crate) enum KeyChecks {
     Off,
 }
 
-impl Drop for WriteTx<'_> {
+impl Drop for SqliteTx<'_> {
     /// Ends an unchecked transaction (rolled back unless committed) and turns the connection's
     /// checks back on: SQLite changes them only between transactions.
     fn drop(&mut self) {
@@ -216,16 +216,59 @@ impl Drop for WriteTx<'_> {
     }
 }
 
-impl<'c> Deref for WriteTx<'c> {
+impl<'c> Deref for SqliteTx<'c> {
     type Target = rusqlite::Transaction<'c>;
     fn deref(&self) -> &Self::Target {
         &self.tx
     }
 }
 
-impl WriteTx<'_> {
+impl SqliteTx<'_> {
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         Ok(self.tx.execute_batch("COMMIT")?)
+    }
+}
+
+/// A PostgreSQL write transaction holding [`postgres::WRITER_LOCK`]; rolled back when dropped
+/// uncommitted.
+pub(crate) struct PgTx<'c> {
+    client: &'c RefCell<sql::PgClient>,
+    open: bool,
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = sql::Db::Postgres(self.client).batch("ROLLBACK");
+        }
+    }
+}
+
+/// A write transaction on either engine: committed by [`WriteTx::commit`], rolled back when
+/// dropped without it.
+pub(crate) enum WriteTx<'c> {
+    Sqlite(SqliteTx<'c>),
+    Postgres(PgTx<'c>),
+}
+
+impl WriteTx<'_> {
+    /// The transaction's connection, for statements written for both engines.
+    pub(crate) fn db(&self) -> sql::Db<'_> {
+        match self {
+            WriteTx::Sqlite(tx) => sql::Db::Sqlite(&tx.tx),
+            WriteTx::Postgres(tx) => sql::Db::Postgres(tx.client),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.commit(),
+            WriteTx::Postgres(mut tx) => {
+                sql::Db::Postgres(tx.client).batch("COMMIT")?;
+                tx.open = false;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -395,14 +438,20 @@ impl Store {
         }
     }
 
-    /// Sets how durable each commit of this connection is.
+    /// Sets how durable each commit of this connection is (on PostgreSQL, `Normal` commits
+    /// without waiting for the WAL to reach the disk: a crash of the server may lose the last
+    /// ones, never half of one).
     pub fn set_durability(&self, durability: Durability) -> Result<(), StoreError> {
-        let level = match durability {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
+        let (sqlite, postgres) = match durability {
+            Durability::Full => ("FULL", "on"),
+            Durability::Normal => ("NORMAL", "off"),
         };
-        self.sqlite("the ETL load and ingest")?
-            .pragma_update(None, "synchronous", level)?;
+        match &self.conn {
+            Conn::Sqlite(c) => c.pragma_update(None, "synchronous", sqlite)?,
+            Conn::Postgres(_) => self
+                .db()
+                .batch(&format!("SET synchronous_commit = {postgres}"))?,
+        }
         Ok(())
     }
 
@@ -423,40 +472,35 @@ impl Store {
         &mut self,
         write: impl FnOnce(&sql::Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        if let Conn::Postgres(client) = &self.conn {
-            let db = sql::Db::Postgres(client);
-            db.batch("BEGIN")?;
-            let out = postgres::take_writer_lock(&db, self.wait.as_ref())
-                .map_err(E::from)
-                .and_then(|()| write(&db));
-            return match out {
-                Ok(v) => {
-                    db.batch("COMMIT")?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    let _ = db.batch("ROLLBACK");
-                    Err(e)
-                }
-            };
-        }
-        let tx = self.begin_write()?;
-        let out = write(&sql::Db::Sqlite(&tx))?;
+        let tx = self.begin_write(KeyChecks::On)?;
+        let out = write(&tx.db())?;
         tx.commit()?;
         Ok(out)
     }
 
-    /// Begins an IMMEDIATE (write-locked) transaction. With a [`LockWait`], a lock another
-    /// writer holds is waited for, up to its timeout, after telling who holds it.
-    pub(crate) fn begin_write(&mut self) -> Result<WriteTx<'_>, StoreError> {
-        self.begin_write_with(KeyChecks::On)
+    /// Begins a write transaction on either engine: SQLite's IMMEDIATE (write-locked) one, or
+    /// PostgreSQL's holding [`postgres::WRITER_LOCK`]. A lock another writer holds is waited
+    /// for as [`Store::wait_for_writers`] says, after telling who holds it. `key_checks` is
+    /// SQLite's (PostgreSQL checks every key).
+    pub(crate) fn begin_write(&mut self, key_checks: KeyChecks) -> Result<WriteTx<'_>, StoreError> {
+        if matches!(self.conn, Conn::Sqlite(_)) {
+            return Ok(WriteTx::Sqlite(self.begin_sqlite_write(key_checks)?));
+        }
+        let Conn::Postgres(client) = &self.conn else {
+            return Err(StoreError::ReadOnlyConnection);
+        };
+        let db = sql::Db::Postgres(client);
+        db.batch("BEGIN")?;
+        let tx = PgTx { client, open: true };
+        postgres::take_writer_lock(&db, self.wait.as_ref())?;
+        Ok(WriteTx::Postgres(tx))
     }
 
-    /// [`Store::begin_write`], checking foreign keys or not.
-    pub(crate) fn begin_write_with(
+    /// Begins an IMMEDIATE (write-locked) SQLite transaction, checking foreign keys or not.
+    pub(crate) fn begin_sqlite_write(
         &mut self,
         key_checks: KeyChecks,
-    ) -> Result<WriteTx<'_>, StoreError> {
+    ) -> Result<SqliteTx<'_>, StoreError> {
         let wait = self.wait.take();
         let result = self.owned().and_then(|conn| {
             if let Some(wait) = &wait {
@@ -499,7 +543,7 @@ impl Store {
             }
         };
         let note = WriterNote::write(&tx, label.as_ref().map_or("movierec", |(l, _)| l));
-        Ok(WriteTx {
+        Ok(SqliteTx {
             tx,
             key_checks,
             _note: note,
@@ -510,9 +554,7 @@ impl Store {
         match &mut self.conn {
             Conn::Sqlite(SqliteConn::Owned(c)) => Ok(c),
             Conn::Sqlite(SqliteConn::Pooled(_)) => Err(StoreError::ReadOnlyConnection),
-            Conn::Postgres(_) => Err(StoreError::Unsupported {
-                what: "the ETL load and ingest",
-            }),
+            Conn::Postgres(_) => Err(StoreError::Unsupported { what: "ingest" }),
         }
     }
 }

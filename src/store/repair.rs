@@ -8,13 +8,13 @@
 //! keys, ratings and tags. The duplicate's id becomes a redirect. All of it is part of the
 //! run's transaction.
 
-use super::bulk::Rows;
-use super::load::{blocked, profiles, Load, INSERTED, MERGED, UPDATED};
+use super::bulk::{Rows, Ty};
+use super::load::{blocked, in_id_list, profiles, Load, INSERTED, MERGED, UPDATED};
+use super::sql::args;
 use super::StoreError;
 use crate::domain::audit::MergedMovie;
 use crate::domain::identity::{self, Thresholds};
 use crate::domain::MovieId;
-use rusqlite::params;
 use std::collections::HashMap;
 
 /// The tables whose rows are one provider's word on a movie, keyed by (MovieID, provider, …).
@@ -36,18 +36,15 @@ impl Load<'_> {
         } else {
             // Changed facts, or a provider's first word on a movie an earlier run made.
             format!(
-                "SELECT DISTINCT t.MovieID FROM temp.etl_touched AS t JOIN Movies AS m USING (MovieID)
+                "SELECT DISTINCT t.MovieID FROM etl_touched AS t JOIN Movies AS m USING (MovieID)
                  WHERE t.outcome = {UPDATED}
                     OR (t.outcome = {INSERTED} AND m.CreatedRunId <> {run})
                  ORDER BY t.MovieID",
                 run = self.run_id.0
             )
         };
-        let scope: Vec<MovieId> = self
-            .tx
-            .prepare(&scope_sql)?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let db = self.tx.db();
+        let scope: Vec<MovieId> = db.query(&scope_sql, args![], |r| r.get(0))?;
         if scope.is_empty() {
             return Ok(());
         }
@@ -55,8 +52,8 @@ impl Load<'_> {
         let list = |ids: &mut dyn Iterator<Item = MovieId>| {
             serde_json::to_string(&ids.map(|m| m.0).collect::<Vec<_>>()).map_err(json)
         };
-        let in_list = "WHERE MovieID IN (SELECT value FROM json_each(?1))";
-        let mut known = profiles(&self.tx, in_list, &[&list(&mut scope.iter().copied())?])?;
+        let in_list = in_id_list(&db);
+        let mut known = profiles(&db, in_list, args![list(&mut scope.iter().copied())?])?;
         let keys: Vec<(MovieId, String)> = scope
             .iter()
             .filter_map(|m| known.get(m).map(|p| (*m, p.block_keys())))
@@ -64,7 +61,7 @@ impl Load<'_> {
             .collect();
         // A movie is among its own hits; `identity::duplicates` leaves it out.
         let keys: Vec<(i64, &str)> = keys.iter().map(|(m, k)| (m.0, k.as_str())).collect();
-        let candidates: HashMap<MovieId, Vec<MovieId>> = blocked(&self.tx, &keys)?
+        let candidates: HashMap<MovieId, Vec<MovieId>> = blocked(&db, &keys)?
             .into_iter()
             .map(|(m, hits)| (MovieId(m), hits))
             .collect();
@@ -76,9 +73,9 @@ impl Load<'_> {
             .collect();
         if !unread.is_empty() {
             known.extend(profiles(
-                &self.tx,
+                &db,
                 in_list,
-                &[&list(&mut unread.into_iter())?],
+                args![list(&mut unread.into_iter())?],
             )?);
         }
         let overrides = &self.overrides;
@@ -89,102 +86,89 @@ impl Load<'_> {
         if pairs.is_empty() {
             return Ok(());
         }
-        let tx = &self.tx;
-        tx.execute_batch(
-            "CREATE TEMP TABLE merged (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);",
-        )?;
-        let mut rows = Rows::new(2);
+        db.batch("CREATE TEMP TABLE merged (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")?;
+        let mut rows = Rows::new(&[Ty::Int, Ty::Int]);
         for p in &pairs {
             rows.push([p.movie.0.into(), p.survivor.0.into()]);
         }
-        rows.execute(tx, "INSERT INTO temp.merged (old, new)", "")?;
-        {
-            let mut listed = tx.prepare(
-                "SELECT m.old, m.new, o.Title, o.ReleaseYear
-                 FROM temp.merged AS m JOIN Movies AS o ON o.MovieID = m.old ORDER BY m.old",
-            )?;
-            let merged = listed.query_map([], |r| {
+        rows.execute(&db, "INSERT INTO merged (old, new)", "")?;
+        let merged = db.query(
+            "SELECT m.old, m.new, o.Title, o.ReleaseYear
+             FROM merged AS m JOIN Movies AS o ON o.MovieID = m.old ORDER BY m.old",
+            args![],
+            |r| {
                 Ok(MergedMovie {
                     movie: r.get(0)?,
                     into: r.get(1)?,
                     title: r.get(2)?,
                     year: r.get(3)?,
                 })
-            })?;
-            for m in merged {
-                self.identity.merged.push(m?);
-            }
-        }
+            },
+        )?;
+        self.identity.merged.extend(merged);
         // A provider's word on the film is one row set per movie. Identity never merges two
         // movies with facts of one provider (each provider's records carry an id in its
         // namespace, and two ids of one namespace are a conflict, held for review), so this
         // only guards the primary keys: the survivor's word stands.
         for table in PROVIDER_TABLES {
-            tx.execute(
-                &format!(
-                    "DELETE FROM {table} AS d WHERE EXISTS (
-                         SELECT 1 FROM temp.merged AS m JOIN movie_sources AS s
+            db.batch(&format!(
+                "DELETE FROM {table} AS d WHERE EXISTS (
+                         SELECT 1 FROM merged AS m JOIN movie_sources AS s
                            ON s.MovieID = m.new
                          WHERE m.old = d.MovieID AND s.provider = d.provider)"
-                ),
-                [],
-            )?;
+            ))?;
         }
         for table in PROVIDER_TABLES.iter().chain(&["movie_ids"]) {
-            tx.execute(
-                &format!(
-                    "UPDATE {table} SET MovieID = m.new FROM temp.merged AS m
-                     WHERE {table}.MovieID = m.old"
-                ),
-                [],
-            )?;
+            db.batch(&format!(
+                "UPDATE {table} SET MovieID = m.new FROM merged AS m
+                 WHERE {table}.MovieID = m.old"
+            ))?;
         }
-        tx.execute_batch(
+        db.batch(
             "INSERT INTO movie_keys (key, MovieID)
-             SELECT k.key, m.new FROM movie_keys AS k JOIN temp.merged AS m ON m.old = k.MovieID
+             SELECT k.key, m.new FROM movie_keys AS k JOIN merged AS m ON m.old = k.MovieID
              WHERE true ON CONFLICT DO NOTHING;
-             DELETE FROM movie_keys WHERE MovieID IN (SELECT old FROM temp.merged);
+             DELETE FROM movie_keys WHERE MovieID IN (SELECT old FROM merged);
              -- One rating per user and film: the latest one given, as the ratings load keeps.
              INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id)
              SELECT r.user_id, m.new, r.rating, r.rated_at, r.run_id
-             FROM ratings AS r JOIN temp.merged AS m ON m.old = r.MovieID
+             FROM ratings AS r JOIN merged AS m ON m.old = r.MovieID
              WHERE true
              ON CONFLICT (user_id, MovieID) DO UPDATE
                 SET rating = excluded.rating, rated_at = excluded.rated_at, run_id = excluded.run_id
                 WHERE excluded.rated_at > ratings.rated_at;
-             DELETE FROM ratings WHERE MovieID IN (SELECT old FROM temp.merged);
+             DELETE FROM ratings WHERE MovieID IN (SELECT old FROM merged);
              INSERT INTO tags (user_id, MovieID, tag, tagged_at, run_id)
              SELECT t.user_id, m.new, t.tag, t.tagged_at, t.run_id
-             FROM tags AS t JOIN temp.merged AS m ON m.old = t.MovieID
+             FROM tags AS t JOIN merged AS m ON m.old = t.MovieID
              WHERE true ON CONFLICT DO NOTHING;
-             DELETE FROM tags WHERE MovieID IN (SELECT old FROM temp.merged);
-             DELETE FROM catalog_genres WHERE MovieID IN (SELECT old FROM temp.merged);
-             UPDATE movie_redirects SET MovieID = m.new FROM temp.merged AS m
+             DELETE FROM tags WHERE MovieID IN (SELECT old FROM merged);
+             DELETE FROM catalog_genres WHERE MovieID IN (SELECT old FROM merged);
+             UPDATE movie_redirects SET MovieID = m.new FROM merged AS m
              WHERE movie_redirects.MovieID = m.old;",
         )?;
-        tx.execute(
+        db.batch(&format!(
             "INSERT INTO movie_redirects (old_id, MovieID, run_id)
-             SELECT old, new, ?1 FROM temp.merged",
-            [self.run_id.0],
-        )?;
+             SELECT old, new, {run} FROM merged",
+            run = self.run_id.0
+        ))?;
         // What the run touched of a duplicate is its survivor's now, and the survivor is settled
         // with the run's movies: its row is derived from all its facts.
-        tx.execute_batch(
-            "DELETE FROM temp.etl_touched AS d WHERE EXISTS (
-                 SELECT 1 FROM temp.merged AS m JOIN temp.etl_touched AS t ON t.MovieID = m.new
+        db.batch(
+            "DELETE FROM etl_touched AS d WHERE EXISTS (
+                 SELECT 1 FROM merged AS m JOIN etl_touched AS t ON t.MovieID = m.new
                  WHERE m.old = d.MovieID AND t.provider = d.provider);
-             UPDATE temp.etl_touched SET MovieID = m.new, settled = 0 FROM temp.merged AS m
-             WHERE temp.etl_touched.MovieID = m.old;",
+             UPDATE etl_touched SET MovieID = m.new, settled = 0 FROM merged AS m
+             WHERE etl_touched.MovieID = m.old;",
         )?;
-        tx.execute(
-            "INSERT INTO temp.etl_touched (MovieID, provider, source_row, votes, rating, outcome)
-             SELECT DISTINCT new, '', 0, 0, NULL, ?1 FROM temp.merged WHERE true
-             ON CONFLICT DO NOTHING",
-            params![MERGED],
-        )?;
-        tx.execute_batch(
-            "DELETE FROM Movies WHERE MovieID IN (SELECT old FROM temp.merged);
-             DROP TABLE temp.merged;",
+        db.batch(&format!(
+            "INSERT INTO etl_touched (MovieID, provider, source_row, votes, rating, outcome)
+             SELECT DISTINCT new, '', 0, 0, NULL, {MERGED} FROM merged WHERE true
+             ON CONFLICT DO NOTHING"
+        ))?;
+        db.batch(
+            "DELETE FROM Movies WHERE MovieID IN (SELECT old FROM merged);
+             DROP TABLE merged;",
         )?;
         Ok(())
     }

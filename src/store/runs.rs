@@ -6,7 +6,6 @@ use super::{Store, StoreError};
 use crate::domain::audit::AuditReport;
 use crate::domain::etl::{EtlRun, EtlRunStatus, Reject, RejectsByReason, RunStart};
 use crate::domain::{EtlRunId, Timestamp};
-use rusqlite::params;
 
 const RUN_COLUMNS: &str = "run_id, source, source_sha256, snapshot_path, started_at, finished_at,
                            status, extracted, loaded, inserted, updated, unchanged, rejected, error";
@@ -54,12 +53,11 @@ impl Store {
         finished_at: Timestamp,
         error: &str,
     ) -> Result<EtlRunId, StoreError> {
-        let conn = self.sqlite("the ETL load and ingest")?;
-        conn.execute(
+        self.db().one(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING run_id",
+            args![
                 run.source,
                 run.format,
                 run.sha256,
@@ -69,8 +67,7 @@ impl Store {
                 EtlRunStatus::Failed,
                 error
             ],
-        )?;
-        Ok(EtlRunId(conn.last_insert_rowid()))
+        )
     }
 
     pub fn etl_run(&self, run_id: EtlRunId) -> Result<Option<EtlRun>, StoreError> {

@@ -568,6 +568,39 @@ impl Db<'_> {
             .ok_or_else(|| StoreError::Corrupt(format!("no row from {sql}")))
     }
 
+    /// Appends rows to `table` by `COPY … FROM STDIN (FORMAT binary)`, PostgreSQL's bulk path:
+    /// `cells` holds the rows one after another, `columns.len()` values each.
+    pub fn copy_in(
+        &self,
+        table: &str,
+        columns: &[&str],
+        cells: &[Value<'_>],
+    ) -> Result<(), StoreError> {
+        let Db::Postgres(c) = self else {
+            return Err(StoreError::Unsupported {
+                what: "COPY into SQLite",
+            });
+        };
+        let mut c = c.borrow_mut();
+        let list = columns.join(", ");
+        let types: Vec<Type> = c
+            .conn()
+            .prepare_cached(&format!("SELECT {list} FROM {table} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let writer = c
+            .client()
+            .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))?;
+        let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(writer, &types);
+        for row in cells.chunks_exact(types.len()) {
+            writer.write_raw(row.iter().map(|v| PgArg(*v)))?;
+        }
+        writer.finish()?;
+        Ok(())
+    }
+
     /// Runs `read` in one read-only transaction, so every query in it sees the same data.
     pub fn snapshot<T>(
         &self,
