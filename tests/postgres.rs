@@ -130,16 +130,16 @@ fn migrations_apply_once_and_a_read_only_open_needs_them() {
         .to_string();
     assert!(err.contains("does not exist; run `movierec etl`"), "{err}");
     let store = Store::connect(&pg.location()).expect("migrate");
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
     drop(store);
     let store = Store::connect(&pg.location()).expect("again");
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
     let applied: i64 = pg
         .client()
         .query_one("SELECT COUNT(*) FROM refinery_schema_history", &[])
         .expect("history")
         .get(0);
-    assert_eq!(applied, 1, "applied once");
+    assert_eq!(applied, 2, "each applied once");
     // SQLite's tables, column for column.
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = rusqlite::Connection::open(dir.path().join("s.db")).expect("open");
@@ -354,6 +354,17 @@ fn the_etl_loads_the_same_catalog_on_both_engines() {
         )
     );
     same_tables(&sqlite, &postgres);
+    // Ratings name their run without a foreign key on PostgreSQL (V2): none names a missing one.
+    let orphans: i64 = pg
+        .client()
+        .query_one(
+            "SELECT COUNT(*) FROM ratings AS r LEFT JOIN etl_runs AS e USING (run_id)
+             WHERE e.run_id IS NULL",
+            &[],
+        )
+        .expect("orphans")
+        .get(0);
+    assert_eq!(orphans, 0);
 }
 
 #[test]

@@ -245,6 +245,12 @@ impl Store {
         }
         let tx = self.begin_write(super::KeyChecks::Off)?;
         let db = tx.db();
+        if db.is_postgres() {
+            // A plan made for each execution: the catalog's tables grow during the load, and a
+            // cached plan made while they were small (a hash join over all of `movie_ids`, say)
+            // would stay however large they grow.
+            db.batch("SET LOCAL plan_cache_mode = force_custom_plan")?;
+        }
         let run_id = db.one(
             "INSERT INTO etl_runs (source, source_format, source_sha256, snapshot_path, started_at,
                                    finished_at, status)
