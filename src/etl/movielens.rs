@@ -500,6 +500,66 @@ pub fn read_ratings(
     })
 }
 
+/// A ratings row as the reading thread hands it over, in file order.
+enum Parsed {
+    Rating(u64, RatingRow),
+    Reject(Reject),
+}
+
+/// Rows per handover from the reading thread.
+const PARSED_BATCH: usize = 8_192;
+
+/// [`read_ratings`] on a thread of its own, handing the rows over in batches to `each` here:
+/// parsing the file overlaps storing it (PostgreSQL's `COPY` of the last batch, say). A failed
+/// `each` stops the reading, and its error is the one returned.
+fn read_ratings_beside(
+    layout: Layout,
+    name: &str,
+    reader: &mut (impl Read + Send),
+    mut each: impl FnMut(Parsed) -> Result<(), EtlError>,
+) -> Result<u64, EtlError> {
+    std::thread::scope(|s| {
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(1);
+        let reading = s.spawn(move || {
+            let batch = std::cell::RefCell::new(Vec::with_capacity(PARSED_BATCH));
+            let push = |item: Parsed| {
+                let mut b = batch.borrow_mut();
+                b.push(item);
+                if b.len() >= PARSED_BATCH {
+                    let full = std::mem::replace(&mut *b, Vec::with_capacity(PARSED_BATCH));
+                    sender.send(full).map_err(|_| EtlError::LoadStopped)?;
+                }
+                Ok(())
+            };
+            let read = read_ratings(
+                layout,
+                name,
+                reader,
+                |row, r| push(Parsed::Rating(row, r)),
+                |r| push(Parsed::Reject(r)),
+            )?;
+            sender
+                .send(batch.into_inner())
+                .map_err(|_| EtlError::LoadStopped)?;
+            Ok(read)
+        });
+        let mut stored = Ok(());
+        'batches: for batch in batches.iter() {
+            for item in batch {
+                stored = each(item);
+                if stored.is_err() {
+                    break 'batches;
+                }
+            }
+        }
+        drop(batches);
+        let read = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        stored.and(read)
+    })
+}
+
 /// One parsed tag row: dataset user id, dataset movie id, tag, Unix seconds.
 pub type TagRow = (i64, i64, String, i64);
 
@@ -635,24 +695,14 @@ pub(super) fn run(
     pipeline.set_file(ratings_file)?;
     pipeline.records.progress.set_message("ratings");
     let mut reader = open(dir, ratings_file)?;
-    {
-        let cell = std::cell::RefCell::new((&mut pipeline, &mut ratings));
-        read_ratings(
-            layout,
-            ratings_file,
-            &mut reader,
-            |row, r| {
-                let (p, ratings) = &mut *cell.borrow_mut();
-                ratings.add(p, row, r)
-            },
-            |r| {
-                let (p, ratings) = &mut *cell.borrow_mut();
-                ratings.counts.read += 1;
-                ratings.counts.rejected += 1;
-                p.reject_row(vec![r])
-            },
-        )?;
-    }
+    read_ratings_beside(layout, ratings_file, &mut reader, |item| match item {
+        Parsed::Rating(row, r) => ratings.add(&mut pipeline, row, r),
+        Parsed::Reject(r) => {
+            ratings.counts.read += 1;
+            ratings.counts.rejected += 1;
+            pipeline.reject_row(vec![r])
+        }
+    })?;
     ratings.flush(&mut pipeline)?;
     hashes.push((ratings_file.into(), reader.finish()));
     if ratings.counts.read == 0 {

@@ -67,6 +67,8 @@ pub struct Load<'s> {
     keywords: Names,
     /// New users' ratings waiting for PostgreSQL's `COPY` ([`Load::flush_ratings`]).
     pub(super) copying: Vec<(super::ratings::UserKey, super::ratings::NewRating)>,
+    /// The users of the ratings dataset being loaded, once it names one.
+    pub(super) users: Option<super::ratings::Users>,
 }
 
 /// Names (of people or keywords) and their ids, as the run has met them: each name is looked up
@@ -289,6 +291,7 @@ impl Store {
             keywords: Names::new("keywords", "keyword_id"),
             file: String::new(),
             copying: Vec::new(),
+            users: None,
         })
     }
 }
@@ -1469,7 +1472,8 @@ impl Load<'_> {
             db.for_each(
                 "SELECT MovieID, provider, genre_id FROM movie_genres
                  WHERE MovieID > ?1 AND MovieID <= ?2
-                   AND MovieID IN (SELECT MovieID FROM etl_touched WHERE settled = 0)
+                   AND MovieID IN (SELECT MovieID FROM etl_touched
+                                   WHERE settled = 0 AND MovieID > ?1 AND MovieID <= ?2)
                  ORDER BY MovieID, provider, genre_id",
                 range,
                 |r| {
@@ -1487,7 +1491,8 @@ impl Load<'_> {
                         s.runtime, s.language, s.popularity, m.Genre, m.TitleKey, m.ReleaseYear
                  FROM movie_sources AS s JOIN Movies AS m USING (MovieID)
                  WHERE s.MovieID > ?1 AND s.MovieID <= ?2
-                   AND s.MovieID IN (SELECT MovieID FROM etl_touched WHERE settled = 0)
+                   AND s.MovieID IN (SELECT MovieID FROM etl_touched
+                                     WHERE settled = 0 AND MovieID > ?1 AND MovieID <= ?2)
                  ORDER BY s.MovieID",
                 range,
                 |r| {

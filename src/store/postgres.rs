@@ -59,12 +59,14 @@ pub fn take_writer_lock(db: &Db<'_>, wait: Option<&super::LockWait>) -> Result<(
     }
 }
 
-/// Who holds [`WRITER_LOCK`], as its `application_name` says.
+/// Who holds [`WRITER_LOCK`] on this database (each database has its own), as its
+/// `application_name` says.
 fn holder(db: &Db<'_>) -> Result<String, StoreError> {
     let name: Option<String> = db
         .query_row(
             "SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid)
              WHERE l.locktype = 'advisory' AND l.granted
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND ((l.classid::BIGINT << 32) | l.objid::BIGINT) = ?1",
             args![WRITER_LOCK],
             |r| r.get(0),

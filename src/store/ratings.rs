@@ -7,7 +7,7 @@
 
 use super::bulk::{Rows, Ty};
 use super::load::UPDATED;
-use super::sql::{args, Value};
+use super::sql::{args, Db, Value};
 use super::{Load, StoreError};
 use crate::domain::source::Namespace;
 use crate::domain::MovieId;
@@ -19,6 +19,18 @@ const COPY_ROWS: usize = 65_536;
 /// Internal id of a dataset's user (`users.user_id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UserKey(pub i64);
+
+/// The users of the dataset a load is writing: read once, new ones numbered here (the load
+/// holds the writer lock: no one else makes users meanwhile) and written in bulk before
+/// anything reads them.
+pub(super) struct Users {
+    dataset: String,
+    /// External id → internal id, of every user of the dataset, stored or new.
+    known: HashMap<i64, i64>,
+    next: i64,
+    /// Made and not written yet: (internal id, external id).
+    new: Vec<(i64, i64)>,
+}
 
 /// One user's rating of one movie, as the loader hands it over.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,23 +70,87 @@ impl Load<'_> {
         Ok(ids)
     }
 
-    /// The internal id of `dataset`'s user `external`, created if new (and whether it was).
+    /// The internal id of `dataset`'s user `external`, made if new (and whether it was).
     pub fn user(&mut self, dataset: &str, external: i64) -> Result<(UserKey, bool), StoreError> {
-        let db = self.tx.db();
-        let found = db.query_row(
-            "SELECT user_id FROM users WHERE dataset = ?1 AND external_id = ?2",
-            args![dataset, external],
-            |r| r.get(0),
-        )?;
-        if let Some(id) = found {
+        if self.users.as_ref().is_none_or(|u| u.dataset != dataset) {
+            self.flush_users()?;
+            let db = self.tx.db();
+            let mut known = HashMap::new();
+            db.for_each(
+                "SELECT external_id, user_id FROM users WHERE dataset = ?1",
+                args![dataset],
+                |r| {
+                    known.insert(r.get(0)?, r.get(1)?);
+                    Ok(())
+                },
+            )?;
+            let next = db.one("SELECT COALESCE(MAX(user_id), 0) + 1 FROM users", args![])?;
+            self.users = Some(Users {
+                dataset: dataset.to_owned(),
+                known,
+                next,
+                new: Vec::new(),
+            });
+        }
+        let Some(users) = self.users.as_mut() else {
+            return Err(StoreError::Corrupt("no users read".into()));
+        };
+        if let Some(&id) = users.known.get(&external) {
             return Ok((UserKey(id), false));
         }
-        let id = db.one(
-            "INSERT INTO users (dataset, external_id, run_id) VALUES (?1, ?2, ?3)
-             RETURNING user_id",
-            args![dataset, external, self.run_id],
-        )?;
+        let id = users.next;
+        users.next += 1;
+        users.known.insert(external, id);
+        users.new.push((id, external));
         Ok((UserKey(id), true))
+    }
+
+    /// Writes the users made since the last time, before anything that reads them.
+    fn flush_users(&mut self) -> Result<(), StoreError> {
+        let Some(users) = self.users.as_mut().filter(|u| !u.new.is_empty()) else {
+            return Ok(());
+        };
+        let db = self.tx.db();
+        let run = self.run_id.0;
+        if db.is_postgres() {
+            let mut cells = Vec::with_capacity(users.new.len() * 4);
+            for (id, external) in &users.new {
+                cells.extend([
+                    Value::Int(*id),
+                    Value::Text(&users.dataset),
+                    Value::Int(*external),
+                    Value::Int(run),
+                ]);
+            }
+            db.copy_in(
+                "users",
+                &["user_id", "dataset", "external_id", "run_id"],
+                &cells,
+            )?;
+            // The identity column's sequence moves past the ids given here.
+            db.one::<i64>(
+                "SELECT setval(pg_get_serial_sequence('users', 'user_id'), MAX(user_id))
+                 FROM users",
+                args![],
+            )?;
+        } else {
+            let mut rows = Rows::new(&[Ty::Int, Ty::Text, Ty::Int, Ty::Int]);
+            for (id, external) in &users.new {
+                rows.push([
+                    (*id).into(),
+                    users.dataset.as_str().into(),
+                    (*external).into(),
+                    run.into(),
+                ]);
+            }
+            rows.execute(
+                &db,
+                "INSERT INTO users (user_id, dataset, external_id, run_id)",
+                "",
+            )?;
+        }
+        users.new.clear();
+        Ok(())
     }
 
     /// Inserts ratings of a user who has none stored yet (one first seen in this run): no row
@@ -92,25 +168,46 @@ impl Load<'_> {
             }
             return Ok(());
         }
-        let mut rows = Rows::new(&[Ty::Int, Ty::Int, Ty::Real, Ty::Int, Ty::Int]);
-        for r in ratings {
-            rows.push([
-                user.0.into(),
-                r.movie.0.into(),
-                r.rating.into(),
-                r.rated_at.into(),
-                self.run_id.0.into(),
-            ]);
+        let db = self.tx.db();
+        let Db::Sqlite(conn) = db else {
+            return Ok(());
+        };
+        // SQLite: 64 rows per statement, one statement prepared once for the whole load.
+        const ROWS: usize = 64;
+        let mut chunks = ratings.chunks_exact(ROWS);
+        if chunks.len() > 0 {
+            let values = vec!["(?, ?, ?, ?, ?)"; ROWS].join(", ");
+            let mut stmt = conn.prepare_cached(&format!(
+                "INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id) VALUES {values}"
+            ))?;
+            let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(ROWS * 5);
+            for chunk in chunks.by_ref() {
+                args.clear();
+                for r in chunk {
+                    args.extend([
+                        user.0.into(),
+                        r.movie.0.into(),
+                        r.rating.into(),
+                        r.rated_at.into(),
+                        self.run_id.0.into(),
+                    ]);
+                }
+                stmt.execute(rusqlite::params_from_iter(&args))?;
+            }
         }
-        rows.execute(
-            &self.tx.db(),
-            "INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id)",
-            "",
-        )
+        for r in chunks.remainder() {
+            db.execute(
+                "INSERT INTO ratings (user_id, MovieID, rating, rated_at, run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                args![user.0, r.movie, r.rating, r.rated_at, self.run_id],
+            )?;
+        }
+        Ok(())
     }
 
     /// Writes the ratings waiting for `COPY`: before anything reads ratings, and at the end.
     pub(super) fn flush_ratings(&mut self) -> Result<(), StoreError> {
+        self.flush_users()?;
         if self.copying.is_empty() {
             return Ok(());
         }
