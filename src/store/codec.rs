@@ -13,7 +13,6 @@ use crate::domain::trained::ModelKind;
 use crate::domain::{EtlRunId, IngestRunId, MovieId, Timestamp, UserId};
 use chrono::{NaiveDate, SecondsFormat};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::Row;
 
 macro_rules! id_sql {
     ($($t:ty),+) => {$(
@@ -93,18 +92,6 @@ pub fn timestamp(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Reads a stored timestamp from column `i`.
-pub fn get_timestamp(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
-    let text: String = row.get(i)?;
-    parse_timestamp(&text, i)
-}
-
-/// Reads an optional stored timestamp from column `i`.
-pub fn get_opt_timestamp(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
-    let text: Option<String> = row.get(i)?;
-    text.map(|t| parse_timestamp(&t, i)).transpose()
-}
-
 fn parse_timestamp(text: &str, i: usize) -> rusqlite::Result<Timestamp> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
@@ -119,12 +106,17 @@ pub fn timestamp_at(row: &sql::Row<'_>, i: usize) -> Result<Timestamp, StoreErro
     Ok(parse_timestamp(&text, i)?)
 }
 
-/// Reads a stored ISO date from column `i`.
-pub fn get_date(row: &Row<'_>, i: usize) -> rusqlite::Result<NaiveDate> {
+/// Reads an optional stored timestamp from column `i` of a row of either engine.
+pub fn opt_timestamp_at(row: &sql::Row<'_>, i: usize) -> Result<Option<Timestamp>, StoreError> {
+    let text: Option<String> = row.get(i)?;
+    Ok(text.map(|t| parse_timestamp(&t, i)).transpose()?)
+}
+
+/// Reads a stored ISO date from column `i` of a row of either engine.
+pub fn date_at(row: &sql::Row<'_>, i: usize) -> Result<NaiveDate, StoreError> {
     let text: String = row.get(i)?;
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    })
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {text:?} is not a date: {e}")))
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod ratings;
 mod repair;
 mod runs;
 pub(crate) mod sql;
+mod touched;
 mod users;
 
 pub use copy::CopiedTable;
@@ -377,7 +378,8 @@ impl Store {
         }
     }
 
-    /// The SQLite connection, for what runs only there so far (`what`, as the error names it).
+    /// The SQLite connection, for tests' own checks (`what`, as the error names it).
+    #[cfg(test)]
     pub(crate) fn sqlite(&self, what: &'static str) -> Result<&Connection, StoreError> {
         match &self.conn {
             Conn::Sqlite(c) => Ok(c),
@@ -497,10 +499,7 @@ impl Store {
     }
 
     /// Begins an IMMEDIATE (write-locked) SQLite transaction, checking foreign keys or not.
-    pub(crate) fn begin_sqlite_write(
-        &mut self,
-        key_checks: KeyChecks,
-    ) -> Result<SqliteTx<'_>, StoreError> {
+    fn begin_sqlite_write(&mut self, key_checks: KeyChecks) -> Result<SqliteTx<'_>, StoreError> {
         let wait = self.wait.take();
         let result = self.owned().and_then(|conn| {
             if let Some(wait) = &wait {
@@ -554,7 +553,9 @@ impl Store {
         match &mut self.conn {
             Conn::Sqlite(SqliteConn::Owned(c)) => Ok(c),
             Conn::Sqlite(SqliteConn::Pooled(_)) => Err(StoreError::ReadOnlyConnection),
-            Conn::Postgres(_) => Err(StoreError::Unsupported { what: "ingest" }),
+            Conn::Postgres(_) => Err(StoreError::Unsupported {
+                what: "SQLite's write transaction",
+            }),
         }
     }
 }

@@ -248,15 +248,21 @@ pub fn open(url: &PgUrl) -> Result<PgClient, StoreError> {
     Ok(PgClient::Owned(PgConn::new(connect_migrated(url)?)))
 }
 
-/// A client of a database brought up to date.
+/// The advisory lock a process holds while it migrates: two writers started at once on a
+/// fresh database would otherwise both create the schema, and one fail.
+const MIGRATION_LOCK: i64 = WRITER_LOCK + 1;
+
+/// A client of a database brought up to date (one process at a time migrates; the others
+/// wait, then find nothing to do).
 pub fn connect_migrated(url: &PgUrl) -> Result<postgres::Client, StoreError> {
     let mut client = connect(url)?;
-    migrations::runner()
-        .run(&mut client)
-        .map_err(|source| StoreError::PostgresMigration {
-            url: url.to_string(),
-            source: Box::new(source),
-        })?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let migrated = migrations::runner().run(&mut client);
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    migrated.map_err(|source| StoreError::PostgresMigration {
+        url: url.to_string(),
+        source: Box::new(source),
+    })?;
     Ok(client)
 }
 

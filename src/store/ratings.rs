@@ -6,8 +6,8 @@
 //! is a no-op.
 
 use super::bulk::{Rows, Ty};
-use super::load::UPDATED;
 use super::sql::{args, Db, Value};
+use super::touched::UPDATED;
 use super::{Load, StoreError};
 use crate::domain::source::Namespace;
 use crate::domain::MovieId;

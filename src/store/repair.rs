@@ -9,8 +9,9 @@
 //! run's transaction.
 
 use super::bulk::{Rows, Ty};
-use super::load::{blocked, in_id_list, profiles, Load, INSERTED, MERGED, UPDATED};
+use super::load::{blocked, in_id_list, profiles, Load};
 use super::sql::args;
+use super::touched::{INSERTED, MERGED, UPDATED};
 use super::StoreError;
 use crate::domain::audit::MergedMovie;
 use crate::domain::identity::{self, Thresholds};

@@ -52,7 +52,7 @@ macro_rules! int_arg {
         }
     )+};
 }
-int_arg!(i32, u32, u8);
+int_arg!(i32, u32, u16, u8);
 
 impl Arg for i64 {
     fn value(&self) -> Value<'_> {
@@ -450,6 +450,18 @@ impl PgClient {
     }
 }
 
+/// Runs `f`, which blocks on the PostgreSQL driver's runtime of its own. On a worker thread of a
+/// multi-threaded tokio runtime (ingest's store calls) the worker is told first
+/// (`block_in_place`), since the driver cannot start its runtime inside another.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// A connection to either engine, for the statements written once for both.
 pub enum Db<'c> {
     Sqlite(&'c rusqlite::Connection),
@@ -469,14 +481,14 @@ impl Db<'_> {
                 Ok(c.prepare_cached(sql)?
                     .execute(rusqlite::params_from_iter(args.iter()))? as u64)
             }
-            Db::Postgres(c) => {
+            Db::Postgres(c) => blocking(|| {
                 let mut c = c.borrow_mut();
                 let stmt = c.conn().prepare_cached(sql)?;
                 let pg: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.value())).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     pg.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
                 Ok(c.client().execute(&stmt, &refs)?)
-            }
+            }),
         }
     }
 
@@ -493,7 +505,7 @@ impl Db<'_> {
     pub fn batch(&self, sql: &str) -> Result<(), StoreError> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(c) => Ok(c.borrow_mut().client().batch_execute(sql)?),
+            Db::Postgres(c) => blocking(|| Ok(c.borrow_mut().client().batch_execute(sql)?)),
         }
     }
 
@@ -514,7 +526,7 @@ impl Db<'_> {
                 }
                 Ok(())
             }
-            Db::Postgres(c) => {
+            Db::Postgres(c) => blocking(|| {
                 let mut c = c.borrow_mut();
                 let stmt = c.conn().prepare_cached(sql)?;
                 let pg: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.value())).collect();
@@ -525,7 +537,7 @@ impl Db<'_> {
                     each(&Row::Postgres(&row))?;
                 }
                 Ok(())
-            }
+            }),
         }
     }
 
@@ -581,24 +593,7 @@ impl Db<'_> {
                 what: "COPY into SQLite",
             });
         };
-        let mut c = c.borrow_mut();
-        let list = columns.join(", ");
-        let types: Vec<Type> = c
-            .conn()
-            .prepare_cached(&format!("SELECT {list} FROM {table} LIMIT 0"))?
-            .columns()
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
-        let writer = c
-            .client()
-            .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))?;
-        let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(writer, &types);
-        for row in cells.chunks_exact(types.len()) {
-            writer.write_raw(row.iter().map(|v| PgArg(*v)))?;
-        }
-        writer.finish()?;
-        Ok(())
+        blocking(|| copy_rows(c, table, columns, cells))
     }
 
     /// Runs `read` in one read-only transaction, so every query in it sees the same data.
@@ -620,6 +615,33 @@ impl Db<'_> {
         }
         out
     }
+}
+
+/// [`Db::copy_in`] on PostgreSQL.
+fn copy_rows(
+    c: &RefCell<PgClient>,
+    table: &str,
+    columns: &[&str],
+    cells: &[Value<'_>],
+) -> Result<(), StoreError> {
+    let mut c = c.borrow_mut();
+    let list = columns.join(", ");
+    let types: Vec<Type> = c
+        .conn()
+        .prepare_cached(&format!("SELECT {list} FROM {table} LIMIT 0"))?
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    let writer = c
+        .client()
+        .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))?;
+    let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(writer, &types);
+    for row in cells.chunks_exact(types.len()) {
+        writer.write_raw(row.iter().map(|v| PgArg(*v)))?;
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 #[cfg(test)]
