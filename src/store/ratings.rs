@@ -161,16 +161,16 @@ impl Load<'_> {
         user: UserKey,
         ratings: &[NewRating],
     ) -> Result<(), StoreError> {
-        if self.tx.db().is_postgres() {
-            self.copying.extend(ratings.iter().map(|r| (user, *r)));
-            if self.copying.len() >= COPY_ROWS {
-                self.flush_ratings()?;
-            }
-            return Ok(());
-        }
         let db = self.tx.db();
-        let Db::Sqlite(conn) = db else {
-            return Ok(());
+        let conn = match db {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(_) => {
+                self.copying.extend(ratings.iter().map(|r| (user, *r)));
+                if self.copying.len() >= COPY_ROWS {
+                    self.flush_ratings()?;
+                }
+                return Ok(());
+            }
         };
         // SQLite: 64 rows per statement, one statement prepared once for the whole load.
         const ROWS: usize = 64;
