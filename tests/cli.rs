@@ -1,27 +1,55 @@
-//! End-to-end tests of the `movierec` binary: real processes, real SQLite files in temp dirs.
+//! End-to-end tests of the `movierec` binary: real processes on a real database, a SQLite file
+//! in a temp dir or, with `MOVIEREC_TEST_ENGINE=postgres`, a PostgreSQL database of the test's
+//! own. The tests about the SQLite file itself are in [`sqlite_file`], always on SQLite.
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/engine.rs"]
+mod engine;
 
 use app::Served;
-use rusqlite::Connection;
+use engine::TestDb;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// A test's directory and database: on the engine the run asks for (`MOVIEREC_TEST_ENGINE`;
+/// `scripts/test` runs this file on both), or on a SQLite file for tests about the file.
 struct Env {
     dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 impl Env {
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("tempdir"),
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = TestDb::new(dir.path().join("movies.db"));
+        Self { dir, db }
+    }
+
+    /// On a SQLite file whatever the run asks for: the test is about the file itself.
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = TestDb::Sqlite(dir.path().join("movies.db"));
+        Self { dir, db }
+    }
+
+    /// What `--db` takes.
+    fn db(&self) -> String {
+        self.db.arg()
+    }
+
+    /// The SQLite file (only for the tests made with [`Env::sqlite`]).
+    fn db_file(&self) -> PathBuf {
+        match &self.db {
+            TestDb::Sqlite(p) => p.clone(),
+            TestDb::Postgres(_) => panic!("a SQLite test was given PostgreSQL"),
         }
     }
 
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("movies.db")
+    /// Where movierec keeps snapshots and reports for this database by default.
+    fn data_dir(&self) -> PathBuf {
+        self.db.default_data_dir(self.dir.path())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -42,7 +70,7 @@ impl Env {
         cmd
     }
 
-    /// Runs `movierec --db <temp db> ARGS`.
+    /// Runs `movierec --db <test db> ARGS`.
     fn run(&self, args: &[&str]) -> Output {
         self.command()
             .arg("--db")
@@ -60,36 +88,45 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("etl --json prints JSON")
     }
 
-    fn conn(&self) -> Connection {
-        Connection::open(self.db()).expect("open db")
-    }
-
     /// Everything the catalog holds, in a comparable form.
     fn catalog(&self) -> String {
-        self.conn()
-            .query_row(
+        self.db
+            .value(
                 "SELECT (SELECT COUNT(*) FROM Movies) || ':' ||
-                        COALESCE((SELECT group_concat(MovieID || '/' || Title || '/' || ReleaseYear || '/'
-                                                      || Rating || '/' || TitleKey || '/' || ReleaseDate || '/'
-                                                      || IFNULL(Votes, '') || '/' || IFNULL(Genre, '') || '/'
-                                                      || IFNULL(Director, '') || '/' || CreatedRunId || '/'
-                                                      || UpdatedRunId, '|')
-                                  FROM (SELECT * FROM Movies ORDER BY MovieID)), '') || ':' ||
+                        COALESCE((SELECT string_agg(MovieID || '/' || Title || '/' || ReleaseYear || '/'
+                                                    || Rating || '/' || TitleKey || '/' || ReleaseDate || '/'
+                                                    || COALESCE(CAST(Votes AS TEXT), '') || '/'
+                                                    || COALESCE(Genre, '') || '/'
+                                                    || COALESCE(Director, '') || '/' || CreatedRunId || '/'
+                                                    || UpdatedRunId, '|' ORDER BY MovieID)
+                                  FROM Movies), '') || ':' ||
                         (SELECT COUNT(*) FROM etl_rejects)",
-                [],
-                |r| r.get(0),
+                &[],
             )
-            .expect("catalog query")
+            .text()
     }
 
     fn last_run_status(&self) -> (String, Option<String>) {
-        self.conn()
-            .query_row(
-                "SELECT status, error FROM etl_runs ORDER BY run_id DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("a run")
+        let row = self.db.row(
+            "SELECT status, error FROM etl_runs ORDER BY run_id DESC LIMIT 1",
+            &[],
+        );
+        (row[0].text(), row[1].opt_text())
+    }
+
+    /// Whether the database holds nothing: no SQLite file, or no table in PostgreSQL.
+    fn db_is_empty(&self) -> bool {
+        match &self.db {
+            TestDb::Sqlite(p) => !p.exists(),
+            TestDb::Postgres(_) => self
+                .db
+                .value(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                    &[],
+                )
+                .int()
+                == 0,
+        }
     }
 }
 
@@ -131,13 +168,15 @@ fn etl_of_embedded_data_loads_and_a_rerun_changes_nothing() {
     // vega's mojibake is repaired and counted; real accents and stylised titles are kept.
     let repairs = &first["repairs"]["title"];
     assert_eq!(repairs["count"].as_u64(), Some(18), "{repairs}");
-    let conn = Connection::open(env.db()).expect("open");
     let titles = |like: &str| -> Vec<String> {
-        let mut stmt = conn
-            .prepare("SELECT Title FROM Movies WHERE Title LIKE ?1 ORDER BY Title")
-            .expect("prepare");
-        let rows = stmt.query_map([like], |r| r.get(0)).expect("query");
-        rows.collect::<Result<_, _>>().expect("rows")
+        env.db
+            .rows(
+                "SELECT Title FROM Movies WHERE Title LIKE ?1 ORDER BY Title",
+                &[like],
+            )
+            .iter()
+            .map(|r| r[0].text())
+            .collect()
     };
     assert_eq!(
         titles("Le Fabuleux%"),
@@ -147,18 +186,14 @@ fn etl_of_embedded_data_loads_and_a_rerun_changes_nothing() {
     assert_eq!(titles("Ri%h"), ["Ri¢hie Ri¢h"]);
     assert_eq!(titles("Alien³"), ["Alien³"]);
     // Creative Type is not a genre: "Historical Fiction" no longer makes Titanic History.
-    let genre: Option<String> = conn
-        .query_row(
-            "SELECT Genre FROM Movies WHERE Title = 'Titanic'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("Titanic");
+    let genre = env
+        .db
+        .value("SELECT Genre FROM Movies WHERE Title = 'Titanic'", &[])
+        .opt_text();
     assert!(
         !genre.as_deref().unwrap_or("").contains("History"),
         "{genre:?}"
     );
-    drop(conn);
     let before = env.catalog();
 
     let out = env.run(&["etl"]);
@@ -184,40 +219,36 @@ fn etl_of_embedded_data_loads_and_a_rerun_changes_nothing() {
 fn rejects_are_stored_with_row_field_reason_and_raw_value() {
     let env = Env::new();
     let report = env.etl_json(&[]);
-    let conn = env.conn();
-    let (row, raw): (i64, String) = conn
-        .query_row(
-            "SELECT source_row, raw_value FROM etl_rejects WHERE reason = 'year_out_of_range' ORDER BY source_row LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("an out-of-range year in the vega data");
+    let first = env.db.row(
+        "SELECT source_row, raw_value FROM etl_rejects WHERE reason = 'year_out_of_range' ORDER BY source_row LIMIT 1",
+        &[],
+    );
+    let (row, raw) = (first[0].int(), first[1].text());
     assert!(
         raw.ends_with("2046") || raw.ends_with("2044") || raw.starts_with("Mar"),
         "{raw}"
     );
     assert!(row >= 1);
-    let rejected_rows: u64 = conn
-        .query_row(
-            "SELECT COUNT(DISTINCT source_row) FROM etl_rejects",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(Some(rejected_rows), report["counts"]["rejected"].as_u64());
-    let numeric_title: i64 = conn
-        .query_row("SELECT COUNT(*) FROM Movies WHERE Title = '300'", [], |r| {
-            r.get(0)
-        })
-        .expect("count");
+    let rejected_rows = env
+        .db
+        .value("SELECT COUNT(DISTINCT source_row) FROM etl_rejects", &[])
+        .int();
+    assert_eq!(
+        u64::try_from(rejected_rows).ok(),
+        report["counts"]["rejected"].as_u64()
+    );
+    let numeric_title = env
+        .db
+        .value("SELECT COUNT(*) FROM Movies WHERE Title = '300'", &[])
+        .int();
     assert_eq!(numeric_title, 1, "numeric titles are titles, not rejects");
-    let by_reason: String = conn
-        .query_row(
+    let by_reason = env
+        .db
+        .value(
             "SELECT rejects_by_reason FROM etl_runs WHERE run_id = 1",
-            [],
-            |r| r.get(0),
+            &[],
         )
-        .expect("lineage");
+        .text();
     assert!(by_reason.contains("\"missing\""), "{by_reason}");
 }
 
@@ -226,9 +257,9 @@ fn snapshot_and_audit_report_are_written_beside_the_database() {
     let env = Env::new();
     let report = env.etl_json(&[]);
     let sha = report["source_sha256"].as_str().expect("sha");
-    assert!(env.path(&format!("movies-data/raw/{sha}.json.gz")).exists());
+    assert!(env.data_dir().join(format!("raw/{sha}.json.gz")).exists());
     let md =
-        std::fs::read_to_string(env.path("movies-data/reports/run-1.md")).expect("markdown report");
+        std::fs::read_to_string(env.data_dir().join("reports/run-1.md")).expect("markdown report");
     assert!(md.contains("## Rejects by reason") && md.contains("year_out_of_range"));
 }
 
@@ -248,14 +279,10 @@ fn csv_source_then_changed_csv_updates_and_replay_restores() {
     );
     let second = env.etl_json(&["--source", "movies2.csv"]);
     assert_eq!(counts(&second), (2, 2, 0, 1, 1));
-    let rating: f64 = env
-        .conn()
-        .query_row(
-            "SELECT Rating FROM Movies WHERE TitleKey = 'heat'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("heat");
+    let rating = env
+        .db
+        .value("SELECT Rating FROM Movies WHERE TitleKey = 'heat'", &[])
+        .real();
     assert_eq!(rating, 8.3);
 
     std::fs::remove_file(&v1).expect("remove source");
@@ -288,24 +315,18 @@ fn malformed_json_names_line_and_column_and_leaves_the_database_as_it_was() {
     assert_eq!(status, "failed");
     assert!(error.unwrap_or_default().contains("line 3"));
     // The bad input is kept whole as evidence, not the part read before the error.
-    let (sha, snapshot): (String, String) = env
-        .conn()
-        .query_row(
-            "SELECT source_sha256, snapshot_path FROM etl_runs ORDER BY run_id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("lineage of the failed run");
+    let lineage = env.db.row(
+        "SELECT source_sha256, snapshot_path FROM etl_runs ORDER BY run_id DESC LIMIT 1",
+        &[],
+    );
+    let (sha, snapshot) = (lineage[0].text(), lineage[1].text());
     let whole = std::fs::read(env.path("bad.json")).expect("input");
     let digest: String = <sha2::Sha256 as sha2::Digest>::digest(&whole)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(sha, digest);
-    assert!(
-        env.path("movies-data").join(&snapshot).is_file(),
-        "{snapshot}"
-    );
+    assert!(env.data_dir().join(&snapshot).is_file(), "{snapshot}");
 }
 
 /// The file's records are read on a thread of their own while the load writes: a load that
@@ -320,13 +341,20 @@ fn a_load_failing_mid_file_reports_its_own_error_and_leaves_the_database_as_it_w
         csv.push_str(&format!("Film {i},1990-01-01,6.5,100,Drama,Director {i}\n"));
     }
     env.write("many.csv", csv.as_bytes());
-    // Several batches in, the store refuses a write.
-    env.conn()
-        .execute_batch(
-            "CREATE TRIGGER refuse BEFORE INSERT ON movie_sources
-             WHEN NEW.title = 'Film 3000' BEGIN SELECT RAISE(ABORT, 'disk refused the write'); END;",
-        )
-        .expect("trigger");
+    // Several batches in, the store refuses a write (on PostgreSQL, a trigger that fires even
+    // while the load has turned the key checks' triggers off).
+    env.db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON movie_sources
+         WHEN NEW.title = 'Film 3000' BEGIN SELECT RAISE(ABORT, 'disk refused the write'); END;",
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.title = 'Film 3000' THEN RAISE EXCEPTION 'disk refused the write'; END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON movie_sources
+         FOR EACH ROW EXECUTE FUNCTION refuse();
+         ALTER TABLE movie_sources ENABLE ALWAYS TRIGGER refuse;",
+    );
     let out = env.run(&["etl", "--source", "many.csv"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
@@ -358,19 +386,21 @@ fn a_huge_title_is_a_short_too_long_reject_and_a_huge_line_fails_the_run_cleanly
         out.stdout.len()
     );
     assert!(stdout(&out).contains("too_long"), "{}", stdout(&out));
-    let (row, kept, bytes, sha): (i64, String, i64, String) = env
-        .conn()
-        .query_row(
-            "SELECT source_row, raw_value, raw_bytes, raw_sha256 FROM etl_rejects
-             WHERE reason = 'too_long' AND field = 'title'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .expect("the too-long title is a reject");
+    let reject = env.db.row(
+        "SELECT source_row, raw_value, raw_bytes, raw_sha256 FROM etl_rejects
+         WHERE reason = 'too_long' AND field = 'title'",
+        &[],
+    );
+    let (row, kept, bytes, sha) = (
+        reject[0].int(),
+        reject[1].text(),
+        reject[2].int(),
+        reject[3].text(),
+    );
     assert_eq!((row, kept.len(), bytes), (2, 256, 900_000));
     let digest = <sha2::Sha256 as sha2::Digest>::digest(title.as_bytes());
     assert_eq!(sha, format!("{digest:x}"));
-    let reports: u64 = std::fs::read_dir(env.path("movies-data").join("reports"))
+    let reports: u64 = std::fs::read_dir(env.data_dir().join("reports"))
         .expect("reports")
         .map(|e| e.expect("entry").metadata().expect("meta").len())
         .sum();
@@ -427,68 +457,6 @@ fn export_writes_only_regular_files_and_replaces_one_only_with_force() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
-#[test]
-fn a_writer_waits_for_the_lock_saying_for_whom_and_gives_up_only_after_its_wait() {
-    use std::io::Read;
-    let env = Env::new();
-    env.etl_json(&[]);
-    // Another writer: holds the write lock and, as movierec's writers do, says who it is.
-    let holder = env.conn();
-    holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
-    let note = PathBuf::from(format!("{}.writer", env.db().display()));
-    std::fs::write(
-        &note,
-        "movierec etl --source big.csv (pid 1, since 12:00:00 UTC)",
-    )
-    .expect("note");
-    let out = env.run(&["--lock-wait", "1", "etl"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("waiting for movierec etl --source big.csv (pid 1"),
-        "{err}"
-    );
-    assert!(
-        err.contains("is still locked by movierec etl --source big.csv"),
-        "{err}"
-    );
-    assert_eq!(err.matches("database is locked").count(), 0, "{err}");
-    // With time to wait, it waits, then runs once the holder is done.
-    let mut child = env
-        .command()
-        .arg("--db")
-        .arg(env.db())
-        .args(["--lock-wait", "60", "etl"])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut stderr_pipe = child.stderr.take().expect("stderr");
-    let mut seen = Vec::new();
-    let mut byte = [0u8];
-    while !String::from_utf8_lossy(&seen).contains("waiting for") {
-        assert_eq!(
-            stderr_pipe.read(&mut byte).expect("read"),
-            1,
-            "stderr ended early"
-        );
-        seen.push(byte[0]);
-    }
-    holder.execute_batch("COMMIT").expect("release");
-    std::fs::remove_file(&note).expect("note");
-    assert!(child.wait().expect("wait").success());
-    assert!(!note.exists(), "the writer's note is gone with its lock");
-    let runs: i64 = env
-        .conn()
-        .query_row(
-            "SELECT COUNT(*) FROM etl_runs WHERE status = 'succeeded'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("runs");
-    assert_eq!(runs, 2);
 }
 
 #[test]
@@ -568,19 +536,6 @@ fn database_in_a_missing_directory_is_a_clear_error() {
         stderr(&out)
     );
     assert!(!env.path("no").exists());
-}
-
-#[test]
-fn read_only_database_is_refused_and_left_intact() {
-    use std::os::unix::fs::PermissionsExt;
-    let env = Env::new();
-    env.etl_json(&[]);
-    let bytes_before = std::fs::read(env.db()).expect("db bytes");
-    std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o444)).expect("chmod");
-    let out = env.run(&["etl"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is read-only"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(env.db()).expect("db bytes"), bytes_before);
 }
 
 #[test]
@@ -698,20 +653,19 @@ fn identity_overrides_merge_and_keep_apart_and_a_bad_file_fails_the_run_by_line(
     let env = Env::new();
     env.etl_json(&[]);
     let movie_of = |title: &str, provider: &str| -> i64 {
-        env.conn()
-            .query_row(
+        env.db
+            .value(
                 "SELECT MovieID FROM movie_sources WHERE title = ?1 AND provider = ?2",
-                [title, provider],
-                |r| r.get(0),
+                &[title, provider],
             )
-            .expect("a loaded record")
+            .int()
     };
     let input = env.write(
         "more.csv",
         b"title,release_date,rating,votes\nHostel Saga,2006-01-06,6.0,10\nScary Movie,2000-07-07,6.1,20\n",
     );
     let input = input.to_str().expect("utf8 path");
-    let overrides = env.path("movies-data/identity-overrides.csv");
+    let overrides = env.data_dir().join("identity-overrides.csv");
     let write_overrides = |text: &str| std::fs::write(&overrides, text).expect("overrides");
 
     // A contradiction and an unknown id each fail the run, naming the line; nothing changes.
@@ -785,7 +739,7 @@ fn read_commands_on_a_missing_database_say_how_to_create_it() {
         stderr(&out)
     );
     assert!(
-        !env.db().exists(),
+        env.db_is_empty(),
         "a read command must not create the database"
     );
 }
@@ -913,10 +867,7 @@ fn bare_command_loads_the_catalog_once_and_serves_it() {
     let (status, _) = server.get("/api/movies/1/similar?n=3");
     assert!(status.contains("200"), "{status}");
     assert!(server.terminate().success());
-    let runs: i64 = env
-        .conn()
-        .query_row("SELECT COUNT(*) FROM etl_runs", [], |r| r.get(0))
-        .expect("runs");
+    let runs = env.db.value("SELECT COUNT(*) FROM etl_runs", &[]).int();
     assert_eq!(runs, 1, "a loaded catalog is not reloaded");
 }
 
@@ -980,102 +931,6 @@ fn serve_refuses_a_missing_database_and_a_busy_port() {
     );
 }
 
-/// Whether some process holds the database's write lock: the ETL holds it from the start of its
-/// load transaction to its commit, so "locked" means "a load is in progress".
-fn load_in_progress(db: &std::path::Path) -> bool {
-    let conn = Connection::open(db).expect("open db");
-    conn.busy_timeout(std::time::Duration::ZERO)
-        .expect("no waiting");
-    match conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
-        Ok(()) => false,
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-        {
-            true
-        }
-        Err(e) => panic!("probe failed: {e}"),
-    }
-}
-
-/// Kills the ETL inside its load transaction, at several depths: the database must always be
-/// intact and hold exactly its previous catalog. Every attempt starts from a copy of the same
-/// previous state, so each one really has 150,000 new movies to load.
-#[test]
-fn a_killed_etl_loses_nothing() {
-    let env = Env::new();
-    env.etl_json(&[]);
-    let before = env.catalog();
-    let pristine = env.path("pristine.db");
-    std::fs::copy(env.db(), &pristine).expect("copy");
-    let mut csv = String::from("title,release_date,rating,votes\n");
-    for i in 0..150_000 {
-        csv.push_str(&format!(
-            "Synthetic {i},{}-06-01,{}.{},{}\n",
-            1900 + i % 120,
-            i % 10,
-            i % 7,
-            i
-        ));
-    }
-    let big = env.write("big.csv", csv.as_bytes());
-    let etl = |db: &std::path::Path| {
-        let mut cmd = env.command();
-        cmd.arg("--db").arg(db).args(["etl", "--source"]).arg(&big);
-        cmd
-    };
-    // The complete new state, and how long a whole load takes.
-    let started = std::time::Instant::now();
-    let full = etl(&env.db()).output().expect("spawn");
-    assert!(full.status.success(), "{}", stderr(&full));
-    let full_time = started.elapsed();
-    let complete = env.catalog();
-    assert_ne!(complete, before);
-    let mut killed_inside = 0;
-    for fraction in [0.0, 0.2, 0.4, 0.6, 0.8] {
-        // The previous state, whole: the pristine file is checkpointed, so a killed run's WAL goes.
-        for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(env.path(&format!("movies.db{suffix}")));
-        }
-        std::fs::copy(&pristine, env.db()).expect("restore the previous state");
-        let mut child = etl(&env.db()).spawn().expect("spawn");
-        let deadline = std::time::Instant::now() + full_time * 4;
-        while !load_in_progress(&env.db()) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the load never started"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        std::thread::sleep(full_time.mul_f64(fraction * 0.5));
-        let inside = load_in_progress(&env.db());
-        let _ = child.kill();
-        let status = child.wait().expect("wait");
-        let conn = env.conn();
-        let check: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .expect("check");
-        assert_eq!(check, "ok");
-        let now = env.catalog();
-        if inside {
-            killed_inside += 1;
-            assert!(!status.success());
-            assert_eq!(
-                now, before,
-                "killed mid-load at {fraction}: catalog must be untouched"
-            );
-        } else {
-            assert!(
-                now == before || now == complete,
-                "a part of a load is visible"
-            );
-        }
-    }
-    assert!(
-        killed_inside >= 3,
-        "only {killed_inside} kills landed inside the load"
-    );
-}
-
 #[test]
 fn etl_help_mentions_every_source_kind() {
     let out = Env::new()
@@ -1091,61 +946,6 @@ fn etl_help_mentions_every_source_kind() {
             && help.contains("movielens:")
             && help.contains("--replay"),
         "{help}"
-    );
-}
-
-/// A database of an older schema: the read-only commands name the version and the fix instead
-/// of failing on a missing column; `migrate` applies what is pending, once.
-#[test]
-fn an_older_schema_is_named_by_readers_and_migrate_brings_it_up() {
-    let env = Env::new();
-    let first = env.run(&["etl"]);
-    assert!(first.status.success(), "{}", stderr(&first));
-    let latest: i64 = Connection::open(env.db())
-        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
-        .expect("version");
-    Connection::open(env.db())
-        .and_then(|c| {
-            c.execute_batch(&format!(
-                "ALTER TABLE Movies DROP COLUMN RatingFrom; PRAGMA user_version = {};",
-                latest - 1
-            ))
-        })
-        .expect("back one version");
-    let runs = env.run(&["runs"]);
-    assert!(!runs.status.success());
-    let says = stderr(&runs);
-    assert!(
-        says.contains(&format!(
-            "has schema version {}, older than this movierec reads ({latest})",
-            latest - 1
-        )) && says.contains("migrate` once"),
-        "{says}"
-    );
-    let migrate = env.run(&["migrate"]);
-    assert!(migrate.status.success(), "{}", stderr(&migrate));
-    assert!(
-        stdout(&migrate).ends_with(&format!("schema version {latest}\n")),
-        "{}",
-        stdout(&migrate)
-    );
-    let again = env.run(&["migrate"]);
-    assert_eq!(
-        stdout(&again),
-        stdout(&migrate),
-        "a second migrate changes nothing"
-    );
-    let runs = env.run(&["runs"]);
-    assert!(runs.status.success(), "{}", stderr(&runs));
-    let missing = env
-        .command()
-        .args(["--db", "nowhere.db", "migrate"])
-        .output()
-        .expect("spawn");
-    assert!(!missing.status.success() && stderr(&missing).contains("does not exist"));
-    assert!(
-        !env.path("nowhere.db").exists(),
-        "migrate never creates a database"
     );
 }
 
@@ -1168,4 +968,245 @@ fn probe_fails_naming_a_server_that_does_not_answer() {
         stderr.contains(&format!("no answer from {url}")),
         "{stderr}"
     );
+}
+
+/// The tests about the SQLite file itself: its write lock, its permissions, a process killed
+/// while writing it, its schema version. Always on SQLite (tests/postgres.rs has PostgreSQL's
+/// lock, kill and migration tests).
+mod sqlite_file {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn conn(env: &Env) -> Connection {
+        Connection::open(env.db_file()).expect("open db")
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_lock_saying_for_whom_and_gives_up_only_after_its_wait() {
+        use std::io::Read;
+        let env = Env::sqlite();
+        env.etl_json(&[]);
+        // Another writer: holds the write lock and, as movierec's writers do, says who it is.
+        let holder = conn(&env);
+        holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let note = PathBuf::from(format!("{}.writer", env.db_file().display()));
+        std::fs::write(
+            &note,
+            "movierec etl --source big.csv (pid 1, since 12:00:00 UTC)",
+        )
+        .expect("note");
+        let out = env.run(&["--lock-wait", "1", "etl"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("waiting for movierec etl --source big.csv (pid 1"),
+            "{err}"
+        );
+        assert!(
+            err.contains("is still locked by movierec etl --source big.csv"),
+            "{err}"
+        );
+        assert_eq!(err.matches("database is locked").count(), 0, "{err}");
+        // With time to wait, it waits, then runs once the holder is done.
+        let mut child = env
+            .command()
+            .arg("--db")
+            .arg(env.db_file())
+            .args(["--lock-wait", "60", "etl"])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stderr_pipe = child.stderr.take().expect("stderr");
+        let mut seen = Vec::new();
+        let mut byte = [0u8];
+        while !String::from_utf8_lossy(&seen).contains("waiting for") {
+            assert_eq!(
+                stderr_pipe.read(&mut byte).expect("read"),
+                1,
+                "stderr ended early"
+            );
+            seen.push(byte[0]);
+        }
+        holder.execute_batch("COMMIT").expect("release");
+        std::fs::remove_file(&note).expect("note");
+        assert!(child.wait().expect("wait").success());
+        assert!(!note.exists(), "the writer's note is gone with its lock");
+        let runs: i64 = conn(&env)
+            .query_row(
+                "SELECT COUNT(*) FROM etl_runs WHERE status = 'succeeded'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("runs");
+        assert_eq!(runs, 2);
+    }
+
+    #[test]
+    fn read_only_database_is_refused_and_left_intact() {
+        use std::os::unix::fs::PermissionsExt;
+        let env = Env::sqlite();
+        env.etl_json(&[]);
+        let bytes_before = std::fs::read(env.db_file()).expect("db bytes");
+        std::fs::set_permissions(env.db_file(), std::fs::Permissions::from_mode(0o444))
+            .expect("chmod");
+        let out = env.run(&["etl"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("is read-only"), "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read(env.db_file()).expect("db bytes"),
+            bytes_before
+        );
+    }
+
+    /// Whether some process holds the database's write lock: the ETL holds it from the start of its
+    /// load transaction to its commit, so "locked" means "a load is in progress".
+    fn load_in_progress(db: &std::path::Path) -> bool {
+        let conn = Connection::open(db).expect("open db");
+        conn.busy_timeout(std::time::Duration::ZERO)
+            .expect("no waiting");
+        match conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
+            Ok(()) => false,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                true
+            }
+            Err(e) => panic!("probe failed: {e}"),
+        }
+    }
+
+    /// Kills the ETL inside its load transaction, at several depths: the database must always be
+    /// intact and hold exactly its previous catalog. Every attempt starts from a copy of the same
+    /// previous state, so each one really has 150,000 new movies to load.
+    #[test]
+    fn a_killed_etl_loses_nothing() {
+        let env = Env::sqlite();
+        env.etl_json(&[]);
+        let before = env.catalog();
+        let pristine = env.path("pristine.db");
+        std::fs::copy(env.db_file(), &pristine).expect("copy");
+        let mut csv = String::from("title,release_date,rating,votes\n");
+        for i in 0..150_000 {
+            csv.push_str(&format!(
+                "Synthetic {i},{}-06-01,{}.{},{}\n",
+                1900 + i % 120,
+                i % 10,
+                i % 7,
+                i
+            ));
+        }
+        let big = env.write("big.csv", csv.as_bytes());
+        let etl = |db: &std::path::Path| {
+            let mut cmd = env.command();
+            cmd.arg("--db").arg(db).args(["etl", "--source"]).arg(&big);
+            cmd
+        };
+        // The complete new state, and how long a whole load takes.
+        let started = std::time::Instant::now();
+        let full = etl(&env.db_file()).output().expect("spawn");
+        assert!(full.status.success(), "{}", stderr(&full));
+        let full_time = started.elapsed();
+        let complete = env.catalog();
+        assert_ne!(complete, before);
+        let mut killed_inside = 0;
+        for fraction in [0.0, 0.2, 0.4, 0.6, 0.8] {
+            // The previous state, whole: the pristine file is checkpointed, so a killed run's WAL goes.
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(env.path(&format!("movies.db{suffix}")));
+            }
+            std::fs::copy(&pristine, env.db_file()).expect("restore the previous state");
+            let mut child = etl(&env.db_file()).spawn().expect("spawn");
+            let deadline = std::time::Instant::now() + full_time * 4;
+            while !load_in_progress(&env.db_file()) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the load never started"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            std::thread::sleep(full_time.mul_f64(fraction * 0.5));
+            let inside = load_in_progress(&env.db_file());
+            let _ = child.kill();
+            let status = child.wait().expect("wait");
+            let conn = conn(&env);
+            let check: String = conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .expect("check");
+            assert_eq!(check, "ok");
+            let now = env.catalog();
+            if inside {
+                killed_inside += 1;
+                assert!(!status.success());
+                assert_eq!(
+                    now, before,
+                    "killed mid-load at {fraction}: catalog must be untouched"
+                );
+            } else {
+                assert!(
+                    now == before || now == complete,
+                    "a part of a load is visible"
+                );
+            }
+        }
+        assert!(
+            killed_inside >= 3,
+            "only {killed_inside} kills landed inside the load"
+        );
+    }
+
+    /// A database of an older schema: the read-only commands name the version and the fix instead
+    /// of failing on a missing column; `migrate` applies what is pending, once.
+    #[test]
+    fn an_older_schema_is_named_by_readers_and_migrate_brings_it_up() {
+        let env = Env::sqlite();
+        let first = env.run(&["etl"]);
+        assert!(first.status.success(), "{}", stderr(&first));
+        let latest: i64 = Connection::open(env.db_file())
+            .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+            .expect("version");
+        Connection::open(env.db_file())
+            .and_then(|c| {
+                c.execute_batch(&format!(
+                    "ALTER TABLE Movies DROP COLUMN RatingFrom; PRAGMA user_version = {};",
+                    latest - 1
+                ))
+            })
+            .expect("back one version");
+        let runs = env.run(&["runs"]);
+        assert!(!runs.status.success());
+        let says = stderr(&runs);
+        assert!(
+            says.contains(&format!(
+                "has schema version {}, older than this movierec reads ({latest})",
+                latest - 1
+            )) && says.contains("migrate` once"),
+            "{says}"
+        );
+        let migrate = env.run(&["migrate"]);
+        assert!(migrate.status.success(), "{}", stderr(&migrate));
+        assert!(
+            stdout(&migrate).ends_with(&format!("schema version {latest}\n")),
+            "{}",
+            stdout(&migrate)
+        );
+        let again = env.run(&["migrate"]);
+        assert_eq!(
+            stdout(&again),
+            stdout(&migrate),
+            "a second migrate changes nothing"
+        );
+        let runs = env.run(&["runs"]);
+        assert!(runs.status.success(), "{}", stderr(&runs));
+        let missing = env
+            .command()
+            .args(["--db", "nowhere.db", "migrate"])
+            .output()
+            .expect("spawn");
+        assert!(!missing.status.success() && stderr(&missing).contains("does not exist"));
+        assert!(
+            !env.path("nowhere.db").exists(),
+            "migrate never creates a database"
+        );
+    }
 }

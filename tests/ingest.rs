@@ -1,9 +1,12 @@
-//! `movierec ingest tmdb` end to end: the real binary against a TMDB stub on loopback.
+//! `movierec ingest tmdb` end to end: the real binary against a TMDB stub on loopback, on the
+//! engine `MOVIEREC_TEST_ENGINE` names (`scripts/test`: both).
 
+#[path = "support/engine.rs"]
+mod engine;
 #[path = "support/tmdb_stub.rs"]
 mod tmdb_stub;
 
-use rusqlite::Connection;
+use engine::TestDb;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -28,12 +31,13 @@ fn bin() -> Command {
     cmd
 }
 
-/// `movierec --db <dir>/m.db ingest tmdb --base-url <stub> <args>` with the suite's key and
+/// `movierec --db <test db> ingest tmdb --base-url <stub> <args>` with the suite's key and
 /// short retry delays.
-fn ingest_cmd(dir: &Path, stub: &Stub, args: &[&str]) -> Command {
+fn ingest_cmd(dir: &Case, stub: &Stub, args: &[&str]) -> Command {
     let mut cmd = bin();
-    cmd.arg("--db")
-        .arg(dir.join("m.db"))
+    cmd.current_dir(dir.path())
+        .arg("--db")
+        .arg(dir.db.arg())
         .args(["ingest", "tmdb", "--base-url", &stub.base_url()])
         .args(["--retry-base-ms", "20"])
         .args(args)
@@ -59,24 +63,48 @@ fn assert_ok(out: &Output) {
     );
 }
 
-fn db(dir: &Path) -> Connection {
-    Connection::open(dir.join("m.db")).expect("open db")
+/// A test's directory and database, on the engine the run asks for (`MOVIEREC_TEST_ENGINE`).
+struct Case {
+    dir: tempfile::TempDir,
+    db: TestDb,
+}
+
+impl Case {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = TestDb::new(dir.path().join("m.db"));
+        Self { dir, db }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// (title, year, rating, votes, director) of every catalog movie, sorted.
 type Row = (String, i64, Option<f64>, Option<i64>, Option<String>);
 
-fn catalog(dir: &Path) -> Vec<Row> {
-    let conn = db(dir);
-    let mut stmt = conn
-        .prepare("SELECT Title, ReleaseYear, Rating, Votes, Director FROM Movies ORDER BY Title, ReleaseYear")
-        .expect("prepare");
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+fn catalog(dir: &Case) -> Vec<Row> {
+    let mut rows: Vec<Row> = dir
+        .db
+        .rows(
+            "SELECT Title, ReleaseYear, Rating, Votes, Director FROM Movies",
+            &[],
+        )
+        .iter()
+        .map(|r| {
+            (
+                r[0].text(),
+                r[1].int(),
+                r[2].opt_real(),
+                r[3].opt_int(),
+                r[4].opt_text(),
+            )
         })
-        .expect("query");
-    rows.collect::<Result<_, _>>().expect("rows")
+        .collect();
+    // Sorted here: the engines' collations order titles differently.
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    rows
 }
 
 /// What the catalog must hold after ingesting `movies`: every movie discover can reach (it has a
@@ -153,8 +181,8 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     hits
 }
 
-fn scalar(dir: &Path, sql: &str) -> i64 {
-    db(dir).query_row(sql, [], |r| r.get(0)).expect(sql)
+fn scalar(dir: &Case, sql: &str) -> i64 {
+    dir.db.value(sql, &[]).int()
 }
 
 #[test]
@@ -165,17 +193,13 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     config.rate_limit = Some(300);
     config.missing.insert(missing);
     let stub = Stub::start(config);
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
 
-    let out = run(ingest_cmd(
-        dir.path(),
-        &stub,
-        &["--details", "--rate", "300"],
-    ));
+    let out = run(ingest_cmd(&dir, &stub, &["--details", "--rate", "300"]));
     assert_ok(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("ingest run 1: completed"), "{stdout}");
-    assert_eq!(catalog(dir.path()), expected(&movies, true, &[missing]));
+    assert_eq!(catalog(&dir), expected(&movies, true, &[missing]));
 
     // Every list page and every movie's details asked for exactly once; the 404 recorded.
     let details = counts(&stub, "/3/movie/");
@@ -184,7 +208,7 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     assert!(counts(&stub, "/3/discover/movie").values().all(|&n| n == 1));
     assert_eq!(
         scalar(
-            dir.path(),
+            &dir,
             "SELECT COUNT(*) FROM ingest_items WHERE state = 'not_found'"
         ),
         1
@@ -198,27 +222,37 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     );
     assert!(seen.iter().all(|s| !s.over_limit));
     assert_eq!(
-        scalar(dir.path(), "SELECT COUNT(*) FROM ingest_responses") as usize,
+        scalar(&dir, "SELECT COUNT(*) FROM ingest_responses") as usize,
         seen.len(),
         "one raw response per request"
     );
     assert_eq!(
-        scalar(dir.path(), "SELECT used FROM api_quota") as usize,
+        scalar(&dir, "SELECT used FROM api_quota") as usize,
         seen.len()
     );
 
     // The key is nowhere: output, logs, raw files, database.
     let hits = files_containing(dir.path(), KEY);
     assert!(hits.is_empty(), "key found in {hits:?}");
+    let hits = dir.db.columns_containing(KEY);
+    assert!(hits.is_empty(), "key found in {hits:?}");
+    // The search does find what is stored.
+    assert!(dir
+        .db
+        .columns_containing(&format!("Director {}", movies[0].id))
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("movies.director")));
     assert!(!text(&out.stdout).contains(KEY) && !text(&out.stderr).contains(KEY));
     assert!(files_containing(dir.path(), "api_key").is_empty());
+    assert_eq!(dir.db.columns_containing("api_key"), Vec::<String>::new());
 
     // Offline replay of the stored responses: same catalog, nothing changes.
     drop(stub);
     let mut replay = bin();
     replay
+        .current_dir(dir.path())
         .arg("--db")
-        .arg(dir.path().join("m.db"))
+        .arg(dir.db.arg())
         .args(["etl", "--source", "tmdb:1", "--json"]);
     let out = run(replay);
     assert_ok(&out);
@@ -230,12 +264,11 @@ fn full_ingest_with_details_loads_every_movie_once_within_the_rate_and_keeps_the
     assert_eq!(report["source"], "tmdb:1");
     let run_id = report["run_id"].as_i64().expect("run id");
     let mut again = bin();
-    again.arg("--db").arg(dir.path().join("m.db")).args([
-        "etl",
-        "--replay",
-        &run_id.to_string(),
-        "--json",
-    ]);
+    again
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(dir.db.arg())
+        .args(["etl", "--replay", &run_id.to_string(), "--json"]);
     let out = run(again);
     assert_ok(&out);
     let replayed = json(&out);
@@ -251,8 +284,8 @@ fn windows_over_the_page_cap_are_split_until_every_movie_is_reached() {
     // One movie per page: the whole range has ~600 pages, more than the 500 TMDB serves.
     config.page_size = 1;
     let stub = Stub::start(config);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = ingest_cmd(dir.path(), &stub, &["--rate", "1000", "--json"]);
+    let dir = Case::new();
+    let mut cmd = ingest_cmd(&dir, &stub, &["--rate", "1000", "--json"]);
     cmd.env_remove("TMDB_API_KEY").env("TMDB_ACCESS_TOKEN", KEY);
     let out = run(cmd);
     assert_ok(&out);
@@ -262,7 +295,7 @@ fn windows_over_the_page_cap_are_split_until_every_movie_is_reached() {
         summary["ingest"]["totals"]["windows_split"].as_u64() >= Some(1),
         "{summary}"
     );
-    assert_eq!(catalog(dir.path()), expected(&movies, false, &[]));
+    assert_eq!(catalog(&dir), expected(&movies, false, &[]));
     assert!(
         stub.seen().iter().all(|s| s.status == 200),
         "no page past the cap was asked for"
@@ -282,9 +315,9 @@ fn faults_cost_time_but_lose_no_record() {
         truncate_every: Some(61),
     };
     let stub = Stub::start(config);
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
     let out = run(ingest_cmd(
-        dir.path(),
+        &dir,
         &stub,
         &[
             "--details",
@@ -308,7 +341,7 @@ fn faults_cost_time_but_lose_no_record() {
     ] {
         assert!(s[counter].as_u64() >= Some(1), "{counter} in {s}");
     }
-    assert_eq!(catalog(dir.path()), expected(&movies, true, &[]));
+    assert_eq!(catalog(&dir), expected(&movies, true, &[]));
     assert!(stub.max_per_second() <= 300);
     assert!(
         stub.seen().iter().all(|s| !s.over_limit),
@@ -317,7 +350,7 @@ fn faults_cost_time_but_lose_no_record() {
     // Malformed bodies are kept as evidence, marked as such.
     assert!(
         scalar(
-            dir.path(),
+            &dir,
             "SELECT COUNT(*) FROM ingest_responses WHERE outcome = 'malformed'"
         ) >= 1
     );
@@ -327,22 +360,22 @@ fn faults_cost_time_but_lose_no_record() {
 fn daily_quota_stops_cleanly_and_resume_finishes_without_refetching() {
     let movies = tmdb_stub::fixture_movies();
     let stub = Stub::start(StubConfig::new(movies.clone(), KEY));
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
     let args = ["--details", "--rate", "500", "--daily-quota", "50"];
-    let out = run(ingest_cmd(dir.path(), &stub, &args));
+    let out = run(ingest_cmd(&dir, &stub, &args));
     assert_ok(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("stopped"), "{stdout}");
     assert!(stdout.contains("daily quota of 50 requests"), "{stdout}");
     assert!(stdout.contains("--resume"), "{stdout}");
     assert_eq!(stub.seen().len(), 50);
-    assert_eq!(scalar(dir.path(), "SELECT used FROM api_quota"), 50);
-    let partial = catalog(dir.path()).len();
+    assert_eq!(scalar(&dir, "SELECT used FROM api_quota"), 50);
+    let partial = catalog(&dir).len();
     assert!(partial > 0, "what was fetched is loaded");
 
     // Another process, same day: the quota is shared, so nothing is sent.
     let out = run(ingest_cmd(
-        dir.path(),
+        &dir,
         &stub,
         &["--resume", "--daily-quota", "50"],
     ));
@@ -350,33 +383,23 @@ fn daily_quota_stops_cleanly_and_resume_finishes_without_refetching() {
     assert_eq!(stub.seen().len(), 50);
 
     // A larger quota: the run finishes; nothing fetched twice.
-    let out = run(ingest_cmd(
-        dir.path(),
-        &stub,
-        &["--resume", "--rate", "500"],
-    ));
+    let out = run(ingest_cmd(&dir, &stub, &["--resume", "--rate", "500"]));
     assert_ok(&out);
     assert!(text(&out.stdout).contains("ingest run 1: completed"));
-    assert_eq!(catalog(dir.path()), expected(&movies, true, &[]));
+    assert_eq!(catalog(&dir), expected(&movies, true, &[]));
     let all = counts(&stub, "/3/");
     assert!(all.values().all(|&n| n == 1), "a request was repeated");
-    assert_eq!(scalar(dir.path(), "SELECT COUNT(*) FROM ingest_runs"), 1);
+    assert_eq!(scalar(&dir, "SELECT COUNT(*) FROM ingest_runs"), 1);
 }
 
 /// Polls the database (read-only, WAL) until the run has indexed `n` responses.
-fn wait_for_responses(dir: &Path, n: i64, child: &mut std::process::Child) {
+fn wait_for_responses(dir: &Case, n: i64, child: &mut std::process::Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let done = Connection::open_with_flags(
-            dir.join("m.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .and_then(|c| {
-            c.query_row("SELECT COUNT(*) FROM ingest_responses", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .unwrap_or(0);
+        let done = dir
+            .db
+            .poll_int("SELECT COUNT(*) FROM ingest_responses")
+            .unwrap_or(0);
         if done >= n {
             return;
         }
@@ -393,44 +416,37 @@ fn wait_for_responses(dir: &Path, n: i64, child: &mut std::process::Child) {
 fn killed_twice_and_resumed_ends_with_the_catalog_of_an_uninterrupted_run() {
     let movies = tmdb_stub::fixture_movies();
     let stub = Stub::start(StubConfig::new(movies.clone(), KEY));
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
     for (i, kill_at) in [120, 380].into_iter().enumerate() {
         let args: &[&str] = if i == 0 {
             &["--details", "--rate", "150"]
         } else {
             &["--resume", "--rate", "150"]
         };
-        let mut child = ingest_cmd(dir.path(), &stub, args)
+        let mut child = ingest_cmd(&dir, &stub, args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn");
-        wait_for_responses(dir.path(), kill_at, &mut child);
+        wait_for_responses(&dir, kill_at, &mut child);
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
     }
-    let out = run(ingest_cmd(
-        dir.path(),
-        &stub,
-        &["--resume", "--rate", "500"],
-    ));
+    let out = run(ingest_cmd(&dir, &stub, &["--resume", "--rate", "500"]));
     assert_ok(&out);
     assert!(text(&out.stdout).contains("ingest run 1: completed"));
-    assert_eq!(catalog(dir.path()), expected(&movies, true, &[]));
+    assert_eq!(catalog(&dir), expected(&movies, true, &[]));
     // Only requests in flight at a kill may have been sent twice (8 in flight at most).
     let repeated: usize = counts(&stub, "/3/").values().map(|&n| n - 1).sum();
     assert!(repeated <= 16, "{repeated} repeated requests");
-    let check: String = db(dir.path())
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(check, "ok");
+    dir.db.assert_intact();
 }
 
 #[test]
 fn a_wrong_key_is_one_clear_error_with_no_retries() {
     let stub = Stub::start(StubConfig::new(tmdb_stub::fixture_movies(), KEY));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = ingest_cmd(dir.path(), &stub, &[]);
+    let dir = Case::new();
+    let mut cmd = ingest_cmd(&dir, &stub, &[]);
     cmd.env("TMDB_API_KEY", "wrong-key-0000");
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(1));
@@ -442,10 +458,7 @@ fn a_wrong_key_is_one_clear_error_with_no_retries() {
     assert!(!stderr.contains("wrong-key-0000"), "{stderr}");
     assert_eq!(stub.seen().len(), 1, "no retry after 401");
     assert_eq!(
-        db(dir.path())
-            .query_row("SELECT status FROM ingest_runs", [], |r| r
-                .get::<_, String>(0))
-            .expect("status"),
+        dir.db.value("SELECT status FROM ingest_runs", &[]).text(),
         "failed"
     );
     assert!(files_containing(dir.path(), "wrong-key-0000").is_empty());
@@ -458,10 +471,11 @@ fn an_unreachable_api_names_its_base_url() {
         .expect("free port")
         .port();
     let base = format!("http://127.0.0.1:{port}/3");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
     let mut cmd = bin();
-    cmd.arg("--db")
-        .arg(dir.path().join("m.db"))
+    cmd.current_dir(dir.path())
+        .arg("--db")
+        .arg(dir.db.arg())
         .args([
             "ingest",
             "tmdb",
@@ -487,8 +501,8 @@ fn an_unreachable_api_names_its_base_url() {
 fn changes_since_refetches_only_movies_changed_in_fourteen_day_windows() {
     let movies = tmdb_stub::fixture_movies();
     let stub = Stub::start(StubConfig::new(movies.clone(), KEY));
-    let dir = tempfile::tempdir().expect("tempdir");
-    assert_ok(&run(ingest_cmd(dir.path(), &stub, &["--rate", "1000"])));
+    let dir = Case::new();
+    assert_ok(&run(ingest_cmd(&dir, &stub, &["--rate", "1000"])));
 
     let today = chrono::Utc::now().date_naive();
     let (a, b, c) = (movies[20].id, movies[30].id, movies[40].id);
@@ -507,7 +521,7 @@ fn changes_since_refetches_only_movies_changed_in_fourteen_day_windows() {
     let before = stub.seen().len();
     let since = (today - chrono::Days::new(30)).to_string();
     let out = run(ingest_cmd(
-        dir.path(),
+        &dir,
         &stub,
         &["--changes-since", &since, "--rate", "1000"],
     ));
@@ -537,13 +551,9 @@ fn changes_since_refetches_only_movies_changed_in_fourteen_day_windows() {
             || p.starts_with(&format!("/3/movie/{b}?"))));
     let rating = |id: i64| {
         let m = movies.iter().find(|m| m.id == id).expect("movie");
-        db(dir.path())
-            .query_row(
-                "SELECT Rating FROM Movies WHERE Title = ?1",
-                [&m.title],
-                |r| r.get::<_, f64>(0),
-            )
-            .expect("rating")
+        dir.db
+            .value("SELECT Rating FROM Movies WHERE Title = ?1", &[&m.title])
+            .real()
     };
     assert_eq!(rating(a), 9.9);
     assert_eq!(rating(b), 9.9);
@@ -552,11 +562,12 @@ fn changes_since_refetches_only_movies_changed_in_fourteen_day_windows() {
 
 #[test]
 fn bad_invocations_say_what_is_wrong() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
     let ingest = |args: &[&str], key: bool| {
         let mut cmd = bin();
-        cmd.arg("--db")
-            .arg(dir.path().join("m.db"))
+        cmd.current_dir(dir.path())
+            .arg("--db")
+            .arg(dir.db.arg())
             .args(["ingest", "tmdb"])
             .args(args);
         if key {
@@ -576,13 +587,15 @@ fn bad_invocations_say_what_is_wrong() {
     assert!(ingest(&["--base-url", "ftp://example.org/3"], true).contains("must be an http(s) URL"));
     assert!(ingest(&["--rate", "0"], true).contains("--rate"));
     let mut etl = bin();
-    etl.arg("--db")
-        .arg(dir.path().join("m.db"))
+    etl.current_dir(dir.path())
+        .arg("--db")
+        .arg(dir.db.arg())
         .args(["etl", "--source", "tmdb:x"]);
     assert!(text(&run(etl).stderr).contains("expected tmdb:<ingest run id>"));
     let mut etl = bin();
-    etl.arg("--db")
-        .arg(dir.path().join("m.db"))
+    etl.current_dir(dir.path())
+        .arg("--db")
+        .arg(dir.db.arg())
         .args(["etl", "--source", "tmdb:99"]);
     let stderr = text(&run(etl).stderr);
     assert!(
@@ -600,10 +613,10 @@ fn tmdb_5000_full_ingest_with_details() {
     let mut config = StubConfig::new(movies.clone(), KEY);
     config.rate_limit = Some(1000);
     let stub = Stub::start(config);
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Case::new();
     let started = Instant::now();
     let out = run(ingest_cmd(
-        dir.path(),
+        &dir,
         &stub,
         &["--details", "--rate", "1000", "--json"],
     ));
@@ -627,7 +640,7 @@ fn tmdb_5000_full_ingest_with_details() {
         .as_u64()
         .expect("extracted");
     assert_eq!(extracted as usize, reachable(&movies));
-    assert_eq!(catalog(dir.path()).len() as u64, loaded);
+    assert_eq!(catalog(&dir).len() as u64, loaded);
     assert!(stub.max_per_second() <= 1000);
 }
 

@@ -1,13 +1,18 @@
 //! MovieLens loads end to end (`etl --source movielens:DIR`) on small datasets written by the
 //! tests, each with the bad rows the loaders must survive; and the three shared datasets
 //! together (ignored by default: `scripts/test` runs it when `../shared/data` is there).
+//! The small ones run on the engine `MOVIEREC_TEST_ENGINE` names (`scripts/test`: both).
 
+#[path = "support/engine.rs"]
+mod engine;
+
+use engine::TestDb;
 use movierec::domain::etl::{Reason, Source};
 use movierec::domain::record::Field;
 use movierec::domain::source::RatingPolicy;
 use movierec::domain::MovieId;
 use movierec::etl::{EtlError, EtlOutcome};
-use movierec::store::Store;
+use movierec::store::{Location, Store};
 use std::path::Path;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -54,8 +59,8 @@ fn latest(dir: &Path) {
     );
 }
 
-fn load(db: &Path, data: &Path, dir: &Path) -> Result<EtlOutcome, EtlError> {
-    let mut store = Store::open(db).expect("open");
+fn load(db: &Location, data: &Path, dir: &Path) -> Result<EtlOutcome, EtlError> {
+    let mut store = Store::connect(db).expect("open");
     movierec::etl::run(
         &mut store,
         data,
@@ -66,6 +71,7 @@ fn load(db: &Path, data: &Path, dir: &Path) -> Result<EtlOutcome, EtlError> {
 
 struct Fixture {
     dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 impl Fixture {
@@ -73,26 +79,28 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("ml")).expect("mkdir");
         write(&dir.path().join("ml"));
-        Self { dir }
+        let db = TestDb::new(dir.path().join("m.db"));
+        Self { dir, db }
     }
 
     fn ml(&self) -> std::path::PathBuf {
         self.dir.path().join("ml")
     }
 
-    fn db(&self) -> std::path::PathBuf {
-        self.dir.path().join("m.db")
+    fn db(&self) -> Location {
+        self.db.arg().parse().expect("a database")
     }
 
     fn load(&self) -> Result<EtlOutcome, EtlError> {
         load(&self.db(), &self.dir.path().join("data"), &self.ml())
     }
 
-    fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
-        rusqlite::Connection::open(self.db())
-            .expect("db")
-            .query_row(sql, [], |r| r.get(0))
-            .expect(sql)
+    fn text(&self, sql: &str) -> String {
+        self.db.value(sql, &[]).text()
+    }
+
+    fn int(&self, sql: &str) -> i64 {
+        self.db.value(sql, &[]).int()
     }
 }
 
@@ -113,7 +121,7 @@ fn a_latest_layout_loads_its_good_rows_and_keeps_every_bad_one_with_file_row_fie
         (9, 3, 1, 5)
     );
     assert_eq!((ratings.tags_read, ratings.tags_inserted), (2, 1));
-    let store = Store::open_read_only(&f.db()).expect("db");
+    let store = Store::connect_read_only(&f.db()).expect("db");
     let (rejects, _) = store.etl_rejects(report.run_id, 100, 0).expect("rejects");
     let got: Vec<(&str, u64, Field, Reason)> = rejects
         .iter()
@@ -148,21 +156,25 @@ fn a_latest_layout_loads_its_good_rows_and_keeps_every_bad_one_with_file_row_fie
         matrix.genre.as_deref(),
         Some("Action|Science Fiction|Thriller")
     );
-    let ids: String = f.query(&format!(
-        "SELECT group_concat(namespace || ':' || external_id, ' ') FROM
-         (SELECT * FROM movie_ids WHERE MovieID = {} ORDER BY namespace)",
+    let ids = f.text(&format!(
+        "SELECT string_agg(namespace || ':' || external_id, ' ' ORDER BY namespace)
+         FROM movie_ids WHERE MovieID = {}",
         matrix.id
     ));
     assert_eq!(ids, "imdb:tt0133093 movielens:2 tmdb:603");
 }
 
+/// Every rating row, whole, in one text.
+const RATING_ROWS: &str =
+    "SELECT string_agg(CAST(user_id AS TEXT) || ' ' || MovieID || ' ' || rating || ' '
+                                 || rated_at || ' ' || run_id, ',' ORDER BY user_id, MovieID)
+                           FROM ratings";
+
 #[test]
 fn a_reload_of_the_same_dataset_changes_nothing() {
     let f = Fixture::new(latest);
     f.load().expect("first load");
-    let before: String = f.query(
-        "SELECT group_concat(user_id || MovieID || rating || rated_at || run_id) FROM ratings",
-    );
+    let before: String = f.text(RATING_ROWS);
     let second = f.load().expect("second load").report;
     let ratings = second.ratings.expect("ratings");
     assert_eq!(
@@ -178,9 +190,7 @@ fn a_reload_of_the_same_dataset_changes_nothing() {
         ),
         (0, 0, 3)
     );
-    let after: String = f.query(
-        "SELECT group_concat(user_id || MovieID || rating || rated_at || run_id) FROM ratings",
-    );
+    let after: String = f.text(RATING_ROWS);
     assert_eq!(before, after, "no rating row was rewritten");
 }
 
@@ -195,8 +205,8 @@ fn an_empty_or_missing_file_fails_the_run_and_loads_nothing() {
         err.to_string().contains("ratings.csv") && err.to_string().contains("no records"),
         "{err}"
     );
-    let movies: i64 = f.query("SELECT COUNT(*) FROM Movies");
-    let runs: String = f.query("SELECT group_concat(status) FROM etl_runs");
+    let movies = f.int("SELECT COUNT(*) FROM Movies");
+    let runs = f.text("SELECT string_agg(status, ',' ORDER BY run_id) FROM etl_runs");
     assert_eq!(
         (movies, runs.as_str()),
         (0, "failed"),
@@ -236,7 +246,7 @@ fn ml_100k_is_latin1_with_genre_flags_and_whole_star_ratings() {
     });
     let report = f.load().expect("load").report;
     assert_eq!(report.counts.loaded, 2);
-    let store = Store::open_read_only(&f.db()).expect("db");
+    let store = Store::connect_read_only(&f.db()).expect("db");
     let les = store
         .movies_titled("les misérables")
         .expect("query")
@@ -257,7 +267,7 @@ fn ml_100k_is_latin1_with_genre_flags_and_whole_star_ratings() {
             ("u.item", 3, Reason::WrongFieldCount),
         ]
     );
-    let namespace: String = f.query("SELECT namespace FROM movie_ids WHERE MovieID = 1");
+    let namespace = f.text("SELECT namespace FROM movie_ids WHERE MovieID = 1");
     assert_eq!(namespace, "ml100k", "ml-100k numbers its movies on its own");
     // u.data is not sorted by user: a reload still finds every rating stored.
     let again = f.load().expect("reload").report.ratings.expect("ratings");
@@ -291,7 +301,7 @@ fn ml_1m_is_double_colon_separated_latin1() {
     assert_eq!(report.counts.loaded, 2);
     let ratings = report.ratings.expect("ratings");
     assert_eq!((ratings.inserted, ratings.rejected), (3, 1));
-    let store = Store::open_read_only(&f.db()).expect("db");
+    let store = Store::connect_read_only(&f.db()).expect("db");
     let cite = store
         .movies_titled("la cité des enfants perdus")
         .expect("query")
@@ -305,7 +315,7 @@ fn ml_1m_is_double_colon_separated_latin1() {
         .pop()
         .expect("Toy Story");
     assert_eq!(toy.genre.as_deref(), Some("Animation|Comedy|Family"));
-    let namespace: String = f.query("SELECT namespace FROM movie_ids WHERE MovieID = 1");
+    let namespace = f.text("SELECT namespace FROM movie_ids WHERE MovieID = 1");
     assert_eq!(namespace, "movielens", "ml-1m shares ml-latest's movie ids");
 }
 

@@ -7,65 +7,21 @@
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/engine.rs"]
+mod engine;
 #[path = "support/taste.rs"]
 mod taste;
 #[path = "support/tmdb_stub.rs"]
 mod tmdb_stub;
 
 use app::Served;
+use engine::PgDb;
 use movierec::domain::etl::Source;
 use movierec::domain::export::ExportTable;
 use movierec::domain::source::RatingPolicy;
 use movierec::store::{Location, Store};
 use std::path::Path;
 use std::process::{Command, Output};
-
-/// A database of its own on the test server, dropped when this is.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    fn new() -> Self {
-        let admin = std::env::var("MOVIEREC_TEST_PG").expect(
-            "MOVIEREC_TEST_PG must name a PostgreSQL server (scripts/test starts one with scripts/pg)",
-        );
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!(
-            "movierec_test_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        let (base, _) = admin.rsplit_once('/').expect("a URL with a database");
-        let url = format!("{base}/{name}");
-        Self { admin, name, url }
-    }
-
-    fn location(&self) -> Location {
-        self.url.parse().expect("URL")
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect")
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 fn movierec(dir: &Path, db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_movierec"))
@@ -373,45 +329,7 @@ fn the_etl_loads_the_same_catalog_on_both_engines() {
 /// Every foreign key of the schema holds for every row (the load runs with the checks off
 /// where the role may turn them off, as SQLite's does).
 fn every_key_holds(pg: &PgDb) {
-    let mut client = pg.client();
-    let keys = client
-        .query(
-            "SELECT c.conname::TEXT, c.conrelid::regclass::TEXT, c.confrelid::regclass::TEXT,
-                    array_agg(a.attname::TEXT ORDER BY k.ord), array_agg(f.attname::TEXT ORDER BY k.ord)
-             FROM pg_constraint AS c
-             CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(col, ref, ord)
-             JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.col
-             JOIN pg_attribute AS f ON f.attrelid = c.confrelid AND f.attnum = k.ref
-             WHERE c.contype = 'f' GROUP BY c.oid, c.conname, c.conrelid, c.confrelid",
-            &[],
-        )
-        .expect("keys");
-    assert!(keys.len() > 10, "{} foreign keys", keys.len());
-    for key in keys {
-        let (name, child, parent): (String, String, String) = (key.get(0), key.get(1), key.get(2));
-        let (columns, referenced): (Vec<String>, Vec<String>) = (key.get(3), key.get(4));
-        let matches: Vec<String> = columns
-            .iter()
-            .zip(&referenced)
-            .map(|(c, r)| format!("p.{r} = c.{c}"))
-            .collect();
-        let orphans: i64 = client
-            .query_one(
-                &format!(
-                    "SELECT COUNT(*) FROM {child} AS c WHERE c.{} IS NOT NULL
-                     AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {})",
-                    columns.join(" IS NOT NULL AND c."),
-                    matches.join(" AND ")
-                ),
-                &[],
-            )
-            .expect("orphans")
-            .get(0);
-        assert_eq!(
-            orphans, 0,
-            "{name}: rows of {child} name no row of {parent}"
-        );
-    }
+    assert_eq!(pg.broken_keys(), Vec::<String>::new());
 }
 
 /// A role that may not turn the key checks off loads all the same, with them on.

@@ -189,8 +189,8 @@ mod tests {
 
     #[test]
     fn a_table_round_trips_through_parquet_and_csv() {
+        let (_scratch, store) = crate::store::testing::fresh();
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("m.db")).expect("open");
         let path = dir.path().join("genres.parquet");
         assert_eq!(
             to_file(

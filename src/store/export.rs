@@ -105,8 +105,7 @@ mod tests {
 
     #[test]
     fn every_table_scans_with_its_declared_types_in_batches() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("m.db")).expect("open");
+        let (_scratch, store) = crate::store::testing::fresh();
         for table in ExportTable::ALL {
             let mut batches = Vec::new();
             let n = store

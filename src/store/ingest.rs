@@ -413,12 +413,9 @@ impl Checkpoint<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn quota_stops_at_its_limit_per_day() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("q.db")).expect("open");
+        let (_scratch, store) = crate::store::testing::fresh();
         let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 1, d).expect("date");
         let got: Vec<_> = (0..5)
             .map(|_| store.reserve_quota("tmdb", day(1), 3).expect("reserve"))

@@ -1643,10 +1643,8 @@ pub(super) mod tests {
             .collect()
     }
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("m.db")).expect("open");
-        (dir, store)
+    fn store() -> (crate::store::testing::Scratch, Store) {
+        crate::store::testing::fresh()
     }
 
     #[test]
@@ -1732,13 +1730,8 @@ pub(super) mod tests {
         let alien = store.movie(MovieId(1)).expect("query").expect("movie");
         assert_eq!(alien.rating, Some(8.5));
         let updated_by: i64 = store
-            .sqlite("test")
-            .expect("sqlite")
-            .query_row(
-                "SELECT UpdatedRunId FROM Movies WHERE MovieID = 1",
-                [],
-                |r| r.get(0),
-            )
+            .db()
+            .one("SELECT UpdatedRunId FROM Movies WHERE MovieID = 1", &[])
             .expect("row");
         assert_eq!(updated_by, 1, "an unchanged movie keeps its lineage");
     }
@@ -1786,13 +1779,13 @@ pub(super) mod tests {
         );
         assert_eq!(summary.counts.updated, 1);
         let vega_fact: (f64, i64) = store
-            .sqlite("test")
-            .expect("sqlite")
+            .db()
             .query_row(
                 "SELECT rating, votes FROM movie_sources WHERE provider = 'vega'",
-                [],
+                &[],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
+            .expect("query")
             .expect("vega fact");
         assert_eq!(vega_fact, (7.4, 240_732), "vega's fact is untouched");
         let m = store.movie(MovieId(1)).expect("query").expect("movie");
@@ -1849,15 +1842,13 @@ pub(super) mod tests {
     #[test]
     fn the_genres_table_is_the_vocabulary() {
         let (_dir, store) = store();
-        let mut stmt = store
-            .sqlite("test")
-            .expect("sqlite")
-            .prepare("SELECT genre_id, name FROM genres ORDER BY genre_id")
-            .expect("prepare");
-        let rows: Vec<(i64, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<rusqlite::Result<_>>()
+        let rows: Vec<(i64, String)> = store
+            .db()
+            .query(
+                "SELECT genre_id, name FROM genres ORDER BY genre_id",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .expect("rows");
         let vocabulary: Vec<(i64, String)> = Genre::ALL
             .iter()
@@ -1887,22 +1878,9 @@ pub(super) mod tests {
             let ronin = movie(Provider::File, 1, "Ronin", 1998, 7.0);
             dropped.put_movies(&Batch::new(vec![ronin])).expect("put");
         }
-        let checks: i64 = store
-            .sqlite("test")
-            .expect("sqlite")
-            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
-            .expect("pragma");
-        assert_eq!(checks, 1);
-        let mut check = store
-            .sqlite("test")
-            .expect("sqlite")
-            .prepare("PRAGMA foreign_key_check")
-            .expect("check");
-        let broken: Vec<String> = check
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("read");
+        let db = store.db();
+        assert!(crate::store::testing::key_checks_on(&db).expect("checks"));
+        let broken = crate::store::testing::broken_keys(&db).expect("check");
         assert_eq!(broken, Vec::<String>::new());
         let titles: Vec<String> = catalog(&store).into_iter().map(|m| m.0).collect();
         assert_eq!(titles, vec!["Heat".to_owned()]);
@@ -2061,15 +2039,14 @@ pub(super) mod tests {
             let actual: Vec<MovieId> = records
                 .iter()
                 .map(|m| {
-                    store
-                        .sqlite("test")
-                        .expect("sqlite")
-                        .query_row(
+                    let id: i64 = store
+                        .db()
+                        .one(
                             "SELECT MovieID FROM movie_sources WHERE provider = ?1 AND source_row = ?2",
-                            rusqlite::params![m.provider.as_str(), m.source_row],
-                            |r| r.get(0),
+                            &[&m.provider.as_str(), &m.source_row],
                         )
-                        .expect("record loaded")
+                        .expect("record loaded");
+                    MovieId(id)
                 })
                 .collect();
             // The same partition of the records (movie numbers may differ).

@@ -26,6 +26,8 @@ mod ratings;
 mod repair;
 mod runs;
 pub(crate) mod sql;
+#[cfg(test)]
+pub(crate) mod testing;
 mod touched;
 mod users;
 

@@ -152,8 +152,7 @@ mod tests {
 
     #[test]
     fn a_model_is_recorded_only_with_its_artifact_in_place() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("m.db")).expect("open");
+        let (_scratch, mut store) = crate::store::testing::fresh();
         let failed: Result<ModelId, StoreError> = store.insert_model(&model(), || {
             Err(StoreError::Corrupt(
                 "the artifact could not be placed".into(),

@@ -164,7 +164,8 @@ impl Load<'_> {
         )?;
         db.batch(&format!(
             "INSERT INTO etl_touched (MovieID, provider, source_row, votes, rating, outcome)
-             SELECT DISTINCT new, '', 0, 0, NULL, {MERGED} FROM merged WHERE true
+             SELECT DISTINCT new, '', 0, 0, CAST(NULL AS DOUBLE PRECISION), {MERGED} FROM merged
+             WHERE true
              ON CONFLICT DO NOTHING"
         ))?;
         db.batch(
@@ -323,8 +324,7 @@ mod tests {
 
     #[test]
     fn a_title_a_later_load_adds_merges_the_copy_it_names() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(&dir.path().join("m.db")).expect("open");
+        let (_scratch, mut store) = crate::store::testing::fresh();
         let stone = "Harry Potter and the Sorcerer's Stone";
         load(&mut store, &[record(Provider::Vega, stone, &[])]);
         let philosopher = "Harry Potter and the Philosopher's Stone";
