@@ -174,10 +174,19 @@ async fn trained_models_are_recorded_listed_and_served_without_a_restart() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Models are read when first asked for: until EASE^R is, its newest is the one it will try.
     assert_eq!(
         serving,
-        serde_json::json!([good_ease["id"], record["id"], again["id"]]),
-        "ease's corrupt newest artifact is left out, its older one served"
+        serde_json::json!([ease["id"], record["id"], again["id"]]),
+    );
+    let (_, health) = get(&format!("{}/health", s.base)).await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(
+        !health["models_loaded"]
+            .as_array()
+            .expect("models_loaded")
+            .contains(&Value::from("ease")),
+        "{health}"
     );
     let (status, _) = get(&format!(
         "{}/api/movies/{comedy}/similar?model=ease",
@@ -185,7 +194,20 @@ async fn trained_models_are_recorded_listed_and_served_without_a_restart() {
     ))
     .await;
     assert_eq!(status, StatusCode::OK);
+    let serving = get(&format!("{}/api/models", s.base)).await.1["serving"].clone();
+    assert_eq!(
+        serving,
+        serde_json::json!([good_ease["id"], record["id"], again["id"]]),
+        "ease's corrupt newest artifact is left out, its older one served"
+    );
     let (_, health) = get(&format!("{}/health", s.base)).await;
+    assert!(
+        health["models_loaded"]
+            .as_array()
+            .expect("models_loaded")
+            .contains(&Value::from("ease")),
+        "{health}"
+    );
     assert_eq!(health["status"], "degraded", "{health}");
     let problem = &health["problems"][0];
     assert_eq!(problem["model_id"], ease["id"], "{health}");
@@ -237,4 +259,62 @@ fn train_refuses_an_empty_database_and_unknown_models() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--lambda must be a positive number"));
     let none = movierec(&db, &data, &["models"]);
     assert!(String::from_utf8_lossy(&none.stdout).contains("no trained models"));
+}
+
+/// A model's artifact is read when the model is first asked for: `recommend` with the content
+/// model never reads a trained one (here EASE^R's, made unreadable), and asking for EASE^R
+/// reads it and names what is wrong with it.
+#[test]
+fn a_command_reads_only_the_models_it_uses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ratings = dir.path().join("taste");
+    std::fs::create_dir(&ratings).expect("mkdir");
+    taste::dataset(&ratings);
+    let db = engine::TestDb::new(dir.path().join("m.db"));
+    let (db, data) = (db.arg(), dir.path().join("data"));
+    let source = format!("movielens:{}", ratings.display());
+    assert!(movierec(&db, &data, &["etl", "--source", &source])
+        .status
+        .success());
+    let ease = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "ease", "--json"],
+    ));
+    // A FIFO with no writer: reading it would block for ever.
+    let artifact = data.join(ease["artifact"].as_str().expect("path"));
+    std::fs::remove_file(&artifact).expect("remove");
+    let made = std::process::Command::new("mkfifo").arg(&artifact).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let mut content = std::process::Command::new(env!("CARGO_BIN_EXE_movierec"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["recommend", "--id", "1", "--model", "content"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = content.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = content.kill();
+            panic!("`recommend --model content` is reading EASE^R's artifact");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    std::fs::remove_file(&artifact).expect("remove");
+    std::fs::write(&artifact, b"not a model").expect("corrupt");
+    let asked = movierec(&db, &data, &["recommend", "--id", "1", "--model", "ease"]);
+    let stderr = String::from_utf8_lossy(&asked.stderr);
+    assert!(!asked.status.success());
+    assert!(
+        stderr.contains("model `ease` is trained, but its artifact cannot be read")
+            && stderr.contains("SHA-256"),
+        "{stderr}"
+    );
 }

@@ -9,7 +9,8 @@ use crate::domain::trained::{ModelId, ModelKind, TrainedModel};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// The catalog and its fitted models, as one immutable value.
@@ -18,11 +19,9 @@ pub struct Engine {
     movies: Vec<CatalogMovie>,
     seed: SeedContent,
     content: BlockContent,
-    /// The newest trained model of each kind whose artifact loaded.
-    trained: Vec<Served>,
-    /// Trained models newer than the one served of their kind that could not be loaded, with
-    /// why: the engine serves, degraded.
-    pub unloadable: Vec<Unloadable>,
+    /// Each trained kind's models, read when the kind is first asked for: a command or a
+    /// server that never uses EASE^R never reads its artifact.
+    trained: Vec<LazyModel>,
     /// Positions in `movies`, most votes first (ties by id): the popular list is a prefix scan.
     pub(super) by_votes: Vec<u32>,
     /// How many movies have each genre of the vocabulary, in its order.
@@ -103,7 +102,7 @@ impl SimilarModel {
     }
 
     /// The trained kind it serves, for the collaborative ones.
-    pub(super) fn trained(self) -> Option<ModelKind> {
+    pub fn trained(self) -> Option<ModelKind> {
         match self {
             SimilarModel::Content | SimilarModel::ContentSeed => None,
             SimilarModel::ItemKnn => Some(ModelKind::ItemKnn),
@@ -122,6 +121,69 @@ pub struct Similar<'a> {
     /// The model that answered.
     pub model: SimilarModel,
     pub recommendations: Vec<Recommendation<'a>>,
+}
+
+/// A trained kind's models, newest first, and what reading them gave, once read.
+struct LazyModel {
+    records: Vec<TrainedModel>,
+    data_dir: PathBuf,
+    loaded: OnceLock<Loaded>,
+}
+
+/// The newest model of a kind whose artifact loaded, and the newer ones that did not.
+struct Loaded {
+    served: Option<Served>,
+    failed: Vec<Unloadable>,
+}
+
+impl LazyModel {
+    fn kind(&self) -> ModelKind {
+        self.records[0].kind
+    }
+
+    /// Reads the newest model whose artifact loads, once. A model that fails is logged and
+    /// listed, and the next older one is tried: one corrupt artifact costs a kind its newest
+    /// model, never the kind.
+    fn get(&self) -> &Loaded {
+        self.loaded.get_or_init(|| {
+            let mut failed: Vec<Unloadable> = Vec::new();
+            for record in &self.records {
+                let (id, kind) = (record.id, record.kind);
+                match Served::load(record.clone(), &self.data_dir) {
+                    Ok(served) => {
+                        for f in &mut failed {
+                            f.instead = Some(id);
+                        }
+                        return Loaded {
+                            served: Some(served),
+                            failed,
+                        };
+                    }
+                    Err(e) => {
+                        tracing::warn!(model_id = id, error = %e, "trained model not loaded");
+                        failed.push(Unloadable {
+                            model_id: id,
+                            kind,
+                            reason: e.to_string(),
+                            instead: None,
+                        });
+                    }
+                }
+            }
+            Loaded {
+                served: None,
+                failed,
+            }
+        })
+    }
+
+    /// The model that answers: the loaded one, or, before the kind is read, the newest.
+    fn answering(&self) -> Option<&TrainedModel> {
+        match self.loaded.get() {
+            Some(loaded) => loaded.served.as_ref().map(|s| &s.record),
+            None => self.records.first(),
+        }
+    }
 }
 
 /// A trained model whose artifact could not be loaded (missing, corrupt, of another kind).
@@ -144,10 +206,9 @@ pub enum EngineError {
 }
 
 impl Engine {
-    /// Reads the catalog (in one read transaction), fits the content models on it and loads the
-    /// newest trained model of each kind from `data_dir`. A model that fails to load is logged
-    /// and listed in [`Engine::unloadable`], and the next older one of its kind is tried: one
-    /// corrupt artifact costs a kind its newest model, never the kind.
+    /// Reads the catalog (in one read transaction), fits the content models on it and lists
+    /// the trained models of each kind, newest first, to be read from `data_dir` when the kind
+    /// is first asked for.
     pub fn load(store: &Store, data_dir: &Path) -> Result<Self, EngineError> {
         let started = Instant::now();
         let (movies, attributes, run_id) = store.content_catalog()?;
@@ -155,40 +216,87 @@ impl Engine {
         let models = store.models()?;
         let mut engine = Self::build(movies, attributes, run_id, started)?;
         engine.model_id = model_id;
-        let mut failed: Vec<Unloadable> = Vec::new();
         for record in models {
-            let kind = record.kind;
-            if engine.trained.iter().any(|t| t.record.kind == kind) {
-                continue;
-            }
-            let id = record.id;
-            match Served::load(record, data_dir) {
-                Ok(served) => {
-                    for f in failed.iter_mut().filter(|f| f.kind == kind) {
-                        f.instead = Some(id);
-                    }
-                    engine.trained.push(served);
-                }
-                Err(e) => {
-                    tracing::warn!(model_id = id, error = %e, "trained model not loaded");
-                    failed.push(Unloadable {
-                        model_id: id,
-                        kind,
-                        reason: e.to_string(),
-                        instead: None,
-                    });
-                }
+            // Newest first: the store lists them so.
+            match engine.trained.iter_mut().find(|t| t.kind() == record.kind) {
+                Some(lazy) => lazy.records.push(record),
+                None => engine.trained.push(LazyModel {
+                    records: vec![record],
+                    data_dir: data_dir.to_owned(),
+                    loaded: OnceLock::new(),
+                }),
             }
         }
-        engine.trained.sort_by_key(|t| t.record.kind.as_str());
-        engine.unloadable = failed;
+        engine.trained.sort_by_key(|t| t.kind().as_str());
         engine.fit_seconds = started.elapsed().as_secs_f64();
         Ok(engine)
     }
 
-    /// The trained models it serves, newest of each kind.
+    /// The trained model of each kind that answers: the one loaded, or, for a kind not asked
+    /// for yet, its newest (the first it will try to read).
     pub fn trained(&self) -> impl Iterator<Item = &TrainedModel> {
-        self.trained.iter().map(|t| &t.record)
+        self.trained.iter().filter_map(LazyModel::answering)
+    }
+
+    /// The trained kinds whose models have been read (whether or not one loaded).
+    pub fn loaded(&self) -> impl Iterator<Item = ModelKind> + '_ {
+        self.trained
+            .iter()
+            .filter(|t| t.loaded.get().is_some())
+            .map(LazyModel::kind)
+    }
+
+    /// Trained models newer than the one served of their kind whose artifact could not be
+    /// read, with why: the engine serves, degraded. Only kinds already asked for are known.
+    pub fn unloadable(&self) -> Vec<Unloadable> {
+        self.trained
+            .iter()
+            .filter_map(|t| t.loaded.get())
+            .flat_map(|l| l.failed.iter().cloned())
+            .collect()
+    }
+
+    /// Whether answering with `model` (`None`: the default personal model) needs no artifact
+    /// read first: a server reads one off its request threads.
+    pub fn is_loaded(&self, model: Option<SimilarModel>) -> bool {
+        let read = |kind| self.lazy(kind).is_none_or(|t| t.loaded.get().is_some());
+        match model {
+            Some(model) => model.trained().is_none_or(read),
+            // The default reads the preferred kinds in order until one loads.
+            None => {
+                for kind in super::personal::PREFERRED {
+                    match self.lazy(kind).map(|t| t.loaded.get()) {
+                        None => continue,
+                        Some(None) => return false,
+                        Some(Some(loaded)) if loaded.served.is_some() => return true,
+                        Some(Some(_)) => continue,
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// Reads what answering with `model` (`None`: the default personal model) needs.
+    pub fn load_model(&self, model: Option<SimilarModel>) {
+        match model.map(SimilarModel::trained) {
+            Some(Some(kind)) => {
+                self.served(kind);
+            }
+            Some(None) => {}
+            None => {
+                self.default_personal_model();
+            }
+        }
+    }
+
+    fn lazy(&self, kind: ModelKind) -> Option<&LazyModel> {
+        self.trained.iter().find(|t| t.kind() == kind)
+    }
+
+    /// The loaded model of `kind`, reading it now if it has not been read.
+    pub(super) fn served(&self, kind: ModelKind) -> Option<&Served> {
+        self.lazy(kind).and_then(|t| t.get().served.as_ref())
     }
 
     /// Fits the models on `movies` (any order) and their `attributes` (same order; may be
@@ -231,7 +339,6 @@ impl Engine {
             seed,
             content,
             trained: Vec::new(),
-            unloadable: Vec::new(),
             by_votes,
             genre_counts,
             model_id: None,
@@ -261,12 +368,22 @@ impl Engine {
         match model.trained() {
             None if model == SimilarModel::ContentSeed => Ok(&self.seed),
             None => Ok(&self.content),
-            Some(kind) => self
-                .trained
-                .iter()
-                .find(|t| t.kind() == kind)
-                .map(|t| t as &dyn Recommender)
-                .ok_or(RecommendError::NotTrained(model.name())),
+            Some(kind) => {
+                let lazy = self
+                    .lazy(kind)
+                    .ok_or(RecommendError::NotTrained(model.name()))?;
+                let loaded = lazy.get();
+                match &loaded.served {
+                    Some(served) => Ok(served),
+                    None => Err(RecommendError::Unreadable {
+                        model: model.name(),
+                        reason: loaded
+                            .failed
+                            .first()
+                            .map_or_else(String::new, |f| f.reason.clone()),
+                    }),
+                }
+            }
         }
     }
 

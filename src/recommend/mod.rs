@@ -87,6 +87,9 @@ pub enum RecommendError {
     UnknownMovie(MovieId),
     #[error("model `{0}` is not trained on this server: run `movierec train --model {0}`")]
     NotTrained(&'static str),
+    /// Trained, but no artifact of the kind could be read (the newest one's reason).
+    #[error("model `{model}` is trained, but its artifact cannot be read: {reason}")]
+    Unreadable { model: &'static str, reason: String },
     #[error("cannot fit the model: {0}")]
     Fit(#[from] ModelError),
 }

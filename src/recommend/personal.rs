@@ -15,7 +15,7 @@ const REASON_CANDIDATES: usize = 50;
 
 /// The trained models a person's list comes from when none is asked for, best first (by the
 /// top-N evaluation on ml-latest-small); content v2 when none is trained.
-const PREFERRED: [ModelKind; 5] = [
+pub(super) const PREFERRED: [ModelKind; 5] = [
     ModelKind::Ease,
     ModelKind::ItemKnn,
     ModelKind::Als,
@@ -102,7 +102,7 @@ impl Engine {
     pub fn default_personal_model(&self) -> SimilarModel {
         PREFERRED
             .into_iter()
-            .filter(|kind| self.trained().any(|t| t.kind == *kind))
+            .filter(|kind| self.served(*kind).is_some())
             .find_map(|kind| {
                 SimilarModel::ALL
                     .into_iter()

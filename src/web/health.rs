@@ -4,6 +4,7 @@ use super::error::{ApiError, Problem};
 use super::metrics::CONTENT_TYPE;
 use super::state::AppState;
 use crate::domain::etl::EtlRun;
+use crate::domain::trained::ModelKind;
 use crate::domain::{EtlRunId, Timestamp};
 use crate::recommend::Unloadable;
 use crate::store::Store;
@@ -21,7 +22,7 @@ pub enum Status {
     /// The catalog and the newest model of every trained kind are served.
     Ok,
     /// The catalog is served, but a trained model could not be loaded (see `problems`): its
-    /// kind is served by an older model, or not at all.
+    /// kind is served by an older model, or not at all. Known once the kind was asked for.
     Degraded,
 }
 
@@ -33,6 +34,9 @@ pub struct Health {
     pub status: Status,
     /// Trained models that could not be loaded, and what was served instead.
     pub problems: Vec<Unloadable>,
+    /// The trained kinds whose artifacts this server has read: a model is read when it is
+    /// first asked for (and again, before the swap, when a newer catalog or model comes).
+    pub models_loaded: Vec<ModelKind>,
     /// Movies in the served catalog.
     pub movies: usize,
     /// When the served model was fitted.
@@ -55,7 +59,7 @@ pub struct Health {
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let last = state.db(Store::last_etl_run).await?;
     let engine = state.engine.load();
-    let problems = engine.unloadable.clone();
+    let problems = engine.unloadable();
     Ok(Json(Health {
         status: if problems.is_empty() {
             Status::Ok
@@ -63,6 +67,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
             Status::Degraded
         },
         problems,
+        models_loaded: engine.loaded().collect(),
         movies: engine.movies().len(),
         model_fitted_at: engine.fitted_at,
         model_run_id: engine.run_id,

@@ -264,8 +264,8 @@ pub async fn similar(
     let id = MovieId(path_id("id", &id)?);
     let n = in_range("n", p.n, 10, 1..=MAX_N)?;
     let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
-    let engine = state.engine.load();
     let model = p.model.unwrap_or_default();
+    let engine = state.engine_for(Some(model)).await?;
     let similar = match engine.similar(id, n, &filters, model) {
         Ok(similar) => similar,
         Err(e @ RecommendError::UnknownMovie(_)) => {

@@ -95,7 +95,7 @@ pub async fn recommend(
             ),
         ));
     }
-    let engine = state.engine.load();
+    let engine = state.engine_for(request.model).await?;
     let profile = checked_profile(&engine, &request.ratings)?;
     let personal = engine
         .recommend(

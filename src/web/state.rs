@@ -4,7 +4,7 @@
 
 use super::error::ApiError;
 use super::metrics::Metrics;
-use crate::recommend::{Engine, EngineError};
+use crate::recommend::{Engine, EngineError, SimilarModel};
 use crate::store::{Location, ReadPool, Store, StoreError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
@@ -104,6 +104,22 @@ impl AppState {
         .map_err(ApiError::internal)?
     }
 
+    /// The current engine, with what answering with `model` (`None`: the default personal
+    /// model) needs read: a trained model's first request reads its artifact on the blocking
+    /// pool, never on a request thread.
+    pub async fn engine_for(&self, model: Option<SimilarModel>) -> Result<Arc<Engine>, ApiError> {
+        let engine = self.engine.load_full();
+        if engine.is_loaded(model) {
+            return Ok(engine);
+        }
+        tokio::task::spawn_blocking(move || {
+            engine.load_model(model);
+            engine
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+
     /// Builds a new engine if a newer ETL run succeeded, or a newer model was trained, since the
     /// current one. Returns whether it swapped. The old engine keeps serving until the new one
     /// is complete.
@@ -117,8 +133,22 @@ impl AppState {
         }
         let pool = self.pool.clone();
         let data_dir = Arc::clone(&self.data_dir);
+        // The kinds this server has been asked for are read before the swap, so their next
+        // request finds them loaded; the rest stay unread until asked for.
+        let asked: Vec<SimilarModel> = SimilarModel::ALL
+            .into_iter()
+            .filter(|m| {
+                m.trained()
+                    .is_some_and(|k| current.loaded().any(|l| l == k))
+            })
+            .collect();
+        drop(current);
         let engine = tokio::task::spawn_blocking(move || -> Result<Engine, EngineError> {
-            Engine::load(&pool.get()?, &data_dir)
+            let engine = Engine::load(&pool.get()?, &data_dir)?;
+            for model in asked {
+                engine.load_model(Some(model));
+            }
+            Ok(engine)
         })
         .await
         .map_err(ApiError::internal)?

@@ -130,7 +130,7 @@ pub async fn recommendations(
         .db(move |s| s.user_profile(id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no user with id {id}")))?;
-    let engine = state.engine.load();
+    let engine = state.engine_for(p.model).await?;
     // A rating of a movie no longer in the catalog (a newer load dropped it) says nothing.
     let rated: Vec<Rated> = profile
         .into_iter()

@@ -110,6 +110,7 @@ async fn recommend(
         "recommend",
         context! { selected => picks(query, "id") },
     )
+    .await
 }
 
 /// `?movie=ID` opens a movie's detail above the table: its space is held from the first paint
@@ -123,6 +124,7 @@ async fn catalog(
         "catalog",
         context! { selected => picks(query, "movie") },
     )
+    .await
 }
 
 /// Whether the query string sets `key` to something.
@@ -132,11 +134,11 @@ fn picks(query: Option<String>, key: &str) -> bool {
 }
 
 async fn quality(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    page(&state, "quality")
+    page(&state, "quality").await
 }
 
 async fn for_you(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    page(&state, "for-you")
+    page(&state, "for-you").await
 }
 
 /// `?id=ID` picks a user: their lists' space is held from the first paint until they arrive.
@@ -154,20 +156,22 @@ async fn users(
         "users",
         context! { selected => picks(query, "id"), users => users },
     )
+    .await
 }
 
 async fn models(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    page(&state, "models")
+    page(&state, "models").await
 }
 
-fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
-    render(state, name, context! {})
+async fn page(state: &AppState, name: &str) -> Result<Html<String>, ApiError> {
+    render(state, name, context! {}).await
 }
 
 /// Renders page `name` with what every page shows and what this one adds in `extra` (such as
 /// `selected`: the URL picks an item whose panel loads after the page).
-fn render(state: &AppState, name: &str, extra: Value) -> Result<Html<String>, ApiError> {
-    let engine = state.engine.load();
+async fn render(state: &AppState, name: &str, extra: Value) -> Result<Html<String>, ApiError> {
+    // The default model's name is on every page: its artifact is read first, if it is not.
+    let engine = state.engine_for(None).await?;
     TEMPLATES
         .get_template(&format!("{name}.html"))
         .and_then(|t| {
