@@ -1435,7 +1435,10 @@ impl Load<'_> {
             args![],
             |r| {
                 let movie: MovieId = r.get(0)?;
-                while presettled.next_if(|p| i64::from(p.movie) < movie.0).is_some() {}
+                while presettled
+                    .next_if(|p| i64::from(p.movie) < movie.0)
+                    .is_some()
+                {}
                 if let Some(p) = presettled.next_if(|p| i64::from(p.movie) == movie.0) {
                     sums.supplied(&self.supplied.lists[usize::from(p.supplied)]);
                     on_loaded(p.rating(), i32::from(p.year));
