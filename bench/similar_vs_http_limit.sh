@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# /api/movies/{id}/similar?n=10 throughput as a fraction of the HTTP stack's limit, in one run:
+# /api/movies/{id}/similar?n=10 (id: the most voted movie) throughput as a fraction of the HTTP stack's limit, in one run:
 # movierec (release, every production layer on, request logs at `warn`) against
 # examples/fixed_body.rs (same axum, same allocator, release) returning the very same bytes.
 #   usage: bench/similar_vs_http_limit.sh [BASE_BIN]   (BASE_BIN: an older movierec to compare too)
@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}       # servers are measured in turns, ROUNDS times; each one's best run counts
 CONNECTIONS=${CONNECTIONS:-32}
-PATH_Q="/api/movies/1/similar?n=10"
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -23,6 +22,11 @@ bin=target/release/movierec
 "$bin" --db "$work/m.db" etl >/dev/null
 RUST_LOG=warn "$bin" --db "$work/m.db" serve --addr 127.0.0.1:18001 2>"$work/m.log" &
 pids+=("$!")
+wait_http "http://127.0.0.1:18001/health/ready"
+# The most voted movie: a rated one, so the bench measures an answer, not a 404.
+top=$(curl -fs "http://127.0.0.1:18001/api/movies/popular?n=1" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+PATH_Q="/api/movies/$top/similar?n=10"
 wait_http "http://127.0.0.1:18001$PATH_Q"
 curl -fs "http://127.0.0.1:18001$PATH_Q" >"$work/body.json"
 target/release/examples/fixed_body "$work/body.json" 127.0.0.1:18002 2>"$work/f.log" &

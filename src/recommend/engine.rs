@@ -1,6 +1,7 @@
 //! The recommendation engine: every catalog movie (by id) and the models fitted on exactly those
 //! movies. Built once, never mutated; a newer catalog gets a new engine.
 
+use super::neighbours::{Neighbour, NeighbourCache, KEPT};
 use super::trained::Served;
 use super::{BlockContent, Dataset, Filters, Fit, RecommendError, Recommender, SeedContent};
 use crate::domain::genre::Genre;
@@ -9,6 +10,7 @@ use crate::domain::trained::{ModelId, ModelKind, TrainedModel};
 use crate::domain::{EtlRunId, MovieId, Timestamp};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -22,6 +24,8 @@ pub struct Engine {
     /// Each trained kind's models, read when the kind is first asked for: a command or a
     /// server that never uses EASE^R never reads its artifact.
     trained: Vec<LazyModel>,
+    /// Each model's kept neighbour lists, in [`SimilarModel::ALL`]'s order.
+    neighbours: [NeighbourCache; SimilarModel::ALL.len()],
     /// Positions in `movies`, most votes first (ties by id): the popular list is a prefix scan.
     pub(super) by_votes: Vec<u32>,
     /// How many movies have each genre of the vocabulary, in its order.
@@ -32,7 +36,13 @@ pub struct Engine {
     pub run_id: Option<EtlRunId>,
     pub fitted_at: Timestamp,
     pub fit_seconds: f64,
+    /// Unique to this engine in the process, increasing: what an answer kept outside the
+    /// engine is tagged with.
+    pub generation: u64,
 }
+
+/// The last [`Engine::generation`] given.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A recommended movie with its score. Borrowed from the engine: an answer is serialised
 /// without copying any row.
@@ -44,12 +54,22 @@ pub struct Recommendation<'a> {
     #[serde(serialize_with = "crate::domain::round::score")]
     pub score: f64,
     /// Why, in words, from the attributes that contributed most.
-    pub reason: String,
+    #[schema(value_type = String)]
+    pub reason: Cow<'a, str>,
 }
 
 /// Which model answers "movies like this one".
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum SimilarModel {
@@ -99,6 +119,11 @@ impl SimilarModel {
     /// on the ratings' values), rather than a ranking measure.
     pub fn predicts_ratings(self) -> bool {
         matches!(self, SimilarModel::Svd | SimilarModel::SvdPp)
+    }
+
+    /// Its place in [`SimilarModel::ALL`].
+    fn index(self) -> usize {
+        self as usize
     }
 
     /// The trained kind it serves, for the collaborative ones.
@@ -339,12 +364,14 @@ impl Engine {
             seed,
             content,
             trained: Vec::new(),
+            neighbours: std::array::from_fn(|_| NeighbourCache::new()),
             by_votes,
             genre_counts,
             model_id: None,
             run_id,
             fitted_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
             fit_seconds: started.elapsed().as_secs_f64(),
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
         })
     }
 
@@ -358,10 +385,7 @@ impl Engine {
     }
 
     pub fn movie(&self, id: MovieId) -> Option<&CatalogMovie> {
-        self.movies
-            .binary_search_by_key(&id, |m| m.id)
-            .ok()
-            .map(|i| &self.movies[i])
+        self.position(id).map(|i| &self.movies[i])
     }
 
     pub(super) fn model(&self, model: SimilarModel) -> Result<&dyn Recommender, RecommendError> {
@@ -387,8 +411,32 @@ impl Engine {
         }
     }
 
+    fn position(&self, id: MovieId) -> Option<usize> {
+        self.movies.binary_search_by_key(&id, |m| m.id).ok()
+    }
+
+    /// Whether [`Engine::similar`] would answer from memory: an unfiltered question about a
+    /// movie whose neighbours by a loaded `model` are kept. Anything else scores the catalog,
+    /// which a server does off its request threads.
+    pub fn similar_is_kept(
+        &self,
+        id: MovieId,
+        n: usize,
+        filters: &Filters,
+        model: SimilarModel,
+    ) -> bool {
+        filters.is_empty()
+            && n <= KEPT
+            && self.is_loaded(Some(model))
+            && self
+                .position(id)
+                .is_some_and(|at| self.neighbours[model.index()].has(at))
+    }
+
     /// The `n` movies most similar to `id` by `model` that pass `filters`, best first, ties by
-    /// id, each with its reason.
+    /// id, each with its reason. Unfiltered (and `n` at most [`KEPT`]), a movie's [`KEPT`]
+    /// nearest and their reasons are computed once and kept; otherwise the catalog is scanned
+    /// for the `n` that pass.
     pub fn similar(
         &self,
         id: MovieId,
@@ -396,22 +444,50 @@ impl Engine {
         filters: &Filters,
         model: SimilarModel,
     ) -> Result<Similar<'_>, RecommendError> {
-        let movie = self.movie(id).ok_or(RecommendError::UnknownMovie(id))?;
+        let at = self.position(id).ok_or(RecommendError::UnknownMovie(id))?;
+        let movie = &self.movies[at];
         let recommender = self.model(model)?;
-        let scored = if filters.is_empty() {
-            recommender.similar(id, n, &|_| true)?
-        } else {
-            let keep = |id| self.movie(id).is_some_and(|m| filters.admits(m));
-            recommender.similar(id, n, &keep)?
-        };
-        let recommendations = scored
+        if filters.is_empty() && n <= KEPT {
+            let kept = self.neighbours[model.index()].get_or_make(at, self.movies.len(), || {
+                Ok::<_, RecommendError>(
+                    self.nearest(recommender, movie, KEPT, filters)?
+                        .into_iter()
+                        .map(|(position, score)| Neighbour::new(position, score))
+                        .collect(),
+                )
+            })?;
+            if let Some(kept) = kept {
+                let recommendations = kept
+                    .iter()
+                    .take(n)
+                    .map(|k| {
+                        let candidate = &self.movies[k.position as usize];
+                        Recommendation {
+                            movie: candidate,
+                            score: k.score,
+                            reason: Cow::Borrowed(
+                                k.reason(|| recommender.explain(movie, candidate)),
+                            ),
+                        }
+                    })
+                    .collect();
+                return Ok(Similar {
+                    movie,
+                    model,
+                    recommendations,
+                });
+            }
+        }
+        let recommendations = self
+            .nearest(recommender, movie, n, filters)?
             .into_iter()
-            .filter_map(|s| {
-                self.movie(s.id).map(|candidate| Recommendation {
+            .map(|(position, score)| {
+                let candidate = &self.movies[position as usize];
+                Recommendation {
                     movie: candidate,
-                    score: s.score,
-                    reason: recommender.explain(movie, candidate),
-                })
+                    score,
+                    reason: Cow::Owned(recommender.explain(movie, candidate)),
+                }
             })
             .collect();
         Ok(Similar {
@@ -420,6 +496,27 @@ impl Engine {
             recommendations,
         })
     }
+
+    /// The `n` movies nearest `movie` by `recommender` among those passing `filters`: their
+    /// positions in the catalog and scores. The one top-N question every answer asks.
+    fn nearest(
+        &self,
+        recommender: &dyn Recommender,
+        movie: &CatalogMovie,
+        n: usize,
+        filters: &Filters,
+    ) -> Result<Vec<(u32, f64)>, RecommendError> {
+        let scored = if filters.is_empty() {
+            recommender.similar(movie.id, n, &|_| true)?
+        } else {
+            let keep = |id| self.movie(id).is_some_and(|m| filters.admits(m));
+            recommender.similar(movie.id, n, &keep)?
+        };
+        Ok(scored
+            .into_iter()
+            .filter_map(|s| Some((self.position(s.id)? as u32, s.score)))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +524,49 @@ mod tests {
     use super::*;
 
     use crate::recommend::test_movie as movie;
+
+    #[test]
+    fn a_kept_list_answers_as_the_scan_would_for_every_n() {
+        let movies: Vec<_> = (1..=60)
+            .map(|i| movie(i, (i % 7) as f64 + 2.0, 1960 + (i % 13) as i32))
+            .collect();
+        let engine = Engine::build(movies, Vec::new(), None, Instant::now()).expect("build");
+        assert!(SimilarModel::ALL
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.index() == i));
+        for model in [SimilarModel::Content, SimilarModel::ContentSeed] {
+            let recommender = engine.model(model).expect("model");
+            let query = engine.movie(MovieId(7)).expect("movie");
+            for n in [1, 3, 10, KEPT, KEPT + 1, 59, 100] {
+                let kept: Vec<(i64, f64, String)> = engine
+                    .similar(MovieId(7), n, &Filters::default(), model)
+                    .expect("similar")
+                    .recommendations
+                    .iter()
+                    .map(|r| (r.movie.id.0, r.score, r.reason.to_string()))
+                    .collect();
+                let scanned: Vec<(i64, f64, String)> = engine
+                    .nearest(recommender, query, n, &Filters::default())
+                    .expect("scan")
+                    .into_iter()
+                    .map(|(at, score)| {
+                        let candidate = &engine.movies[at as usize];
+                        (candidate.id.0, score, recommender.explain(query, candidate))
+                    })
+                    .collect();
+                assert_eq!(kept, scanned, "{model:?}, n = {n}");
+                assert_eq!(kept.len(), n.min(59));
+            }
+            assert!(engine.similar_is_kept(MovieId(7), 10, &Filters::default(), model));
+            assert!(!engine.similar_is_kept(MovieId(8), 10, &Filters::default(), model));
+            let filtered = Filters {
+                year_from: Some(1965),
+                ..Filters::default()
+            };
+            assert!(!engine.similar_is_kept(MovieId(7), 10, &filtered, model));
+        }
+    }
 
     #[test]
     fn filters_apply_to_the_movie_with_that_id_whatever_the_input_order() {

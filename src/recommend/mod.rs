@@ -5,6 +5,7 @@
 mod blocks;
 mod content;
 mod engine;
+mod neighbours;
 mod personal;
 pub mod trained;
 

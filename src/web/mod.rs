@@ -2,6 +2,7 @@
 //! them with utoipa, Swagger UI embedded at `/docs`) and the dashboard, sharing one state and one
 //! error type, behind the production layers.
 
+mod bodies;
 mod dashboard;
 pub mod error;
 mod etl_runs;

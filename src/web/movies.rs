@@ -266,16 +266,37 @@ pub async fn similar(
     let filters = checked_filters(p.year_from, p.year_to, p.min_rating, p.genre)?;
     let model = p.model.unwrap_or_default();
     let engine = state.engine_for(Some(model)).await?;
-    let similar = match engine.similar(id, n, &filters, model) {
-        Ok(similar) => similar,
+    let (generation, question) = (engine.generation, (model, id, n));
+    if filters.is_empty() {
+        if let Some(body) = state.similar_bodies.get(generation, question) {
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+        }
+    }
+    let kept = engine.similar_is_kept(id, n, &filters, model);
+    // Serialised while the engine is held, so the rows are borrowed, not cloned.
+    let answer = move || {
+        engine
+            .similar(id, n, &filters, model)
+            .map(|similar| similar_json(&similar))
+    };
+    // A kept list answers at once; scoring the catalog runs on the blocking pool.
+    let answer = if kept {
+        answer()
+    } else {
+        tokio::task::spawn_blocking(answer)
+            .await
+            .map_err(ApiError::internal)?
+    };
+    let body = match answer {
+        Ok(body) => bytes::Bytes::from(body.map_err(ApiError::internal)?),
         Err(e @ RecommendError::UnknownMovie(_)) => {
-            drop(engine);
             return moved(&state, id, &uri, e.to_string()).await;
         }
         Err(e) => return Err(e.into()),
     };
-    // Serialised while the engine guard is held, so the rows are borrowed, not cloned.
-    let body = similar_json(&similar).map_err(ApiError::internal)?;
+    if filters.is_empty() {
+        state.similar_bodies.put(generation, question, body.clone());
+    }
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -492,7 +513,7 @@ mod tests {
                     .map(|(movie, score)| Recommendation {
                         movie,
                         score,
-                        reason: format!("<b>\"{score}\"</b>\n"),
+                        reason: format!("<b>\"{score}\"</b>\n").into(),
                     })
                     .collect(),
             };

@@ -29,6 +29,8 @@ pub struct AppState {
     data_dir: Arc<PathBuf>,
     pub engine: Arc<ArcSwap<Engine>>,
     pub metrics: Arc<Metrics>,
+    /// Unfiltered `/similar` answers, written once per engine.
+    pub similar_bodies: Arc<super::bodies::SimilarBodies>,
     /// Woken when the database announces a new catalog or model (PostgreSQL's `NOTIFY`), so
     /// the reload need not wait for its next poll.
     pub changes: Arc<tokio::sync::Notify>,
@@ -63,6 +65,7 @@ impl AppState {
             data_dir: Arc::new(data_dir.to_owned()),
             engine: Arc::new(ArcSwap::from_pointee(engine)),
             metrics,
+            similar_bodies: Arc::default(),
             draining: Arc::new(AtomicBool::new(false)),
         })
     }
