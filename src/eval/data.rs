@@ -30,8 +30,9 @@ pub struct Movie {
     pub title: String,
     pub year: Option<i32>,
     pub genres: Vec<Genre>,
-    /// MovieLens users' tags (latest layouts), lower-cased, one entry per distinct tag.
-    pub tags: Vec<String>,
+    /// MovieLens users' tags (latest layouts), lower-cased, with the user who wrote each: a
+    /// protocol keeps only those whose (user, movie) pair it does not hold out.
+    pub tags: Vec<(i64, String)>,
 }
 
 /// Opens a dataset file; a missing one is `EvalError::Missing`.
@@ -172,11 +173,14 @@ pub fn read_movies(dir: &Path, layout: Layout) -> Result<Vec<Movie>, EvalError> 
     .map_err(etl(&path))?;
     let tags = dir.join("tags.csv");
     if layout == Layout::Latest && tags.is_file() {
-        let mut by_movie: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut by_movie: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
         movielens::read_tags(
             open(&tags)?,
-            |_, (_, movie, tag, _)| {
-                by_movie.entry(movie).or_default().push(tag.to_lowercase());
+            |_, (user, movie, tag, _)| {
+                by_movie
+                    .entry(movie)
+                    .or_default()
+                    .push((user, tag.to_lowercase()));
                 Ok(())
             },
             |_| Ok(()),

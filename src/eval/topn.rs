@@ -70,7 +70,13 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(split: &'a Split, movies: &HashMap<i64, &Movie>) -> Self {
+    /// `held_out`: the (user, movie) pairs the protocol hides from this split's training; a tag
+    /// a user wrote on a movie they are tested on would tell the content models the answer.
+    fn new(
+        split: &'a Split,
+        movies: &HashMap<i64, &Movie>,
+        held_out: &HashSet<(i64, i64)>,
+    ) -> Self {
         let binary = RatingMatrix::new(
             split.train.users(),
             split.train.items(),
@@ -92,7 +98,7 @@ impl<'a> Context<'a> {
                     .get(id)
                     .map_or_else(ItemAttributes::default, |m| ItemAttributes {
                         genres: m.genres.iter().map(|g| g.name().to_owned()).collect(),
-                        keywords: m.tags.clone(),
+                        keywords: training_tags(m, held_out),
                         year: m.year,
                         rating: mean,
                         popularity: Some(n as f64),
@@ -110,6 +116,19 @@ impl<'a> Context<'a> {
     fn items(&self) -> usize {
         self.split.train.items()
     }
+}
+
+/// The distinct tags of `movie` written by users not tested on it.
+fn training_tags(movie: &Movie, held_out: &HashSet<(i64, i64)>) -> Vec<String> {
+    let mut tags: Vec<String> = movie
+        .tags
+        .iter()
+        .filter(|(user, _)| !held_out.contains(&(*user, movie.id)))
+        .map(|(_, tag)| tag.clone())
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    tags
 }
 
 /// A fitted top-N model over training positions.
@@ -333,7 +352,8 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
     }
     let split = Split::new(&train, &test);
     let (users, test_users_unknown) = split.relevant(&test, POSITIVE);
-    let ctx = Context::new(&split, &by_id);
+    let held_out: HashSet<(i64, i64)> = test.iter().map(|&(u, m, _)| (u, m)).collect();
+    let ctx = Context::new(&split, &by_id, &held_out);
     // Validation: the same holdout, carved from training.
     let (sub_train, validation) = positives_holdout(
         &train,
@@ -344,7 +364,13 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
     );
     let tuning_split = Split::new(&sub_train, &validation);
     let (tuning_users, _) = tuning_split.relevant(&validation, POSITIVE);
-    let tuning = Context::new(&tuning_split, &by_id);
+    // Tuning hides its validation pairs as well as the test's.
+    let tuning_held_out: HashSet<(i64, i64)> = validation
+        .iter()
+        .map(|&(u, m, _)| (u, m))
+        .chain(held_out.iter().copied())
+        .collect();
+    let tuning = Context::new(&tuning_split, &by_id, &tuning_held_out);
     let tune = |configs: Vec<Config>| -> Result<(Config, f64), EvalError> {
         let started = Instant::now();
         if configs.len() == 1 {
@@ -404,4 +430,31 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
         rows,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_by_a_user_tested_on_the_movie_is_not_seen_in_training() {
+        let movie = Movie {
+            id: 7,
+            title: "Heat".into(),
+            year: Some(1995),
+            genres: Vec::new(),
+            tags: vec![
+                (1, "heist".into()),
+                (2, "pacino".into()),
+                (3, "heist".into()),
+                (2, "la".into()),
+            ],
+        };
+        let held_out: HashSet<(i64, i64)> = [(2, 7), (1, 8)].into_iter().collect();
+        assert_eq!(training_tags(&movie, &held_out), ["heist"]);
+        assert_eq!(
+            training_tags(&movie, &HashSet::new()),
+            ["heist", "la", "pacino"]
+        );
+    }
 }
