@@ -15,6 +15,16 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+/// The trained models a person's list comes from when none is asked for, best first (by the
+/// top-N evaluation on ml-latest-small); content v2 when none is trained.
+pub(super) const PREFERRED: [ModelKind; 5] = [
+    ModelKind::Ease,
+    ModelKind::ItemKnn,
+    ModelKind::Als,
+    ModelKind::SvdPp,
+    ModelKind::Svd,
+];
+
 /// The catalog and its fitted models, as one immutable value.
 pub struct Engine {
     /// Sorted by id: looked up by [`MovieId`], never by position.
@@ -289,7 +299,7 @@ impl Engine {
             Some(model) => model.trained().is_none_or(read),
             // The default reads the preferred kinds in order until one loads.
             None => {
-                for kind in super::personal::PREFERRED {
+                for kind in PREFERRED {
                     match self.lazy(kind).map(|t| t.loaded.get()) {
                         None => continue,
                         Some(None) => return false,

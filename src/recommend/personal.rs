@@ -2,26 +2,15 @@
 //! someone who is not in the database) folded into a model, nothing retrained or stored; each
 //! pick with the rated movies that speak for it.
 
-use super::engine::Engine;
+use super::engine::{Engine, PREFERRED};
 use super::{star_weight, Filters, Rated, RecommendError, Recommender, SimilarModel, LIKED};
 use crate::domain::movie::CatalogMovie;
-use crate::domain::trained::ModelKind;
 use crate::domain::MovieId;
 use serde::Serialize;
 
 /// Rated movies a reason may name, the best rated first: bounds the reasons' cost for a
 /// profile of a thousand ratings.
 const REASON_CANDIDATES: usize = 50;
-
-/// The trained models a person's list comes from when none is asked for, best first (by the
-/// top-N evaluation on ml-latest-small); content v2 when none is trained.
-pub(super) const PREFERRED: [ModelKind; 5] = [
-    ModelKind::Ease,
-    ModelKind::ItemKnn,
-    ModelKind::Als,
-    ModelKind::SvdPp,
-    ModelKind::Svd,
-];
 
 /// A rated movie that speaks for a pick.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
