@@ -276,6 +276,23 @@ fn a_command_reads_only_the_models_it_uses() {
     assert!(movierec(&db, &data, &["etl", "--source", &source])
         .status
         .success());
+    // EASE^R's dense fit (16 bytes per pair of the 40 movies) is refused up front when it
+    // would not fit the memory it may use, and nothing is recorded.
+    let refused = movierec(
+        &db,
+        &data,
+        &["train", "--model", "ease", "--memory-limit", "1000"],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "ease on 40 movies needs 25.0 KiB of memory to fit, more than the 1000 bytes"
+        ) && stderr.contains("train `als` or `item-knn`"),
+        "{stderr}"
+    );
+    let none = movierec(&db, &data, &["models"]);
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no trained models"));
     let ease = json(&movierec(
         &db,
         &data,

@@ -53,6 +53,11 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..))]
     keep: u16,
 
+    /// The memory a fit may use, in bytes: a fit known to need more is refused before it
+    /// starts [default: what the system reports available].
+    #[arg(long, env = "MOVIEREC_MEMORY_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
+    memory_limit: Option<u64>,
+
     /// Print the model's record as JSON.
     #[arg(long)]
     json: bool,
@@ -86,6 +91,7 @@ pub fn run(
         lambda: args.lambda,
         k: args.k.map(usize::from),
         seed: args.seed,
+        memory_limit: args.memory_limit,
     };
     let model = trained::train(&mut store, data_dir, args.model, &params)?;
     prune(&mut store, data_dir, args.keep)?;

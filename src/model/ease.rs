@@ -20,6 +20,12 @@ pub enum EaseError {
     NotPositiveDefinite(f64),
 }
 
+/// Bytes the dense fit holds at its peak for `items` movies: two n × n matrices of 8-byte
+/// entries at once (the Gram matrix and its Cholesky factor, then the factor and the inverse).
+pub fn fit_bytes(items: usize) -> u64 {
+    16 * (items as u64).pow(2)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ease {
     pub lambda: f64,

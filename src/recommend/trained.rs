@@ -41,6 +41,24 @@ pub enum TrainError {
     Artifact { path: String, message: String },
     #[error("cannot fit {kind}: {message}")]
     Fit { kind: ModelKind, message: String },
+    #[error("{kind} on {movies} movies needs {} of memory to fit, more than the {} it may use (`--memory-limit`, else what the system has available): {advice}", size(*needs), size(*limit))]
+    TooLarge {
+        kind: ModelKind,
+        movies: usize,
+        needs: u64,
+        limit: u64,
+        advice: &'static str,
+    },
+}
+
+/// A size in bytes, KiB, MiB or GiB, whichever reads best.
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+        _ => format!("{:.2} GiB", bytes as f64 / 1_073_741_824.0),
+    }
 }
 
 /// Hyper-parameters; `None` takes the kind's default (the values `movierec eval` chose on
@@ -57,6 +75,8 @@ pub struct TrainParams {
     /// Item-kNN's neighbours per prediction.
     pub k: Option<usize>,
     pub seed: u64,
+    /// The memory a fit may use, in bytes; `None`: what the system reports available.
+    pub memory_limit: Option<u64>,
 }
 
 /// A fitted model of one kind.
@@ -337,6 +357,34 @@ fn held_out(
     Ok(out)
 }
 
+/// Refuses, before anything is allocated, a fit whose memory grows with the square of the
+/// catalog (EASE^R's dense form) when it would not fit in `limit` (else `MemAvailable`).
+fn fits_in_memory(kind: ModelKind, movies: usize, limit: Option<u64>) -> Result<(), TrainError> {
+    if kind != ModelKind::Ease {
+        return Ok(());
+    }
+    let needs = crate::model::ease::fit_bytes(movies);
+    match limit.or_else(available_memory) {
+        Some(limit) if needs > limit => Err(TrainError::TooLarge {
+            kind,
+            movies,
+            needs,
+            limit,
+            advice: "EASE^R's dense form grows with the square of the catalog; train `als` or \
+                     `item-knn`, which grow with the ratings",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What Linux reports available (`MemAvailable` in `/proc/meminfo`), in bytes.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Fits `kind` on every rating in the database, measures it on a holdout of the same ratings,
 /// writes the artifact under `<data_dir>/models/` and records it in `models`.
 pub fn train(
@@ -346,6 +394,7 @@ pub fn train(
     params: &TrainParams,
 ) -> Result<TrainedModel, TrainError> {
     let data = read_ratings(store)?;
+    fits_in_memory(kind, data.movies.len(), params.memory_limit)?;
     let metrics = held_out(kind, &data, params)?;
     let all = split_by_movie(&data.rows, &[], &data.movies);
     let started = Instant::now();
@@ -566,5 +615,30 @@ impl Recommender for Served {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dense_fit_larger_than_the_memory_it_may_use_is_refused_naming_both_sizes() {
+        let err = fits_in_memory(ModelKind::Ease, 62_423, Some(24 << 30))
+            .expect_err("ml-25m's catalog in 24 GiB");
+        assert!(
+            err.to_string().starts_with(
+                "ease on 62423 movies needs 58.06 GiB of memory to fit, more than the 24.00 GiB"
+            ),
+            "{err}"
+        );
+        assert!(fits_in_memory(ModelKind::Ease, 9_742, Some(24 << 30)).is_ok());
+        assert!(
+            fits_in_memory(ModelKind::Als, 62_423, Some(1)).is_ok(),
+            "ALS is not dense"
+        );
+        assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(size(25_600), "25.0 KiB");
+        assert_eq!(size(3 << 20), "3.0 MiB");
     }
 }
