@@ -88,16 +88,16 @@ fn migrations_apply_once_and_a_read_only_open_needs_them() {
         .to_string();
     assert!(err.contains("does not exist; run `movierec etl`"), "{err}");
     let store = Store::connect(&pg.location()).expect("migrate");
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(store.schema_version().expect("version"), 3);
     drop(store);
     let store = Store::connect(&pg.location()).expect("again");
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(store.schema_version().expect("version"), 3);
     let applied: i64 = pg
         .client()
         .query_one("SELECT COUNT(*) FROM refinery_schema_history", &[])
         .expect("history")
         .get(0);
-    assert_eq!(applied, 2, "each applied once");
+    assert_eq!(applied, 3, "each applied once");
     // SQLite's tables, column for column.
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = rusqlite::Connection::open(dir.path().join("s.db")).expect("open");

@@ -288,11 +288,51 @@ fn a_command_reads_only_the_models_it_uses() {
     assert!(
         stderr.contains(
             "ease on 40 movies needs 25.0 KiB of memory to fit, more than the 1000 bytes"
-        ) && stderr.contains("train `als` or `item-knn`"),
+        ) && stderr.contains("train `sparse-ease`"),
+        "{stderr}"
+    );
+    // The sparse form is checked too, against its own (linear) size.
+    let refused = movierec(
+        &db,
+        &data,
+        &["train", "--model", "sparse-ease", "--memory-limit", "1000"],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("sparse-ease on 40 movies needs") && stderr.contains("`--k`"),
         "{stderr}"
     );
     let none = movierec(&db, &data, &["models"]);
     assert!(String::from_utf8_lossy(&none.stdout).contains("no trained models"));
+    // Trained, it is recorded with its neighbours and answers from them.
+    let sparse = json(&movierec(
+        &db,
+        &data,
+        &["train", "--model", "sparse-ease", "--k", "10", "--json"],
+    ));
+    assert_eq!(sparse["params"]["neighbours"], 10, "{sparse}");
+    assert!(
+        sparse["metrics"]["ndcg_at_10"].as_f64().expect("ndcg") > 0.0,
+        "{sparse}"
+    );
+    let similar = movierec(
+        &db,
+        &data,
+        &[
+            "recommend",
+            "--id",
+            "1",
+            "--model",
+            "sparse-ease",
+            "-n",
+            "3",
+        ],
+    );
+    assert!(
+        similar.status.success(),
+        "{}",
+        String::from_utf8_lossy(&similar.stderr)
+    );
     let ease = json(&movierec(
         &db,
         &data,

@@ -15,7 +15,7 @@ fn parse_kind(name: &str) -> Result<ModelKind, String> {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// item-knn, svd, svd++, als or ease.
+    /// item-knn, svd, svd++, als, ease or sparse-ease.
     #[arg(long, value_parser = parse_kind)]
     model: ModelKind,
 
@@ -35,12 +35,13 @@ pub struct Args {
     #[arg(long)]
     learning_rate: Option<f64>,
 
-    /// EASE^R's λ (> 0).
+    /// EASE^R's and sparse EASE^R's λ (> 0).
     #[arg(long)]
     lambda: Option<f64>,
 
-    /// Item-kNN's neighbours per score.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    /// Neighbours: item-kNN's per score, sparse EASE^R's per movie (each movie's weights come
+    /// from its k most co-occurring movies).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=2000))]
     k: Option<u16>,
 
     /// Seed of the holdout split and the initial factors.

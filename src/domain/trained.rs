@@ -18,16 +18,20 @@ coded_enum!(
         Als = "als",
         /// EASE^R, the shallow linear autoencoder.
         Ease = "ease",
+        /// EASE^R with each movie regressed on its most co-occurring movies only: for
+        /// catalogs too large for the dense form.
+        SparseEase = "sparse-ease",
     }
 );
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 5] = [
+    pub const ALL: [ModelKind; 6] = [
         ModelKind::ItemKnn,
         ModelKind::Svd,
         ModelKind::SvdPp,
         ModelKind::Als,
         ModelKind::Ease,
+        ModelKind::SparseEase,
     ];
 
     /// The known names, comma-separated (for error messages).

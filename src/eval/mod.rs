@@ -78,6 +78,7 @@ algorithms!(
         ItemKnn = "item-knn",
         Als = "als",
         Ease = "ease",
+        SparseEase = "sparse-ease",
         Hybrid = "hybrid",
     }
 );

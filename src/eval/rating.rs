@@ -88,7 +88,7 @@ impl Config {
             Config::Knn(_, k) => {
                 let shrinkage = match k.similarity {
                     Similarity::PearsonBaseline { shrinkage } => shrinkage,
-                    Similarity::Cosine => 0.0,
+                    Similarity::Cosine | Similarity::Count => 0.0,
                 };
                 format!("k={} shrinkage={shrinkage}", k.k)
             }

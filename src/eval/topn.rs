@@ -11,12 +11,13 @@
 
 use super::data::Movie;
 use super::{EvalError, Input, TopNAlgorithm};
-use crate::model::als::{bm25, Als, AlsParams};
+use crate::model::als::{bm25_weights, Als, AlsParams, Weighting};
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
 use crate::model::ease::Ease;
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
 use crate::model::metrics::{self, TopNScores};
 use crate::model::ratings::RatingMatrix;
+use crate::model::sparse_ease::{SparseEase, DEFAULT_NEIGHBOURS};
 use crate::model::split::{positives_holdout, Split};
 use crate::model::top_unrated;
 use crate::model::ContentModel;
@@ -139,6 +140,7 @@ enum Ranker {
     Knn(ItemKnn),
     Als(Als),
     Ease(Ease),
+    SparseEase(SparseEase),
     /// EASE^R plus a weight times the content model's (normalised) scores.
     Hybrid(Ease, ContentBlocks, f64),
 }
@@ -155,6 +157,7 @@ impl Ranker {
             Ranker::Knn(knn) => knn.score_items(items, out),
             Ranker::Als(als) => als.score_user(u as usize, out),
             Ranker::Ease(ease) => ease.score_items(items, out),
+            Ranker::SparseEase(ease) => ease.score_items(items, out),
             Ranker::Hybrid(ease, content, weight) => {
                 ease.score_items(items, out);
                 let mut extra = vec![0.0; out.len()];
@@ -233,6 +236,8 @@ enum Config {
     Knn(usize),
     Als(AlsParams),
     Ease(f64),
+    /// λ and the neighbours per movie.
+    SparseEase(f64, usize),
     Hybrid(f64, BlockWeights, f64),
 }
 
@@ -264,12 +269,15 @@ impl Config {
                 None,
             )),
             Config::Als(p) => {
-                let weights = bm25(ctx.binary.by_item(), ctx.binary.users(), 100.0, 0.8)
-                    .transpose(ctx.binary.users());
+                let (weights, _) = bm25_weights(&ctx.binary, p.weighting);
                 Ranker::Als(Als::fit(&weights, ctx.items(), p))
             }
             Config::Ease(lambda) => Ranker::Ease(
                 Ease::fit(&ctx.binary, lambda).map_err(|e| EvalError::Model(e.to_string()))?,
+            ),
+            Config::SparseEase(lambda, k) => Ranker::SparseEase(
+                SparseEase::fit(&ctx.binary, lambda, k)
+                    .map_err(|e| EvalError::Model(e.to_string()))?,
             ),
             Config::Hybrid(lambda, w, weight) => Ranker::Hybrid(
                 Ease::fit(&ctx.binary, lambda).map_err(|e| EvalError::Model(e.to_string()))?,
@@ -286,10 +294,11 @@ impl Config {
             Config::Content(w) => w.to_string(),
             Config::Knn(k) => format!("cosine, k={k}"),
             Config::Als(p) => format!(
-                "factors={} reg={} iterations={} cg_steps={} bm25(item × user) K1=100 B=0.8",
-                p.factors, p.reg, p.iterations, p.cg_steps
+                "{} factors={} reg={} α={} iterations={}",
+                p.weighting, p.factors, p.reg, p.alpha, p.iterations
             ),
             Config::Ease(l) => format!("λ={l}"),
+            Config::SparseEase(l, k) => format!("λ={l}, {k} neighbours per movie"),
             Config::Hybrid(l, _, w) => format!("ease λ={l} + {w} × content"),
         }
     }
@@ -309,13 +318,33 @@ fn grid(a: TopNAlgorithm, chosen_lambda: f64, seed: u64) -> Vec<Config> {
             })
             .collect(),
         TopNAlgorithm::ItemKnn => [20, 50, 100, 200].into_iter().map(Config::Knn).collect(),
-        TopNAlgorithm::Als => vec![Config::Als(AlsParams {
-            seed,
-            ..AlsParams::default()
-        })],
+        TopNAlgorithm::Als => {
+            let mut configs = Vec::new();
+            for weighting in [Weighting::UserRows, Weighting::ItemRows] {
+                for factors in [16, 32, 64] {
+                    for reg in [1.0, 10.0, 30.0, 100.0] {
+                        for alpha in [1.0, 2.0, 4.0] {
+                            configs.push(Config::Als(AlsParams {
+                                factors,
+                                reg,
+                                alpha,
+                                weighting,
+                                seed,
+                                ..AlsParams::default()
+                            }));
+                        }
+                    }
+                }
+            }
+            configs
+        }
         TopNAlgorithm::Ease => [100.0, 250.0, 500.0, 1000.0]
             .into_iter()
             .map(Config::Ease)
+            .collect(),
+        TopNAlgorithm::SparseEase => [100.0, 250.0, 500.0, 1000.0]
+            .into_iter()
+            .map(|l| Config::SparseEase(l, DEFAULT_NEIGHBOURS))
             .collect(),
         TopNAlgorithm::Hybrid => [0.05, 0.1, 0.2]
             .into_iter()

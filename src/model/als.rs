@@ -4,35 +4,115 @@
 //! (then item) with a few CG steps warm-started from the previous x_u, in parallel over rows.
 //! Confidence c_ui = α · weight_ui, preference p_ui = 1 for every stored interaction.
 //!
-//! [`bm25`] is implicit's `bm25_weight` (K1, B) over the user × item matrix.
+//! [`bm25`] is implicit's `bm25_weight` (K1, B); [`Weighting`] says over which rows it runs.
 
-use super::ratings::Csr;
+use super::ratings::{Csr, RatingMatrix};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// implicit's BM25 constants (its MovieLens example's): saturation K1, length normalisation B.
+pub const BM25_K1: f64 = 100.0;
+pub const BM25_B: f64 = 0.8;
+
+/// The rows [`bm25`] normalises the binary interactions over. Over user rows, a movie's idf
+/// falls with its audience and a heavy rater's movies count less each; over item rows (implicit's
+/// MovieLens example), a user's idf falls with how much they rated and a popular movie's
+/// interactions count less each. `movierec eval` chooses between them on validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Weighting {
+    UserRows,
+    ItemRows,
+}
+
+impl std::fmt::Display for Weighting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Weighting::UserRows => "bm25 over user rows",
+            Weighting::ItemRows => "bm25 over item rows",
+        })
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AlsParams {
     pub factors: usize,
     pub reg: f64,
     pub iterations: usize,
+    /// Confidence per unit of weight: c = α · weight.
     pub alpha: f64,
+    pub weighting: Weighting,
     pub cg_steps: usize,
     pub seed: u64,
 }
 
 impl Default for AlsParams {
-    /// implicit 0.7's defaults with the factors and regularisation.
+    /// What `movierec eval` chose on ml-latest-small's validation holdout (implicit 0.7's
+    /// solver settings: 15 iterations, 3 CG steps).
     fn default() -> Self {
         Self {
             factors: 64,
-            reg: 0.05,
+            reg: 30.0,
             iterations: 15,
             alpha: 1.0,
+            weighting: Weighting::UserRows,
             cg_steps: 3,
             seed: 0,
         }
+    }
+}
+
+/// What BM25 needs to weigh the movies of a user who was not in training, as training weighed
+/// its users'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fold {
+    /// Over item rows: each movie's row factor; the user's idf comes from how many they rated
+    /// among `items` movies.
+    ItemRows { factors: Vec<f32>, items: usize },
+    /// Over user rows: each movie's idf; the user's length against training's mean length.
+    UserRows { idf: Vec<f32>, mean_length: f64 },
+}
+
+impl Fold {
+    /// The BM25 weight of each of `items`, the movies (binary) of one new user.
+    pub fn weights(&self, items: &[u32]) -> Vec<f32> {
+        match self {
+            Fold::ItemRows { factors, items: n } => {
+                let idf = bm25_idf(*n, items.len()) as f32;
+                items.iter().map(|&i| factors[i as usize] * idf).collect()
+            }
+            Fold::UserRows { idf, mean_length } => {
+                let norm = (1.0 - BM25_B) + BM25_B * items.len() as f64 / mean_length.max(1.0);
+                let factor = ((BM25_K1 + 1.0) / (BM25_K1 * norm + 1.0)) as f32;
+                items.iter().map(|&i| factor * idf[i as usize]).collect()
+            }
+        }
+    }
+}
+
+/// The user × item confidences (before α) of `binary` under `weighting`, and what a new user's
+/// weights need.
+pub fn bm25_weights(binary: &RatingMatrix, weighting: Weighting) -> (Csr, Fold) {
+    let (users, items) = (binary.users(), binary.items());
+    match weighting {
+        Weighting::UserRows => {
+            let lengths: f64 = (0..users).map(|u| binary.by_user().row_len(u) as f64).sum();
+            let fold = Fold::UserRows {
+                idf: (0..items)
+                    .map(|i| bm25_idf(users, binary.by_item().row_len(i)) as f32)
+                    .collect(),
+                mean_length: lengths / (users as f64).max(1.0),
+            };
+            (bm25(binary.by_user(), items, BM25_K1, BM25_B), fold)
+        }
+        Weighting::ItemRows => (
+            bm25(binary.by_item(), users, BM25_K1, BM25_B).transpose(users),
+            Fold::ItemRows {
+                factors: bm25_row_factors(binary.by_item(), BM25_K1, BM25_B),
+                items,
+            },
+        ),
     }
 }
 
@@ -80,6 +160,12 @@ pub fn bm25_row_factors(m: &Csr, k1: f64, b: f64) -> Vec<f32> {
             ((k1 + 1.0) / (k1 * norm + 1.0)) as f32
         })
         .collect()
+}
+
+/// Bytes a fit holds at its peak: the user and item factors (f32) and the weights twice, by
+/// user and by item (a u32 column and an f32 value an entry).
+pub fn fit_bytes(users: usize, items: usize, ratings: usize, factors: usize) -> u64 {
+    4 * (factors as u64) * (users + items) as u64 + 16 * ratings as u64
 }
 
 /// Fitted user and item factors (row-major, `factors` wide).
@@ -344,6 +430,41 @@ mod tests {
         let factors = bm25_row_factors(m.by_user(), 100.0, 0.8);
         let folded = f64::from(factors[0]) * bm25_idf(2, 2);
         assert!((folded - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_new_users_weights_are_what_training_gave_a_user_with_the_same_movies() {
+        let m = RatingMatrix::new(
+            3,
+            4,
+            &[
+                (0, 0, 1.0),
+                (0, 1, 1.0),
+                (0, 3, 1.0),
+                (1, 0, 1.0),
+                (2, 2, 1.0),
+                (2, 0, 1.0),
+            ],
+        );
+        for weighting in [Weighting::UserRows, Weighting::ItemRows] {
+            let (weights, fold) = bm25_weights(&m, weighting);
+            for u in 0..3 {
+                let (items, trained) = weights.row(u);
+                let folded = fold.weights(items);
+                for (a, b) in trained.iter().zip(&folded) {
+                    assert!(
+                        (a - b).abs() < 1e-6,
+                        "{weighting}: {trained:?} vs {folded:?}"
+                    );
+                }
+            }
+            // Over user rows the rarer movie weighs more; over item rows the lighter user does.
+            let w = |u, i| weights.get(u, i).expect("stored");
+            match weighting {
+                Weighting::UserRows => assert!(w(0, 1) > w(0, 0)),
+                Weighting::ItemRows => assert!(w(1, 0) > w(0, 0)),
+            }
+        }
     }
 
     #[test]

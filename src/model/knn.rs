@@ -20,6 +20,8 @@ pub enum Similarity {
     PearsonBaseline { shrinkage: f64 },
     /// Cosine of the binary "rated" vectors.
     Cosine,
+    /// How many users rated both (the Gram matrix XᵀX's entry): the support of sparse EASE^R.
+    Count,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,6 +31,13 @@ pub struct KnnParams {
     /// Neighbours kept per item.
     pub keep: usize,
     pub similarity: Similarity,
+}
+
+/// Bytes [`Neighbours::build`] holds at its peak for `items` items keeping `keep` each: the
+/// lists (8 bytes an entry) and a catalog-long accumulator per thread.
+pub fn fit_bytes(items: usize, keep: usize) -> u64 {
+    let threads = rayon::current_num_threads() as u64;
+    8 * (items as u64) * (keep as u64) + threads * 36 * items as u64
 }
 
 /// Each item's most similar items, best first.
@@ -49,9 +58,21 @@ impl Neighbours {
         self.ptr.len().saturating_sub(1)
     }
 
+    /// Lists already ranked, item by item.
+    pub fn from_lists(lists: Vec<Vec<(u32, f32)>>) -> Self {
+        let mut ptr = Vec::with_capacity(lists.len() + 1);
+        ptr.push(0);
+        let mut list = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        for l in lists {
+            list.extend(l);
+            ptr.push(list.len());
+        }
+        Self { ptr, list }
+    }
+
     /// Computes every item's `keep` best neighbours. `residuals`, in [`RatingMatrix::triples`]
     /// order, are the values the similarity correlates; without them every value is 1.
-    fn build(m: &RatingMatrix, params: &KnnParams, residuals: Option<&[f32]>) -> Self {
+    pub fn build(m: &RatingMatrix, params: &KnnParams, residuals: Option<&[f32]>) -> Self {
         let items = m.items();
         let by_user = m.by_user();
         // Offsets of each user's row in the by-user arrays, to read residuals.
@@ -85,14 +106,7 @@ impl Neighbours {
                 },
             )
             .collect();
-        let mut ptr = Vec::with_capacity(items + 1);
-        ptr.push(0);
-        let mut list = Vec::new();
-        for l in lists {
-            list.extend(l);
-            ptr.push(list.len());
-        }
-        Self { ptr, list }
+        Self::from_lists(lists)
     }
 }
 
@@ -158,6 +172,7 @@ fn similarity(kind: Similarity, (j, c): &(u32, CoSums), n_i: usize, m: &RatingMa
             let n_j = m.by_item().row_len(*j as usize);
             f64::from(c.n) / ((n_i * n_j) as f64).sqrt()
         }
+        Similarity::Count => f64::from(c.n),
     }
 }
 
@@ -169,6 +184,9 @@ fn top(mut sims: Vec<(u32, f32)>, keep: usize) -> Vec<(u32, f32)> {
         sims.truncate(keep);
     }
     sims.sort_unstable_by(order);
+    // The list was as long as every co-occurring item: kept whole, the lists of a large
+    // catalog would hold its square.
+    sims.shrink_to_fit();
     sims
 }
 
@@ -191,7 +209,7 @@ impl ItemKnn {
         });
         let residuals = match params.similarity {
             Similarity::PearsonBaseline { .. } => residuals,
-            Similarity::Cosine => None,
+            Similarity::Cosine | Similarity::Count => None,
         };
         let neighbours = Neighbours::build(m, &params, residuals.as_deref());
         Self {

@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod mf;
 pub mod ratings;
 pub mod scaler;
+pub mod sparse_ease;
 pub mod split;
 pub mod synthetic;
 

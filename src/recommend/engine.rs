@@ -17,8 +17,9 @@ use std::time::Instant;
 
 /// The trained models a person's list comes from when none is asked for, best first (by the
 /// top-N evaluation on ml-latest-small); content v2 when none is trained.
-pub(super) const PREFERRED: [ModelKind; 5] = [
+pub(super) const PREFERRED: [ModelKind; 6] = [
     ModelKind::Ease,
+    ModelKind::SparseEase,
     ModelKind::ItemKnn,
     ModelKind::Als,
     ModelKind::SvdPp,
@@ -100,6 +101,8 @@ pub enum SimilarModel {
     Als,
     /// Trained: EASE^R's item-to-item weights.
     Ease,
+    /// Trained: sparse EASE^R's item-to-item weights.
+    SparseEase,
 }
 
 impl SimilarModel {
@@ -112,10 +115,11 @@ impl SimilarModel {
             SimilarModel::SvdPp => "svd++",
             SimilarModel::Als => "als",
             SimilarModel::Ease => "ease",
+            SimilarModel::SparseEase => "sparse-ease",
         }
     }
 
-    pub const ALL: [SimilarModel; 7] = [
+    pub const ALL: [SimilarModel; 8] = [
         SimilarModel::Content,
         SimilarModel::ContentSeed,
         SimilarModel::ItemKnn,
@@ -123,6 +127,7 @@ impl SimilarModel {
         SimilarModel::SvdPp,
         SimilarModel::Als,
         SimilarModel::Ease,
+        SimilarModel::SparseEase,
     ];
 
     /// Whether its personal scores are predicted ratings in stars (matrix factorisation fitted
@@ -145,6 +150,7 @@ impl SimilarModel {
             SimilarModel::SvdPp => Some(ModelKind::SvdPp),
             SimilarModel::Als => Some(ModelKind::Als),
             SimilarModel::Ease => Some(ModelKind::Ease),
+            SimilarModel::SparseEase => Some(ModelKind::SparseEase),
         }
     }
 }

@@ -6,12 +6,13 @@ use super::{star_weight, Rated, RecommendError, Recommender, Scored, LIKED};
 use crate::domain::movie::CatalogMovie;
 use crate::domain::trained::{ModelKind, TrainedModel};
 use crate::domain::MovieId;
-use crate::model::als::{bm25, bm25_idf, bm25_row_factors, Als, AlsParams};
+use crate::model::als::{bm25_weights, Als, AlsParams, Fold};
 use crate::model::ease::Ease;
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
 use crate::model::metrics::{self, TopNScores};
 use crate::model::mf::{MatrixFactorization, MfParams};
 use crate::model::ratings::{Positions, RatingMatrix};
+use crate::model::sparse_ease::{self, SparseEase};
 use crate::model::split::{holdout, positives_holdout, Row, Split, SplitCounts};
 use crate::model::top_unrated;
 use crate::store::{Store, StoreError};
@@ -25,9 +26,6 @@ use std::time::Instant;
 
 /// A rating at or above this is a positive (the top-N hold-out's relevant items).
 const POSITIVE: f32 = 4.0;
-/// ALS's BM25 weighting of the item × user matrix (implicit's MovieLens example).
-const BM25_K1: f64 = 100.0;
-const BM25_B: f64 = 0.8;
 /// Neighbours kept per movie by item-kNN, so "similar" can list up to this many.
 const KEEP: usize = 100;
 
@@ -72,7 +70,7 @@ pub struct TrainParams {
     pub learning_rate: Option<f64>,
     /// EASE^R's λ.
     pub lambda: Option<f64>,
-    /// Item-kNN's neighbours per prediction.
+    /// Item-kNN's neighbours per prediction; sparse EASE^R's per movie.
     pub k: Option<usize>,
     pub seed: u64,
     /// The memory a fit may use, in bytes; `None`: what the system reports available.
@@ -84,9 +82,10 @@ pub struct TrainParams {
 enum Fitted {
     Knn(ItemKnn),
     Mf(MatrixFactorization),
-    /// With each item's BM25 factor, to weigh a folded-in user's items as training did.
-    Als(Als, Vec<f32>),
+    /// With what BM25 needs to weigh a folded-in user's items as training did.
+    Als(Als, Fold),
     Ease(Ease),
+    SparseEase(SparseEase),
 }
 
 /// Each known rated position with its [`star_weight`].
@@ -157,10 +156,9 @@ impl Fitted {
                     ..d
                 };
                 let b = binary();
-                let weights = bm25(b.by_item(), b.users(), BM25_K1, BM25_B).transpose(b.users());
-                let factors = bm25_row_factors(b.by_item(), BM25_K1, BM25_B);
+                let (weights, fold) = bm25_weights(&b, params.weighting);
                 (
-                    Fitted::Als(Als::fit(&weights, b.items(), params), factors),
+                    Fitted::Als(Als::fit(&weights, b.items(), params), fold),
                     serde_json::json!(params),
                 )
             }
@@ -172,6 +170,17 @@ impl Fitted {
                 })?;
                 (Fitted::Ease(ease), serde_json::json!({ "lambda": lambda }))
             }
+            ModelKind::SparseEase => {
+                let (lambda, k) = (p.lambda.unwrap_or(250.0), neighbours(p));
+                let ease = SparseEase::fit(&binary(), lambda, k).map_err(|e| TrainError::Fit {
+                    kind,
+                    message: e.to_string(),
+                })?;
+                (
+                    Fitted::SparseEase(ease),
+                    serde_json::json!({ "lambda": lambda, "neighbours": k }),
+                )
+            }
         })
     }
 
@@ -181,6 +190,7 @@ impl Fitted {
         match self {
             Fitted::Knn(k) => k.score_items(rated, out),
             Fitted::Ease(e) => e.score_items(rated, out),
+            Fitted::SparseEase(e) => e.score_items(rated, out),
             Fitted::Als(a, _) => a.score_user(u, out),
             Fitted::Mf(m) => {
                 for (i, o) in out.iter_mut().enumerate() {
@@ -197,6 +207,12 @@ impl Fitted {
                 out.fill(0.0);
                 for &(j, s) in k.neighbours.of(i) {
                     out[j as usize] = f64::from(s);
+                }
+            }
+            Fitted::SparseEase(e) => {
+                out.fill(0.0);
+                for &(j, w) in e.row(i) {
+                    out[j as usize] = f64::from(w);
                 }
             }
             _ => {
@@ -229,6 +245,7 @@ impl Fitted {
                 .find(|n| n.0 as usize == j)
                 .map_or(0.0, |n| f64::from(n.1)),
             Fitted::Ease(e) => f64::from(e.weight(i, j)),
+            Fitted::SparseEase(e) => f64::from(e.weight(i, j)),
             Fitted::Als(a, _) => cosine(&a.item_factors, a.params.factors),
             Fitted::Mf(m) => cosine(&m.item_factors, m.params.factors),
         }
@@ -326,7 +343,7 @@ fn held_out(
             out.extend(metrics::rmse(pairs.iter().copied()).map(|v| ("rmse".to_owned(), v)));
             out.extend(metrics::mae(pairs.iter().copied()).map(|v| ("mae".to_owned(), v)));
         }
-        ModelKind::ItemKnn | ModelKind::Als | ModelKind::Ease => {
+        ModelKind::ItemKnn | ModelKind::Als | ModelKind::Ease | ModelKind::SparseEase => {
             let (train, test) = positives_holdout(&data.rows, POSITIVE, 5, 0.2, p.seed);
             let split = split_by_movie(&train, &test, &data.movies);
             let (users, _) = split.relevant(&test, POSITIVE);
@@ -357,21 +374,57 @@ fn held_out(
     Ok(out)
 }
 
-/// Refuses, before anything is allocated, a fit whose memory grows with the square of the
-/// catalog (EASE^R's dense form) when it would not fit in `limit` (else `MemAvailable`).
-fn fits_in_memory(kind: ModelKind, movies: usize, limit: Option<u64>) -> Result<(), TrainError> {
-    if kind != ModelKind::Ease {
-        return Ok(());
+/// Sparse EASE^R's neighbours per movie: `--k`, else the default.
+fn neighbours(p: &TrainParams) -> usize {
+    p.k.unwrap_or(sparse_ease::DEFAULT_NEIGHBOURS)
+}
+
+/// Bytes fitting `kind` on `data` holds at its peak beyond the ratings themselves (the same
+/// estimates the models document: EASE^R's dense pair of n × n matrices, the others' lists and
+/// factors that grow with the catalog, the users or the ratings).
+fn fit_bytes(kind: ModelKind, data: &Ratings, p: &TrainParams) -> u64 {
+    let (movies, ratings) = (data.movies.len(), data.rows.len());
+    let users = data.rows.iter().map(|r| r.0).collect::<HashSet<_>>().len();
+    match kind {
+        ModelKind::Ease => crate::model::ease::fit_bytes(movies),
+        ModelKind::SparseEase => sparse_ease::fit_bytes(movies, neighbours(p)),
+        ModelKind::ItemKnn => crate::model::knn::fit_bytes(movies, KEEP.max(p.k.unwrap_or(20))),
+        ModelKind::Als => crate::model::als::fit_bytes(
+            users,
+            movies,
+            ratings,
+            p.factors.unwrap_or(AlsParams::default().factors),
+        ),
+        ModelKind::Svd | ModelKind::SvdPp => {
+            // Two factor matrices of f32 and the biases; SVD++ adds its implicit factors.
+            let f = p.factors.unwrap_or(100) as u64;
+            8 * f * (users + 2 * movies) as u64 + 8 * (users + movies) as u64
+        }
     }
-    let needs = crate::model::ease::fit_bytes(movies);
+}
+
+/// Refuses, before the fit allocates anything, one that would need more than `limit` (else
+/// `MemAvailable`), naming both sizes.
+fn fits_in_memory(
+    kind: ModelKind,
+    movies: usize,
+    needs: u64,
+    limit: Option<u64>,
+) -> Result<(), TrainError> {
     match limit.or_else(available_memory) {
         Some(limit) if needs > limit => Err(TrainError::TooLarge {
             kind,
             movies,
             needs,
             limit,
-            advice: "EASE^R's dense form grows with the square of the catalog; train `als` or \
-                     `item-knn`, which grow with the ratings",
+            advice: match kind {
+                ModelKind::Ease => {
+                    "EASE^R's dense form grows with the square of the catalog; train \
+                     `sparse-ease`, which grows with the catalog times its neighbours (`--k`), \
+                     or `als` or `item-knn`, which grow with the ratings"
+                }
+                _ => "lower the size it keeps (`--k`, `--factors`) or give it more memory",
+            },
         }),
         _ => Ok(()),
     }
@@ -394,7 +447,12 @@ pub fn train(
     params: &TrainParams,
 ) -> Result<TrainedModel, TrainError> {
     let data = read_ratings(store)?;
-    fits_in_memory(kind, data.movies.len(), params.memory_limit)?;
+    fits_in_memory(
+        kind,
+        data.movies.len(),
+        fit_bytes(kind, &data, params),
+        params.memory_limit,
+    )?;
     let metrics = held_out(kind, &data, params)?;
     let all = split_by_movie(&data.rows, &[], &data.movies);
     let started = Instant::now();
@@ -541,8 +599,9 @@ impl Recommender for Served {
         let mut scores = vec![0.0; self.movies.len()];
         self.fitted.score_like(at, &mut scores);
         let mut found = self.top(&mut scores, &[at as u32], n, keep);
-        // Item-kNN knows only its kept neighbours: the rest score 0 and say nothing.
-        if matches!(self.fitted, Fitted::Knn(_)) {
+        // Item-kNN and sparse EASE^R know only their kept neighbours: the rest score 0 and say
+        // nothing.
+        if matches!(self.fitted, Fitted::Knn(_) | Fitted::SparseEase(_)) {
             found.retain(|s| s.score > 0.0);
         }
         Ok(found)
@@ -568,18 +627,15 @@ impl Recommender for Served {
         match &self.fitted {
             Fitted::Knn(k) => k.score_weighted(&star_weighted(&known), &mut scores),
             Fitted::Ease(e) => e.score_weighted(&star_weighted(&known), &mut scores),
+            Fitted::SparseEase(e) => e.score_weighted(&star_weighted(&known), &mut scores),
             Fitted::Mf(m) => {
                 let stars: Vec<f32> = known.iter().map(|k| k.1 as f32).collect();
                 m.score_folded(&m.fold_in(&rated, &stars), &mut scores);
             }
-            Fitted::Als(a, factors) => {
+            Fitted::Als(a, fold) => {
                 let liked: Vec<u32> = known.iter().filter(|k| k.1 >= LIKED).map(|k| k.0).collect();
                 let items = if liked.is_empty() { &rated } else { &liked };
-                let idf = bm25_idf(self.movies.len(), items.len());
-                let weights: Vec<f32> = items
-                    .iter()
-                    .map(|&i| factors[i as usize] * idf as f32)
-                    .collect();
+                let weights = fold.weights(items);
                 a.score_vector(&a.fold_in(&self.gram, items, &weights), &mut scores);
             }
         }
@@ -604,7 +660,7 @@ impl Recommender for Served {
         let s = self.fitted.like(q, c);
         match &self.fitted {
             Fitted::Knn(_) => format!("rated by many of the same people (cosine {s:.2})"),
-            Fitted::Ease(_) => format!(
+            Fitted::Ease(_) | Fitted::SparseEase(_) => format!(
                 "people who rated {} tend to rate it (weight {s:.3})",
                 query.title
             ),
@@ -624,19 +680,31 @@ mod tests {
 
     #[test]
     fn a_dense_fit_larger_than_the_memory_it_may_use_is_refused_naming_both_sizes() {
-        let err = fits_in_memory(ModelKind::Ease, 62_423, Some(24 << 30))
+        let dense = |n| crate::model::ease::fit_bytes(n);
+        let err = fits_in_memory(ModelKind::Ease, 62_423, dense(62_423), Some(24 << 30))
             .expect_err("ml-25m's catalog in 24 GiB");
+        let message = err.to_string();
         assert!(
-            err.to_string().starts_with(
+            message.starts_with(
                 "ease on 62423 movies needs 58.06 GiB of memory to fit, more than the 24.00 GiB"
             ),
-            "{err}"
+            "{message}"
         );
-        assert!(fits_in_memory(ModelKind::Ease, 9_742, Some(24 << 30)).is_ok());
         assert!(
-            fits_in_memory(ModelKind::Als, 62_423, Some(1)).is_ok(),
-            "ALS is not dense"
+            message.contains("`sparse-ease`"),
+            "names the sparse form: {message}"
         );
+        assert!(fits_in_memory(ModelKind::Ease, 9_742, dense(9_742), Some(24 << 30)).is_ok());
+        let sparse = sparse_ease::fit_bytes(62_423, sparse_ease::DEFAULT_NEIGHBOURS);
+        assert!(
+            sparse < 1 << 30,
+            "sparse EASE^R at ml-25m: {}",
+            size(sparse)
+        );
+        assert!(fits_in_memory(ModelKind::SparseEase, 62_423, sparse, Some(8 << 30)).is_ok());
+        let err = fits_in_memory(ModelKind::Als, 62_423, 5 << 30, Some(4 << 30))
+            .expect_err("any kind is checked");
+        assert!(err.to_string().contains("`--factors`"), "{err}");
         assert_eq!(size(1000), "1000 bytes");
         assert_eq!(size(25_600), "25.0 KiB");
         assert_eq!(size(3 << 20), "3.0 MiB");

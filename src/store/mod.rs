@@ -57,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_unread_indexes.sql"),
     include_str!("../../migrations/0009_reject_excerpts.sql"),
     include_str!("../../migrations/0010_rating_sources.sql"),
+    include_str!("../../migrations/0011_sparse_ease.sql"),
 ];
 
 /// `CASE <column> WHEN … END`: providers in `order` rank by position, any other last.
