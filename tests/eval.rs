@@ -86,6 +86,122 @@ fn topn_ranks_every_model_and_collaborative_filtering_finds_the_fans_taste() {
 }
 
 #[test]
+fn held_out_users_over_seeds_report_errors_and_a_paired_comparison() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    taste::implicit_dataset(dir.path());
+    let d = dir.path().to_str().expect("utf-8 path");
+    let report = json(&eval(&[
+        "--protocol",
+        "topn",
+        "--dataset",
+        d,
+        "--holdout",
+        "users",
+        "--seeds",
+        "3",
+        "--models",
+        "popularity,ease,als",
+        "--compare",
+        "ease,popularity",
+        "--json",
+    ]));
+    assert_eq!(report["holdout"], "users");
+    assert_eq!(report["seeds"], serde_json::json!([42, 43, 44]));
+    let runs = report["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 3);
+    // Each seed holds out different users, never fitted on: a fifth of the 80.
+    let tested = |r: &Value| r["test_users"].as_u64().expect("users");
+    assert!(
+        runs.iter().all(|r| (12..=16).contains(&tested(r))),
+        "{report}"
+    );
+    assert_ne!(
+        runs[0]["rows"], runs[1]["rows"],
+        "another seed, another split"
+    );
+    let ease = row(&report, "ease");
+    let (mean, se) = (
+        ease["ndcg_at_10"]["mean"].as_f64().expect("mean"),
+        ease["ndcg_at_10"]["se"].as_f64().expect("se over 3 seeds"),
+    );
+    let per_seed: Vec<f64> = runs
+        .iter()
+        .map(|r| row(r, "ease")["ndcg_at_10"].as_f64().expect("ndcg"))
+        .collect();
+    assert!((mean - per_seed.iter().sum::<f64>() / 3.0).abs() < 1e-9);
+    assert!(se > 0.0, "{report}");
+    // Folded in from the rest of their ratings, held-out fans get their genre: EASE^R beats
+    // popularity, which ranks the same movies for both kinds of fans, beyond the error.
+    let c = &report["comparison"];
+    assert_eq!(
+        (c["a"].as_str(), c["b"].as_str()),
+        (Some("ease"), Some("popularity"))
+    );
+    assert_eq!(c["verdict"], "a-beats-b", "{c}");
+    assert!(
+        row(&report, "als")["ndcg_at_10"]["mean"]
+            .as_f64()
+            .expect("als")
+            > 0.0
+    );
+}
+
+#[test]
+fn bad_seed_holdout_and_model_arguments_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    dataset(dir.path());
+    let d = dir.path().to_str().expect("utf-8 path");
+    // 30 users: a fifth held out is 6, too few to measure anything on.
+    let few = dir.path().join("few");
+    std::fs::create_dir(&few).expect("mkdir");
+    std::fs::copy(dir.path().join("movies.csv"), few.join("movies.csv")).expect("movies");
+    let ratings = std::fs::read_to_string(dir.path().join("ratings.csv")).expect("ratings");
+    let kept: String = ratings
+        .lines()
+        .filter(|l| {
+            l.split(',')
+                .next()
+                .and_then(|u| u.parse::<u32>().ok())
+                .is_none_or(|u| u <= 30)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(few.join("ratings.csv"), kept).expect("write");
+    let few = few.to_str().expect("utf-8 path");
+    for (args, says) in [
+        (vec!["--dataset", d, "--seeds", "0"], "0 is not in 1..=100"),
+        (
+            vec!["--dataset", d, "--models", "ease,als,ease"],
+            "model `ease` is named twice in --models",
+        ),
+        (
+            vec!["--dataset", few, "--holdout", "users", "--models", "ease"],
+            "left 6 of them to test or validate on, fewer than the 10",
+        ),
+        (
+            vec![
+                "--dataset",
+                d,
+                "--models",
+                "ease,als",
+                "--compare",
+                "ease,hybrid",
+            ],
+            "--compare needs two different models of those evaluated",
+        ),
+        (
+            vec!["--dataset", d, "--seeds", "2", "--train", d, "--test", d],
+            "one fixed split",
+        ),
+    ] {
+        let out = eval(&[&["--protocol", "topn"][..], &args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn rating_protocol_on_given_files_counts_unknown_users_and_movies() {
     let dir = tempfile::tempdir().expect("tempdir");
     dataset(dir.path());

@@ -3,7 +3,8 @@
 //! holdout: precision, recall, NDCG, MAP, coverage) — as a table or `--json`.
 
 use crate::eval::identity::{IdentityInput, IdentityReport};
-use crate::eval::topn::TopNReport;
+use crate::eval::seeds::SeedsReport;
+use crate::eval::topn::{Holdout, TopNReport};
 use crate::eval::{self, Input, RatingAlgorithm, RatingReport, TopNAlgorithm};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,21 @@ pub enum Protocol {
     /// Entity resolution: MovieLens resolved against a TMDB export by content alone, scored
     /// against `links.csv` (needs --tmdb).
     Identity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HoldoutArg {
+    Ratings,
+    Users,
+}
+
+impl From<HoldoutArg> for Holdout {
+    fn from(h: HoldoutArg) -> Self {
+        match h {
+            HoldoutArg::Ratings => Holdout::Ratings,
+            HoldoutArg::Users => Holdout::Users,
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -45,6 +61,22 @@ pub struct Args {
     /// Seed of every random choice (splits, initial factors).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+
+    /// Top-N: run the protocol on this many seeds (--seed, --seed + 1, …), each its own split,
+    /// validation and fits, and report each metric's mean ± standard error.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: u64,
+
+    /// Top-N: what is held out — `ratings`, a fifth of each user's liked movies (weak
+    /// generalisation), or `users`, a fifth of the users whole, never fitted on and scored
+    /// from the rest of their ratings (strong generalisation).
+    #[arg(long, value_enum, default_value_t = HoldoutArg::Ratings)]
+    holdout: HoldoutArg,
+
+    /// Top-N with --seeds: the two models to compare, paired seed by seed (`A,B`)
+    /// [default: the best two by mean NDCG@10].
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    compare: Vec<String>,
 
     /// The TMDB export the identity protocol resolves MovieLens against
     /// (`../shared/data/tmdb-5000/tmdb_5000_movies.csv`).
@@ -78,11 +110,29 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         Protocol::Topn => {
             let algorithms = chosen(&args.models, TopNAlgorithm::ALL, TopNAlgorithm::parse)?;
-            let report = eval::topn::run(&input, &algorithms)?;
-            if args.json {
-                super::print_json(&report)?;
+            let compare = match args.compare.as_slice() {
+                [] => None,
+                [a, b] => Some((
+                    TopNAlgorithm::parse(a.trim())?,
+                    TopNAlgorithm::parse(b.trim())?,
+                )),
+                _ => anyhow::bail!("--compare takes two models, `A,B`"),
+            };
+            let holdout = args.holdout.into();
+            if args.seeds == 1 && compare.is_none() {
+                let report = eval::topn::run(&input, &algorithms, holdout)?;
+                if args.json {
+                    super::print_json(&report)?;
+                } else {
+                    print_topn(&report);
+                }
             } else {
-                print_topn(&report);
+                let report = eval::seeds::run(&input, &algorithms, holdout, args.seeds, compare)?;
+                if args.json {
+                    super::print_json(&report)?;
+                } else {
+                    print_seeds(&report);
+                }
             }
         }
         Protocol::Identity => {
@@ -110,7 +160,22 @@ fn chosen<A: Copy>(
     if names.is_empty() {
         return Ok(all.to_vec());
     }
-    names.iter().map(|n| parse(n.trim())).collect()
+    let models: Vec<A> = names
+        .iter()
+        .map(|n| parse(n.trim()))
+        .collect::<Result<_, _>>()?;
+    for (k, name) in names.iter().enumerate() {
+        if names[..k]
+            .iter()
+            .any(|earlier| earlier.trim() == name.trim())
+        {
+            return Err(eval::EvalError::Usage(format!(
+                "model `{}` is named twice in --models",
+                name.trim()
+            )));
+        }
+    }
+    Ok(models)
 }
 
 fn print_rating(report: &RatingReport) {
@@ -180,8 +245,12 @@ fn print_topn(report: &TopNReport) {
         ]);
     }
     println!(
-        "top-N protocol on {} — {} test users, {} held-out positives ({} of movies absent from training), catalog {} movies, seed {}",
+        "top-N protocol on {} holding out {} — {} test users, {} held-out positives ({} of movies absent from training), catalog {} movies, seed {}",
         report.dataset.display(),
+        match report.holdout {
+            Holdout::Ratings => "ratings",
+            Holdout::Users => "users",
+        },
         report.test_users,
         report.test_items,
         report.test_items_unseen_in_training,
@@ -196,6 +265,54 @@ fn print_topn(report: &TopNReport) {
         );
     }
     println!("total {:.1} s", report.seconds);
+}
+
+fn print_seeds(report: &SeedsReport) {
+    let mut t = super::output::table(&[
+        "model", "P@10", "R@20", "NDCG@10", "MAP@10", "cov@10", "fit s",
+    ]);
+    for r in &report.rows {
+        t.add_row(vec![
+            r.algorithm.name().to_owned(),
+            r.precision_at_10.to_string(),
+            r.recall_at_20.to_string(),
+            r.ndcg_at_10.to_string(),
+            r.map_at_10.to_string(),
+            r.coverage_at_10.to_string(),
+            format!("{:.2}", r.fit_seconds.mean),
+        ]);
+    }
+    let first = report.runs.first();
+    println!(
+        "top-N protocol, holding out {} — {} seed(s) {:?}; mean ± standard error over seeds; test users per seed {}",
+        match report.holdout {
+            Holdout::Ratings => "a fifth of each user's liked movies",
+            Holdout::Users => "a fifth of the users whole",
+        },
+        report.seeds.len(),
+        report.seeds,
+        first.map_or(0, |r| r.test_users)
+    );
+    println!("{t}");
+    if let Some(c) = &report.comparison {
+        println!(
+            "paired, seed by seed: NDCG@10 of {} − {} = {} ({} wins {} of {}): {}",
+            c.a.name(),
+            c.b.name(),
+            c.ndcg_at_10_difference,
+            c.a.name(),
+            c.a_wins,
+            report.seeds.len(),
+            match c.verdict {
+                crate::eval::seeds::Verdict::ABeatsB =>
+                    format!("{} beats {}", c.a.name(), c.b.name()),
+                crate::eval::seeds::Verdict::BBeatsA =>
+                    format!("{} beats {}", c.b.name(), c.a.name()),
+                crate::eval::seeds::Verdict::WithinError =>
+                    "within twice the standard error".to_owned(),
+            }
+        );
+    }
 }
 
 fn print_identity(report: &IdentityReport) {

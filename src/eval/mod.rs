@@ -7,6 +7,7 @@
 pub mod data;
 pub mod identity;
 mod rating;
+pub mod seeds;
 pub mod topn;
 
 pub use rating::FoldResult;
@@ -29,6 +30,10 @@ pub enum EvalError {
     NoRatings(PathBuf),
     #[error("{0}")]
     Model(String),
+    #[error("holding out whole users left {held} of them to test or validate on, fewer than the {needed} the figures need: the dataset has too few users with 5 or more liked movies for `--holdout users`")]
+    TooFewUsers { held: usize, needed: usize },
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Declares an algorithm enum with its stable names (CLI, JSON).

@@ -6,19 +6,26 @@
 //! and catalog coverage@10 ([`crate::model::metrics`]). Held-out movies absent from training
 //! stay in the relevant set (no model can find them) and are counted.
 //!
-//! Hyper-parameters (EASE^R's λ, item-kNN's k, the content and hybrid weights) are chosen by
-//! NDCG@10 on a validation holdout carved from training the same way, never on the test set.
+//! With [`Holdout::Users`] (strong generalisation, as Liang et al. 2018 and EASE^R's paper
+//! evaluate), 20% of the eligible users are held out whole instead: models are fitted on the
+//! other users' ratings only, and score a held-out user from the rest of their ratings, folded
+//! in without refitting.
+//!
+//! Hyper-parameters (EASE^R's λ, item-kNN's k, ALS's weighting and sizes, the content and hybrid
+//! weights) are chosen by NDCG@10 on a validation holdout carved from training the same way,
+//! never on the test set. [`run_seeds`] repeats the whole protocol over several seeds and
+//! reports each metric's mean and standard error, and a paired comparison of two models.
 
 use super::data::Movie;
 use super::{EvalError, Input, TopNAlgorithm};
-use crate::model::als::{bm25_weights, Als, AlsParams, Weighting};
+use crate::model::als::{bm25_weights, Als, AlsParams, Fold, Weighting};
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
 use crate::model::ease::Ease;
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
 use crate::model::metrics::{self, TopNScores};
 use crate::model::ratings::RatingMatrix;
 use crate::model::sparse_ease::{SparseEase, DEFAULT_NEIGHBOURS};
-use crate::model::split::{positives_holdout, Split};
+use crate::model::split::{positives_holdout, users_holdout, Row, Split};
 use crate::model::top_unrated;
 use crate::model::ContentModel;
 use rayon::prelude::*;
@@ -31,6 +38,21 @@ use std::time::Instant;
 pub const POSITIVE: f32 = 4.0;
 const MIN_POSITIVES: usize = 5;
 const FRACTION: f64 = 0.2;
+/// The users [`Holdout::Users`] holds out, of those with at least [`MIN_POSITIVES`].
+const USERS_FRACTION: f64 = 0.2;
+/// Fewer held-out users than this, for testing or for validation, and the figures are noise.
+pub const MIN_HELD_OUT_USERS: usize = 10;
+
+/// What the top-N protocol holds out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Holdout {
+    /// Weak generalisation: a fifth of each eligible user's positives; every user's other
+    /// ratings are fitted.
+    Ratings,
+    /// Strong generalisation: a fifth of the eligible users, whole; only the others are fitted.
+    Users,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TopNRow {
@@ -47,6 +69,7 @@ pub struct TopNRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct TopNReport {
     pub protocol: &'static str,
+    pub holdout: Holdout,
     pub dataset: PathBuf,
     pub seed: u64,
     pub train_ratings: usize,
@@ -62,10 +85,13 @@ pub struct TopNReport {
     pub seconds: f64,
 }
 
-/// The data every ranker sees: training split, its binary twin, and the movies' attributes by
-/// training position.
+/// The data every ranker sees: the training split (what a test user is scored from), the part
+/// of it models are fitted on as a binary matrix, and the movies' attributes by training
+/// position.
 struct Context<'a> {
     split: &'a Split,
+    /// Who rated what among the fitted users: all of training, or under [`Holdout::Users`] all
+    /// but the held-out users (whose rows stay empty).
     binary: RatingMatrix,
     attributes: Vec<ItemAttributes>,
 }
@@ -73,25 +99,35 @@ struct Context<'a> {
 impl<'a> Context<'a> {
     /// `held_out`: the (user, movie) pairs the protocol hides from this split's training; a tag
     /// a user wrote on a movie they are tested on would tell the content models the answer.
+    /// `unfitted`: users nothing is fitted on (their tags included).
     fn new(
         split: &'a Split,
         movies: &HashMap<i64, &Movie>,
         held_out: &HashSet<(i64, i64)>,
+        unfitted: &HashSet<i64>,
     ) -> Self {
+        let fitted: Vec<bool> = (0..split.users.len() as u32)
+            .map(|u| !unfitted.contains(split.users.id(u)))
+            .collect();
+        let rows: Vec<(u32, u32, f32)> = split
+            .train
+            .triples()
+            .filter(|&(u, _, _)| fitted[u as usize])
+            .collect();
+        let fit = RatingMatrix::new(split.train.users(), split.train.items(), &rows);
         let binary = RatingMatrix::new(
             split.train.users(),
             split.train.items(),
-            &split
-                .train
-                .triples()
-                .map(|(u, i, _)| (u, i, 1.0))
+            &rows
+                .iter()
+                .map(|&(u, i, _)| (u, i, 1.0))
                 .collect::<Vec<_>>(),
         );
         let attributes = (0..split.items.len() as u32)
             .map(|p| {
                 let id = split.items.id(p);
                 let (ratings_sum, n) = {
-                    let (_, r) = split.train.by_item().row(p as usize);
+                    let (_, r) = fit.by_item().row(p as usize);
                     (r.iter().map(|&v| f64::from(v)).sum::<f64>(), r.len())
                 };
                 let mean = (n > 0).then(|| ratings_sum / n as f64 * 2.0);
@@ -99,7 +135,7 @@ impl<'a> Context<'a> {
                     .get(id)
                     .map_or_else(ItemAttributes::default, |m| ItemAttributes {
                         genres: m.genres.iter().map(|g| g.name().to_owned()).collect(),
-                        keywords: training_tags(m, held_out),
+                        keywords: training_tags(m, held_out, unfitted),
                         year: m.year,
                         rating: mean,
                         popularity: Some(n as f64),
@@ -119,12 +155,16 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The distinct tags of `movie` written by users not tested on it.
-fn training_tags(movie: &Movie, held_out: &HashSet<(i64, i64)>) -> Vec<String> {
+/// The distinct tags of `movie` written by users neither tested on it nor left unfitted.
+fn training_tags(
+    movie: &Movie,
+    held_out: &HashSet<(i64, i64)>,
+    unfitted: &HashSet<i64>,
+) -> Vec<String> {
     let mut tags: Vec<String> = movie
         .tags
         .iter()
-        .filter(|(user, _)| !held_out.contains(&(*user, movie.id)))
+        .filter(|(user, _)| !held_out.contains(&(*user, movie.id)) && !unfitted.contains(user))
         .map(|(_, tag)| tag.clone())
         .collect();
     tags.sort_unstable();
@@ -138,7 +178,8 @@ enum Ranker {
     Seed(ContentModel),
     Content(ContentBlocks),
     Knn(ItemKnn),
-    Als(Als),
+    /// With what folds in a user it was not fitted on: their BM25 weights and YᵀY + λI.
+    Als(Als, Fold, Vec<f32>),
     Ease(Ease),
     SparseEase(SparseEase),
     /// EASE^R plus a weight times the content model's (normalised) scores.
@@ -155,7 +196,13 @@ impl Ranker {
             Ranker::Seed(model) => seed_scores(model, ctx, items, ratings, out),
             Ranker::Content(model) => model.score_profile(&profile(items, ratings), out),
             Ranker::Knn(knn) => knn.score_items(items, out),
-            Ranker::Als(als) => als.score_user(u as usize, out),
+            Ranker::Als(als, fold, gram) => {
+                if ctx.binary.by_user().row_len(u as usize) > 0 {
+                    als.score_user(u as usize, out)
+                } else {
+                    als.score_vector(&als.fold_in(gram, items, &fold.weights(items)), out)
+                }
+            }
             Ranker::Ease(ease) => ease.score_items(items, out),
             Ranker::SparseEase(ease) => ease.score_items(items, out),
             Ranker::Hybrid(ease, content, weight) => {
@@ -269,8 +316,10 @@ impl Config {
                 None,
             )),
             Config::Als(p) => {
-                let (weights, _) = bm25_weights(&ctx.binary, p.weighting);
-                Ranker::Als(Als::fit(&weights, ctx.items(), p))
+                let (weights, fold) = bm25_weights(&ctx.binary, p.weighting);
+                let als = Als::fit(&weights, ctx.items(), p);
+                let gram = als.gram();
+                Ranker::Als(als, fold, gram)
             }
             Config::Ease(lambda) => Ranker::Ease(
                 Ease::fit(&ctx.binary, lambda).map_err(|e| EvalError::Model(e.to_string()))?,
@@ -353,27 +402,72 @@ fn grid(a: TopNAlgorithm, chosen_lambda: f64, seed: u64) -> Vec<Config> {
     }
 }
 
-/// The top-N protocol on `input` for `algorithms`.
-pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, EvalError> {
+/// A protocol's split of some ratings.
+struct Carved {
+    train: Vec<Row>,
+    test: Vec<Row>,
+    /// The users nothing may be fitted on.
+    unfitted: HashSet<i64>,
+}
+
+fn carve(rows: &[Row], holdout: Holdout, seed: u64) -> Result<Carved, EvalError> {
+    Ok(match holdout {
+        Holdout::Ratings => {
+            let (train, test) = positives_holdout(rows, POSITIVE, MIN_POSITIVES, FRACTION, seed);
+            Carved {
+                train,
+                test,
+                unfitted: HashSet::new(),
+            }
+        }
+        Holdout::Users => {
+            let (train, test, held) = users_holdout(
+                rows,
+                POSITIVE,
+                MIN_POSITIVES,
+                USERS_FRACTION,
+                FRACTION,
+                seed,
+            );
+            if held.len() < MIN_HELD_OUT_USERS {
+                return Err(EvalError::TooFewUsers {
+                    held: held.len(),
+                    needed: MIN_HELD_OUT_USERS,
+                });
+            }
+            Carved {
+                train,
+                test,
+                unfitted: held,
+            }
+        }
+    })
+}
+
+/// The top-N protocol on `input` for `algorithms`, holding out as `holdout` says.
+pub fn run(
+    input: &Input,
+    algorithms: &[TopNAlgorithm],
+    holdout: Holdout,
+) -> Result<TopNReport, EvalError> {
     let started = Instant::now();
     let layout = super::data::layout(&input.dataset)?;
     let movies = super::data::read_movies(&input.dataset, layout)?;
     let by_id: HashMap<i64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
-    let (train, test, rejected) = match &input.files {
+    let (train, test, unfitted, rejected) = match &input.files {
         Some((train, test)) => {
             let latest = crate::etl::movielens::Layout::Latest;
             let (a, b) = (
                 super::data::read_ratings(train, latest)?,
                 super::data::read_ratings(test, latest)?,
             );
-            (a.rows, b.rows, a.rejected + b.rejected)
+            (a.rows, b.rows, HashSet::new(), a.rejected + b.rejected)
         }
         None => {
             let all =
                 super::data::read_ratings(&input.dataset.join(layout.ratings_file()), layout)?;
-            let (train, test) =
-                positives_holdout(&all.rows, POSITIVE, MIN_POSITIVES, FRACTION, input.seed);
-            (train, test, all.rejected)
+            let c = carve(&all.rows, holdout, input.seed)?;
+            (c.train, c.test, c.unfitted, all.rejected)
         }
     };
     if train.is_empty() {
@@ -382,24 +476,28 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
     let split = Split::new(&train, &test);
     let (users, test_users_unknown) = split.relevant(&test, POSITIVE);
     let held_out: HashSet<(i64, i64)> = test.iter().map(|&(u, m, _)| (u, m)).collect();
-    let ctx = Context::new(&split, &by_id, &held_out);
-    // Validation: the same holdout, carved from training.
-    let (sub_train, validation) = positives_holdout(
-        &train,
-        POSITIVE,
-        MIN_POSITIVES,
-        FRACTION,
-        input.seed.wrapping_add(1),
-    );
+    let ctx = Context::new(&split, &by_id, &held_out, &unfitted);
+    // Validation: the same protocol, carved from what the models are fitted on.
+    let fitted_rows: Vec<Row> = train
+        .iter()
+        .filter(|r| !unfitted.contains(&r.0))
+        .copied()
+        .collect();
+    let Carved {
+        train: sub_train,
+        test: validation,
+        unfitted: tuning_unfitted,
+    } = carve(&fitted_rows, holdout, input.seed.wrapping_add(1))?;
     let tuning_split = Split::new(&sub_train, &validation);
     let (tuning_users, _) = tuning_split.relevant(&validation, POSITIVE);
-    // Tuning hides its validation pairs as well as the test's.
+    // Tuning hides its validation pairs as well as the test's, and the test's users.
     let tuning_held_out: HashSet<(i64, i64)> = validation
         .iter()
         .map(|&(u, m, _)| (u, m))
         .chain(held_out.iter().copied())
         .collect();
-    let tuning = Context::new(&tuning_split, &by_id, &tuning_held_out);
+    let tuning_unfitted: HashSet<i64> = tuning_unfitted.union(&unfitted).copied().collect();
+    let tuning = Context::new(&tuning_split, &by_id, &tuning_held_out, &tuning_unfitted);
     let tune = |configs: Vec<Config>| -> Result<(Config, f64), EvalError> {
         let started = Instant::now();
         if configs.len() == 1 {
@@ -447,6 +545,7 @@ pub fn run(input: &Input, algorithms: &[TopNAlgorithm]) -> Result<TopNReport, Ev
         .count();
     Ok(TopNReport {
         protocol: "topn",
+        holdout,
         dataset: input.dataset.clone(),
         seed: input.seed,
         train_ratings: split.train.len(),
@@ -480,10 +579,16 @@ mod tests {
             ],
         };
         let held_out: HashSet<(i64, i64)> = [(2, 7), (1, 8)].into_iter().collect();
-        assert_eq!(training_tags(&movie, &held_out), ["heist"]);
+        assert_eq!(training_tags(&movie, &held_out, &HashSet::new()), ["heist"]);
         assert_eq!(
-            training_tags(&movie, &HashSet::new()),
+            training_tags(&movie, &HashSet::new(), &HashSet::new()),
             ["heist", "la", "pacino"]
+        );
+        let unfitted: HashSet<i64> = [1, 3].into_iter().collect();
+        assert_eq!(
+            training_tags(&movie, &held_out, &unfitted),
+            Vec::<String>::new(),
+            "a held-out user's tags are not fitted on"
         );
     }
 }

@@ -161,9 +161,67 @@ pub fn positives_holdout(
     (train, test)
 }
 
+/// The strong-generalisation split (Liang et al. 2018): a seeded random `users_fraction` of the
+/// users with at least `min_positives` positives is held out whole, and of each of them a seeded
+/// `fraction` of their positives is the test set (the rest of their rows stay in training as
+/// what a model folds them in from). Returns (train, test, the held-out users).
+pub fn users_holdout(
+    rows: &[Row],
+    positive: f32,
+    min_positives: usize,
+    users_fraction: f64,
+    fraction: f64,
+    seed: u64,
+) -> (Vec<Row>, Vec<Row>, HashSet<i64>) {
+    let mut positives: BTreeMap<i64, usize> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.2 >= positive) {
+        *positives.entry(r.0).or_default() += 1;
+    }
+    let mut eligible: Vec<i64> = positives
+        .into_iter()
+        .filter(|&(_, n)| n >= min_positives)
+        .map(|(u, _)| u)
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    eligible.shuffle(&mut rng);
+    let held: HashSet<i64> = eligible
+        .iter()
+        .take((eligible.len() as f64 * users_fraction) as usize)
+        .copied()
+        .collect();
+    let (theirs, others): (Vec<Row>, Vec<Row>) = rows.iter().partition(|r| held.contains(&r.0));
+    let (fold_in, test) = positives_holdout(&theirs, positive, min_positives, fraction, seed);
+    let mut train = others;
+    train.extend(fold_in);
+    (train, test, held)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_holdout_holds_out_whole_users_and_keeps_their_other_rows_to_fold_in() {
+        let mut rows = Vec::new();
+        for u in 0..20 {
+            for m in 0..10 {
+                rows.push((u, m, if m < 8 { 5.0 } else { 1.0 }));
+            }
+        }
+        // User 99 has too few positives to be held out.
+        rows.extend([(99, 0, 5.0), (99, 1, 1.0)]);
+        let (train, test, held) = users_holdout(&rows, 4.0, 5, 0.25, 0.2, 3);
+        assert_eq!(held.len(), 5, "a quarter of the 20 eligible users");
+        assert!(!held.contains(&99));
+        assert_eq!(train.len() + test.len(), rows.len());
+        assert!(test.iter().all(|r| held.contains(&r.0) && r.2 >= 4.0));
+        for u in &held {
+            // 8 positives: one fifth (1) is tested, the other 9 rows fold the user in.
+            assert_eq!(test.iter().filter(|r| r.0 == *u).count(), 1);
+            assert_eq!(train.iter().filter(|r| r.0 == *u).count(), 9);
+        }
+        assert_eq!(users_holdout(&rows, 4.0, 5, 0.25, 0.2, 3).2, held);
+    }
 
     #[test]
     fn positives_holdout_takes_a_fifth_of_each_eligible_users_positives() {
