@@ -75,38 +75,112 @@ impl Neighbours {
     pub fn build(m: &RatingMatrix, params: &KnnParams, residuals: Option<&[f32]>) -> Self {
         let items = m.items();
         let by_user = m.by_user();
-        // Offsets of each user's row in the by-user arrays, to read residuals.
-        let mut user_start = Vec::with_capacity(m.users() + 1);
-        let mut at = 0;
-        for u in 0..m.users() {
-            user_start.push(at);
-            at += by_user.row_len(u);
-        }
-        let residual = |u: usize, k: usize| residuals.map_or(1.0, |r| r[user_start[u] + k]);
-        let lists: Vec<Vec<(u32, f32)>> = (0..items)
-            .into_par_iter()
-            .map_init(
-                || Accumulator::new(items),
-                |acc, i| {
-                    let (users, _) = m.by_item().row(i);
-                    for &u in users {
-                        let u = u as usize;
-                        let (their_items, _) = by_user.row(u);
-                        let own = their_items
-                            .binary_search(&(i as u32))
-                            .map_or(1.0, |k| residual(u, k));
-                        for (k, &j) in their_items.iter().enumerate() {
-                            if j as usize != i {
-                                acc.add(j, own, residual(u, k));
-                            }
+        let similar = |c: &(u32, CoSums), n_i: usize| similarity(params.similarity, c, n_i, m);
+        let lists: Vec<Vec<(u32, f32)>> = match residuals {
+            // Binary: only how many users rated both, counted in u32s (an eighth of the memory
+            // traffic of the sums, the accumulator of a 62k catalog fits in L2).
+            None => (0..items)
+                .into_par_iter()
+                .map_init(
+                    || Counts::new(items),
+                    |acc, i| {
+                        let (users, _) = m.by_item().row(i);
+                        for &u in users {
+                            acc.add_all(by_user.row(u as usize).0);
                         }
-                    }
-                    let sims = acc.drain(|c| similarity(params.similarity, c, users.len(), m));
-                    top(sims, params.keep)
-                },
-            )
-            .collect();
+                        let sims = acc.drain(i as u32, |c| similar(c, users.len()));
+                        top(sims, params.keep)
+                    },
+                )
+                .collect(),
+            Some(residuals) => {
+                // Offsets of each user's row in the by-user arrays, to read residuals.
+                let mut user_start = Vec::with_capacity(m.users() + 1);
+                let mut at = 0;
+                for u in 0..m.users() {
+                    user_start.push(at);
+                    at += by_user.row_len(u);
+                }
+                let residual = |u: usize, k: usize| residuals[user_start[u] + k];
+                (0..items)
+                    .into_par_iter()
+                    .map_init(
+                        || Accumulator::new(items),
+                        |acc, i| {
+                            let (users, _) = m.by_item().row(i);
+                            for &u in users {
+                                let u = u as usize;
+                                let (their_items, _) = by_user.row(u);
+                                let own = their_items
+                                    .binary_search(&(i as u32))
+                                    .map_or(1.0, |k| residual(u, k));
+                                for (k, &j) in their_items.iter().enumerate() {
+                                    if j as usize != i {
+                                        acc.add(j, own, residual(u, k));
+                                    }
+                                }
+                            }
+                            let sims = acc.drain(|c| similar(c, users.len()));
+                            top(sims, params.keep)
+                        },
+                    )
+                    .collect()
+            }
+        };
         Self::from_lists(lists)
+    }
+}
+
+/// How many users rated both item i and each other item, as long as the catalog, reused per
+/// item: the binary case of [`Accumulator`].
+struct Counts {
+    counts: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl Counts {
+    fn new(items: usize) -> Self {
+        Self {
+            counts: vec![0; items],
+            touched: Vec::new(),
+        }
+    }
+
+    /// One user's items, each co-rated once more.
+    fn add_all(&mut self, items: &[u32]) {
+        for &j in items {
+            let c = &mut self.counts[j as usize];
+            if *c == 0 {
+                self.touched.push(j);
+            }
+            *c += 1;
+        }
+    }
+
+    /// Each touched item but `own` with its similarity, resetting the counts. Every value being
+    /// 1, the sums of products and squares are the count itself.
+    fn drain(&mut self, own: u32, sim: impl Fn(&(u32, CoSums)) -> f64) -> Vec<(u32, f32)> {
+        let mut out = Vec::with_capacity(self.touched.len());
+        for j in self.touched.drain(..) {
+            let n = std::mem::take(&mut self.counts[j as usize]);
+            if j == own {
+                continue;
+            }
+            let v = f64::from(n);
+            let s = sim(&(
+                j,
+                CoSums {
+                    n,
+                    prod: v,
+                    sq_i: v,
+                    sq_j: v,
+                },
+            ));
+            if s > 0.0 {
+                out.push((j, s as f32));
+            }
+        }
+        out
     }
 }
 
