@@ -6,8 +6,10 @@
 # svd++) with `movierec train`, printing its peak memory, wall time (the held-out fit, the fit on
 # everything, the artifact), and the fit's own seconds; then fits implicit's ALS and
 # CosineRecommender on the same ratings (bench/implicit_fit.py) and prints the ratios of fit
-# times. `ease` is expected to be refused (its dense form needs 58 GiB). Needs the reference
-# venv at $VENV (default /tmp/refvenv) with implicit==0.7.3.
+# times. `ease` is expected to be refused (its dense form needs 58 GiB). Last, serving memory:
+# one `serve` on this database, its resident memory with the catalog alone and after each
+# trained kind is first asked for. Needs the reference venv at $VENV (default /tmp/refvenv)
+# with implicit==0.7.3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:?set WORK to a directory with room for 2 GB}
@@ -49,3 +51,17 @@ for ours, theirs in (("als", "implicit ALS"), ("item-knn", "implicit CosineRecom
         print(f"{ours}: fit {r['fit_seconds']:.1f} s vs {theirs} {p['fit_seconds']:.1f} s "
               f"({p['fit_seconds'] / r['fit_seconds']:.2f}x implicit's speed; implicit's peak {p['peak_bytes'] / 2**30:.2f} GiB)")
 PY
+
+# Serving memory at this size: models are read when first asked for.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RUST_LOG=warn "$BIN" --db "$WORK/m.db" --data-dir "$WORK/dir" serve --addr "127.0.0.1:$port" 2>"$WORK/serve.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 600); do curl -sf "127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+rss() { awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status"; }
+echo "serve, catalog only: $(rss)"
+for kind in "${kinds[@]}"; do
+  [ -s "$WORK/train-$kind.json" ] || continue
+  curl -sf "127.0.0.1:$port/api/movies/1/similar?model=$kind&n=10" >/dev/null
+  echo "serve, after the first /similar?model=$kind: $(rss)"
+done

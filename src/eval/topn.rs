@@ -18,7 +18,7 @@
 
 use super::data::Movie;
 use super::{EvalError, Input, TopNAlgorithm};
-use crate::model::als::{bm25_weights, Als, AlsParams, Fold, Weighting};
+use crate::model::als::{bm25_weights, Als, AlsParams, Confidence, Fold, Weighting};
 use crate::model::blocks::{BlockWeights, ContentBlocks, ItemAttributes};
 use crate::model::ease::Ease;
 use crate::model::knn::{ItemKnn, KnnParams, Similarity};
@@ -93,6 +93,8 @@ struct Context<'a> {
     /// Who rated what among the fitted users: all of training, or under [`Holdout::Users`] all
     /// but the held-out users (whose rows stay empty).
     binary: RatingMatrix,
+    /// The same with the stars.
+    ratings: RatingMatrix,
     attributes: Vec<ItemAttributes>,
 }
 
@@ -114,7 +116,7 @@ impl<'a> Context<'a> {
             .triples()
             .filter(|&(u, _, _)| fitted[u as usize])
             .collect();
-        let fit = RatingMatrix::new(split.train.users(), split.train.items(), &rows);
+        let ratings = RatingMatrix::new(split.train.users(), split.train.items(), &rows);
         let binary = RatingMatrix::new(
             split.train.users(),
             split.train.items(),
@@ -127,7 +129,7 @@ impl<'a> Context<'a> {
             .map(|p| {
                 let id = split.items.id(p);
                 let (ratings_sum, n) = {
-                    let (_, r) = fit.by_item().row(p as usize);
+                    let (_, r) = ratings.by_item().row(p as usize);
                     (r.iter().map(|&v| f64::from(v)).sum::<f64>(), r.len())
                 };
                 let mean = (n > 0).then(|| ratings_sum / n as f64 * 2.0);
@@ -146,6 +148,7 @@ impl<'a> Context<'a> {
         Self {
             split,
             binary,
+            ratings,
             attributes,
         }
     }
@@ -200,7 +203,8 @@ impl Ranker {
                 if ctx.binary.by_user().row_len(u as usize) > 0 {
                     als.score_user(u as usize, out)
                 } else {
-                    als.score_vector(&als.fold_in(gram, items, &fold.weights(items)), out)
+                    let weights = fold.weights(items, ratings);
+                    als.score_vector(&als.fold_in(gram, items, &weights), out)
                 }
             }
             Ranker::Ease(ease) => ease.score_items(items, out),
@@ -316,7 +320,7 @@ impl Config {
                 None,
             )),
             Config::Als(p) => {
-                let (weights, fold) = bm25_weights(&ctx.binary, p.weighting);
+                let (weights, fold) = bm25_weights(&ctx.ratings, p.weighting, p.confidence);
                 let als = Als::fit(&weights, ctx.items(), p);
                 let gram = als.gram();
                 Ranker::Als(als, fold, gram)
@@ -343,8 +347,8 @@ impl Config {
             Config::Content(w) => w.to_string(),
             Config::Knn(k) => format!("cosine, k={k}"),
             Config::Als(p) => format!(
-                "{} factors={} reg={} α={} iterations={}",
-                p.weighting, p.factors, p.reg, p.alpha, p.iterations
+                "{} of {} factors={} reg={} α={} iterations={}",
+                p.weighting, p.confidence, p.factors, p.reg, p.alpha, p.iterations
             ),
             Config::Ease(l) => format!("λ={l}"),
             Config::SparseEase(l, k) => format!("λ={l}, {k} neighbours per movie"),
@@ -370,17 +374,20 @@ fn grid(a: TopNAlgorithm, chosen_lambda: f64, seed: u64) -> Vec<Config> {
         TopNAlgorithm::Als => {
             let mut configs = Vec::new();
             for weighting in [Weighting::UserRows, Weighting::ItemRows] {
-                for factors in [16, 32, 64] {
-                    for reg in [1.0, 10.0, 30.0, 100.0] {
-                        for alpha in [1.0, 2.0, 4.0] {
-                            configs.push(Config::Als(AlsParams {
-                                factors,
-                                reg,
-                                alpha,
-                                weighting,
-                                seed,
-                                ..AlsParams::default()
-                            }));
+                for confidence in [Confidence::Interactions, Confidence::Stars] {
+                    for factors in [16, 32, 64] {
+                        for reg in [1.0, 10.0, 30.0, 100.0] {
+                            for alpha in [1.0, 2.0, 4.0] {
+                                configs.push(Config::Als(AlsParams {
+                                    factors,
+                                    reg,
+                                    alpha,
+                                    weighting,
+                                    confidence,
+                                    seed,
+                                    ..AlsParams::default()
+                                }));
+                            }
                         }
                     }
                 }

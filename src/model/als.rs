@@ -43,6 +43,7 @@ pub struct AlsParams {
     /// Confidence per unit of weight: c = α · weight.
     pub alpha: f64,
     pub weighting: Weighting,
+    pub confidence: Confidence,
     pub cg_steps: usize,
     pub seed: u64,
 }
@@ -57,62 +58,136 @@ impl Default for AlsParams {
             iterations: 15,
             alpha: 1.0,
             weighting: Weighting::UserRows,
+            confidence: Confidence::Stars,
             cg_steps: 3,
             seed: 0,
         }
     }
 }
 
+/// What one interaction is worth before BM25: 1 (who rated what, implicit's input) or the
+/// stars / 5, so a 5★ counts more than a 2★ (chosen on validation, like the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Confidence {
+    Interactions,
+    Stars,
+}
+
+impl Confidence {
+    pub fn value(self, stars: f32) -> f32 {
+        match self {
+            Confidence::Interactions => 1.0,
+            Confidence::Stars => stars / 5.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Confidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Confidence::Interactions => "interactions",
+            Confidence::Stars => "stars/5",
+        })
+    }
+}
+
 /// What BM25 needs to weigh the movies of a user who was not in training, as training weighed
 /// its users'.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Fold {
-    /// Over item rows: each movie's row factor; the user's idf comes from how many they rated
-    /// among `items` movies.
-    ItemRows { factors: Vec<f32>, items: usize },
+pub struct Fold {
+    confidence: Confidence,
+    rows: FoldRows,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum FoldRows {
+    /// Over item rows: each movie's length normalisation; the user's idf comes from how many
+    /// they rated among `items` movies.
+    ItemRows { norms: Vec<f32>, items: usize },
     /// Over user rows: each movie's idf; the user's length against training's mean length.
     UserRows { idf: Vec<f32>, mean_length: f64 },
 }
 
 impl Fold {
-    /// The BM25 weight of each of `items`, the movies (binary) of one new user.
-    pub fn weights(&self, items: &[u32]) -> Vec<f32> {
-        match self {
-            Fold::ItemRows { factors, items: n } => {
-                let idf = bm25_idf(*n, items.len()) as f32;
-                items.iter().map(|&i| factors[i as usize] * idf).collect()
+    /// The BM25 weight of each of `items`, rated `stars`, the movies of one new user.
+    pub fn weights(&self, items: &[u32], stars: &[f32]) -> Vec<f32> {
+        let values: Vec<f64> = stars
+            .iter()
+            .map(|&s| f64::from(self.confidence.value(s)))
+            .collect();
+        let saturate = |v: f64, norm: f64| v * (BM25_K1 + 1.0) / (BM25_K1 * norm + v);
+        match &self.rows {
+            FoldRows::ItemRows { norms, items: n } => {
+                let idf = bm25_idf(*n, items.len());
+                items
+                    .iter()
+                    .zip(&values)
+                    .map(|(&i, &v)| (saturate(v, f64::from(norms[i as usize])) * idf) as f32)
+                    .collect()
             }
-            Fold::UserRows { idf, mean_length } => {
-                let norm = (1.0 - BM25_B) + BM25_B * items.len() as f64 / mean_length.max(1.0);
-                let factor = ((BM25_K1 + 1.0) / (BM25_K1 * norm + 1.0)) as f32;
-                items.iter().map(|&i| factor * idf[i as usize]).collect()
+            FoldRows::UserRows { idf, mean_length } => {
+                let length: f64 = values.iter().sum();
+                let norm = (1.0 - BM25_B) + BM25_B * length / mean_length.max(f64::MIN_POSITIVE);
+                items
+                    .iter()
+                    .zip(&values)
+                    .map(|(&i, &v)| (saturate(v, norm) * f64::from(idf[i as usize])) as f32)
+                    .collect()
             }
         }
     }
 }
 
-/// The user × item confidences (before α) of `binary` under `weighting`, and what a new user's
-/// weights need.
-pub fn bm25_weights(binary: &RatingMatrix, weighting: Weighting) -> (Csr, Fold) {
-    let (users, items) = (binary.users(), binary.items());
+/// The user × item confidences (before α) of `ratings` (stars) under `weighting` and
+/// `confidence`, and what a new user's weights need.
+pub fn bm25_weights(
+    ratings: &RatingMatrix,
+    weighting: Weighting,
+    confidence: Confidence,
+) -> (Csr, Fold) {
+    let (users, items) = (ratings.users(), ratings.items());
+    let m = RatingMatrix::new(
+        users,
+        items,
+        &ratings
+            .triples()
+            .map(|(u, i, r)| (u, i, confidence.value(r)))
+            .collect::<Vec<_>>(),
+    );
+    let sums = |rows: &Csr| -> Vec<f64> {
+        (0..rows.rows())
+            .map(|r| rows.row(r).1.iter().map(|&v| f64::from(v)).sum())
+            .collect()
+    };
     match weighting {
         Weighting::UserRows => {
-            let lengths: f64 = (0..users).map(|u| binary.by_user().row_len(u) as f64).sum();
-            let fold = Fold::UserRows {
+            let lengths = sums(m.by_user());
+            let rows = FoldRows::UserRows {
                 idf: (0..items)
-                    .map(|i| bm25_idf(users, binary.by_item().row_len(i)) as f32)
+                    .map(|i| bm25_idf(users, m.by_item().row_len(i)) as f32)
                     .collect(),
-                mean_length: lengths / (users as f64).max(1.0),
+                mean_length: lengths.iter().sum::<f64>() / (users as f64).max(1.0),
             };
-            (bm25(binary.by_user(), items, BM25_K1, BM25_B), fold)
+            (
+                bm25(m.by_user(), items, BM25_K1, BM25_B),
+                Fold { confidence, rows },
+            )
         }
-        Weighting::ItemRows => (
-            bm25(binary.by_item(), users, BM25_K1, BM25_B).transpose(users),
-            Fold::ItemRows {
-                factors: bm25_row_factors(binary.by_item(), BM25_K1, BM25_B),
+        Weighting::ItemRows => {
+            let lengths = sums(m.by_item());
+            let mean = lengths.iter().sum::<f64>() / (items as f64).max(1.0);
+            let rows = FoldRows::ItemRows {
+                norms: lengths
+                    .iter()
+                    .map(|l| ((1.0 - BM25_B) + BM25_B * l / mean) as f32)
+                    .collect(),
                 items,
-            },
-        ),
+            };
+            (
+                bm25(m.by_item(), users, BM25_K1, BM25_B).transpose(users),
+                Fold { confidence, rows },
+            )
+        }
     }
 }
 
@@ -144,22 +219,6 @@ pub fn bm25(m: &Csr, cols: usize, k1: f64, b: f64) -> Csr {
 /// [`bm25`]'s idf of a column with `n` stored values in a matrix of `rows` rows.
 pub fn bm25_idf(rows: usize, n: usize) -> f64 {
     (rows as f64).ln() - (n as f64).ln_1p()
-}
-
-/// What [`bm25`] turns a stored 1 in row r into, before its column's idf:
-/// (K1 + 1) / (K1 · len_r + 1). With [`bm25_idf`], the weights of a new column (a user folded
-/// into a model weighted item × user) without the matrix.
-pub fn bm25_row_factors(m: &Csr, k1: f64, b: f64) -> Vec<f32> {
-    let sums: Vec<f64> = (0..m.rows())
-        .map(|r| m.row(r).1.iter().map(|&v| f64::from(v)).sum())
-        .collect();
-    let average = sums.iter().sum::<f64>() / (m.rows() as f64).max(1.0);
-    sums.iter()
-        .map(|s| {
-            let norm = (1.0 - b) + b * s / average;
-            ((k1 + 1.0) / (k1 * norm + 1.0)) as f32
-        })
-        .collect()
 }
 
 /// Bytes a fit holds at its peak: the user and item factors (f32) and the weights twice, by
@@ -426,10 +485,6 @@ mod tests {
         let expected = 101.0 / (100.0 * norm0 + 1.0) * (2f64.ln() - 3f64.ln());
         assert!((f64::from(w.get(0, 0).expect("stored")) - expected).abs() < 1e-6);
         assert_eq!(w.get(0, 1), Some(0.0));
-        // Row 0's factor times column 0's idf is the stored weight.
-        let factors = bm25_row_factors(m.by_user(), 100.0, 0.8);
-        let folded = f64::from(factors[0]) * bm25_idf(2, 2);
-        assert!((folded - expected).abs() < 1e-6);
     }
 
     #[test]
@@ -438,31 +493,39 @@ mod tests {
             3,
             4,
             &[
-                (0, 0, 1.0),
-                (0, 1, 1.0),
-                (0, 3, 1.0),
-                (1, 0, 1.0),
+                (0, 0, 4.0),
+                (0, 1, 5.0),
+                (0, 3, 2.0),
+                (1, 0, 3.0),
                 (2, 2, 1.0),
-                (2, 0, 1.0),
+                (2, 0, 4.5),
             ],
         );
         for weighting in [Weighting::UserRows, Weighting::ItemRows] {
-            let (weights, fold) = bm25_weights(&m, weighting);
-            for u in 0..3 {
-                let (items, trained) = weights.row(u);
-                let folded = fold.weights(items);
-                for (a, b) in trained.iter().zip(&folded) {
-                    assert!(
-                        (a - b).abs() < 1e-6,
-                        "{weighting}: {trained:?} vs {folded:?}"
-                    );
+            for confidence in [Confidence::Interactions, Confidence::Stars] {
+                let (weights, fold) = bm25_weights(&m, weighting, confidence);
+                for u in 0..3 {
+                    let (items, trained) = weights.row(u);
+                    let folded = fold.weights(items, m.by_user().row(u).1);
+                    for (a, b) in trained.iter().zip(&folded) {
+                        assert!(
+                            (a - b).abs() < 1e-6,
+                            "{weighting} {confidence}: {trained:?} vs {folded:?}"
+                        );
+                    }
                 }
-            }
-            // Over user rows the rarer movie weighs more; over item rows the lighter user does.
-            let w = |u, i| weights.get(u, i).expect("stored");
-            match weighting {
-                Weighting::UserRows => assert!(w(0, 1) > w(0, 0)),
-                Weighting::ItemRows => assert!(w(1, 0) > w(0, 0)),
+                // Over user rows the rarer movie weighs more; over item rows the lighter user
+                // does; by stars the better rated of two otherwise alike does.
+                let w = |u, i| weights.get(u, i).expect("stored");
+                match weighting {
+                    Weighting::UserRows => assert!(w(0, 1) > w(0, 0)),
+                    Weighting::ItemRows => assert!(w(1, 0) > w(0, 0)),
+                }
+                if confidence == Confidence::Stars {
+                    let fives = fold.weights(&[1, 3], &[5.0, 5.0]);
+                    let mixed = fold.weights(&[1, 3], &[5.0, 1.0]);
+                    assert!(mixed[1] < fives[1], "{weighting}: {mixed:?} vs {fives:?}");
+                }
             }
         }
     }

@@ -155,10 +155,9 @@ impl Fitted {
                     seed: p.seed,
                     ..d
                 };
-                let b = binary();
-                let (weights, fold) = bm25_weights(&b, params.weighting);
+                let (weights, fold) = bm25_weights(m, params.weighting, params.confidence);
                 (
-                    Fitted::Als(Als::fit(&weights, b.items(), params), fold),
+                    Fitted::Als(Als::fit(&weights, m.items(), params), fold),
                     serde_json::json!(params),
                 )
             }
@@ -633,10 +632,13 @@ impl Recommender for Served {
                 m.score_folded(&m.fold_in(&rated, &stars), &mut scores);
             }
             Fitted::Als(a, fold) => {
-                let liked: Vec<u32> = known.iter().filter(|k| k.1 >= LIKED).map(|k| k.0).collect();
-                let items = if liked.is_empty() { &rated } else { &liked };
-                let weights = fold.weights(items);
-                a.score_vector(&a.fold_in(&self.gram, items, &weights), &mut scores);
+                let liked: Vec<(u32, f64)> =
+                    known.iter().filter(|k| k.1 >= LIKED).copied().collect();
+                let profile = if liked.is_empty() { &known } else { &liked };
+                let items: Vec<u32> = profile.iter().map(|k| k.0).collect();
+                let stars: Vec<f32> = profile.iter().map(|k| k.1 as f32).collect();
+                let weights = fold.weights(&items, &stars);
+                a.score_vector(&a.fold_in(&self.gram, &items, &weights), &mut scores);
             }
         }
         Ok(self.top(&mut scores, &rated, n, keep))
