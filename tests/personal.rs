@@ -35,7 +35,9 @@ struct Fixture {
 
 impl Fixture {
     /// The taste dataset loaded after the embedded one, with item-kNN, SVD, ALS and EASE^R
-    /// trained on it, and a server that serves them.
+    /// trained on it, and a server that serves them. Its 40 movies and 80 users want smaller
+    /// sizes and shrinkage than the defaults chosen on ml-latest-small (ALS's λ = 30 would
+    /// flatten 80 users' factors to nothing).
     async fn start() -> Self {
         let ratings = tempfile::tempdir().expect("tempdir");
         taste::implicit_dataset(ratings.path());
@@ -43,7 +45,7 @@ impl Fixture {
         for model in [
             &["--model", "item-knn"][..],
             &["--model", "svd"],
-            &["--model", "als", "--factors", "8"],
+            &["--model", "als", "--factors", "8", "--reg", "1"],
             &["--model", "ease", "--lambda", "50"],
         ] {
             let out = movierec(&app.db, &app.data_dir(), &[&["train"], model].concat());
