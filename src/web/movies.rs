@@ -239,7 +239,7 @@ pub struct SimilarParams {
     genre: Option<Genre>,
     /// `content` (default: genres, keywords and tags, people, overview, facts, rating and year,
     /// popularity), `content-seed` (the seed's rating + release year model), or a model trained
-    /// with `movierec train` (`item-knn`, `svd`, `svd++`, `als`, `ease`; 404 when not trained).
+    /// with `movierec train` (`item-knn`, `svd`, `svd++`, `als`, `ease`, `sparse-ease`; 404 when not trained).
     model: Option<SimilarModel>,
 }
 

@@ -41,7 +41,7 @@ pub struct RecommendRequest {
     #[schema(minimum = 1, maximum = 100)]
     n: Option<usize>,
     /// The model: `content`, `content-seed`, or a trained one (`item-knn`, `svd`, `svd++`,
-    /// `als`, `ease`). Default: the best trained model, else `content`.
+    /// `als`, `ease`, `sparse-ease`). Default: the best trained model, else `content`.
     model: Option<SimilarModel>,
     /// Only movies of this genre.
     genre: Option<Genre>,

@@ -91,7 +91,7 @@ pub struct RecommendParams {
     #[param(minimum = 1, maximum = 100)]
     n: Option<usize>,
     /// The model: `content`, `content-seed`, or a trained one (`item-knn`, `svd`, `svd++`,
-    /// `als`, `ease`; 404 when not trained). Default: the best trained model, else `content`.
+    /// `als`, `ease`, `sparse-ease`; 404 when not trained). Default: the best trained model, else `content`.
     model: Option<SimilarModel>,
     /// Only movies of this genre.
     #[param(inline)]
