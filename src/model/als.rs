@@ -194,7 +194,7 @@ pub fn bm25_weights(
 /// BM25 weights of a `rows` × `cols` matrix, as implicit's `bm25_weight`: each value v becomes
 /// v (K1 + 1) / (K1 · len_r + v) · idf_c with idf_c = ln(rows) − ln(1 + nnz of column c) and
 /// len_r = (1 − B) + B · Σ_r v / mean row sum. implicit's own MovieLens example weights the
-/// item × user matrix (idf per user, length per item), and so does the evaluation.
+/// item × user matrix (idf per user, length per item); [`Weighting`] chooses the rows.
 pub fn bm25(m: &Csr, cols: usize, k1: f64, b: f64) -> Csr {
     let rows = m.rows() as f64;
     let mut column_count = vec![0usize; cols];
