@@ -13,7 +13,7 @@
 //!
 //! Hyper-parameters (EASE^R's λ, item-kNN's k, ALS's weighting and sizes, the content and hybrid
 //! weights) are chosen by NDCG@10 on a validation holdout carved from training the same way,
-//! never on the test set. [`run_seeds`] repeats the whole protocol over several seeds and
+//! never on the test set. [`super::seeds::run`] repeats the whole protocol over several seeds and
 //! reports each metric's mean and standard error, and a paired comparison of two models.
 
 use super::data::Movie;
