@@ -10,8 +10,8 @@ weights (K1=100, B=0.8) of the item x user matrix of all training interactions (
 MovieLens example weights it), ranks every training movie a test user did not rate, and prints
 NDCG@10, Recall@20 and the fit seconds as JSON on stdout.
 
-With --grid, also fits implicit's ALS over a grid of its own that holds movierec's (BM25 over
-the item rows as above or over the user rows; factors 16/32/64/128; regularization
+With --grid, also fits implicit's ALS over a grid of its own that holds movierec's rows and sizes, on
+1s as in its example (BM25 over the item rows as above or over the user rows; factors 16/32/64/128; regularization
 0.05/1/10/30/100; alpha 1/2/4; 15 iterations) and prints one JSON line per configuration, each
 scored on the test set itself: the peer's best is its best in hindsight, where movierec's ALS
 is chosen on a validation holdout and never sees the test set.
