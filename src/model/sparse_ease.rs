@@ -97,7 +97,8 @@ impl SparseEase {
     }
 
     /// B_ij (0 outside the support).
-    pub fn weight(&self, i: usize, j: usize) -> f32 {
+    #[cfg(test)]
+    fn weight(&self, i: usize, j: usize) -> f32 {
         self.row(i)
             .iter()
             .find(|n| n.0 as usize == j)

@@ -199,31 +199,32 @@ impl Fitted {
         }
     }
 
+    /// The movies `i` is like and how much, for the models that keep only those (item-kNN's
+    /// neighbours, sparse EASE^R's row of B): everything else is 0.
+    fn kept(&self, i: usize) -> Option<&[(u32, f32)]> {
+        match self {
+            Fitted::Knn(k) => Some(k.neighbours.of(i)),
+            Fitted::SparseEase(e) => Some(e.row(i)),
+            Fitted::Ease(_) | Fitted::Als(..) | Fitted::Mf(_) => None,
+        }
+    }
+
     /// How much movie `j` is like movie `i` by this model, for every `j`, into `out`.
     fn score_like(&self, i: usize, out: &mut [f64]) {
-        match self {
-            Fitted::Knn(k) => {
-                out.fill(0.0);
-                for &(j, s) in k.neighbours.of(i) {
-                    out[j as usize] = f64::from(s);
-                }
+        if let Some(row) = self.kept(i) {
+            out.fill(0.0);
+            for &(j, s) in row {
+                out[j as usize] = f64::from(s);
             }
-            Fitted::SparseEase(e) => {
-                out.fill(0.0);
-                for &(j, w) in e.row(i) {
-                    out[j as usize] = f64::from(w);
-                }
-            }
-            _ => {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o = self.like(i, j);
-                }
+        } else {
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = self.like(i, j);
             }
         }
     }
 
-    /// How much movie `j` is like movie `i`: kNN's kept similarity (0 if not kept), EASE^R's
-    /// weight, or the cosine of the two movies' factors.
+    /// How much movie `j` is like movie `i`: the kept weight (0 if not kept), EASE^R's weight,
+    /// or the cosine of the two movies' factors.
     fn like(&self, i: usize, j: usize) -> f64 {
         let cosine = |factors: &[f32], f: usize| {
             let (a, b) = (&factors[i * f..][..f], &factors[j * f..][..f]);
@@ -236,15 +237,15 @@ impl Fitted {
                 0.0
             }
         };
-        match self {
-            Fitted::Knn(k) => k
-                .neighbours
-                .of(i)
+        if let Some(row) = self.kept(i) {
+            return row
                 .iter()
                 .find(|n| n.0 as usize == j)
-                .map_or(0.0, |n| f64::from(n.1)),
+                .map_or(0.0, |n| f64::from(n.1));
+        }
+        match self {
+            Fitted::Knn(_) | Fitted::SparseEase(_) => 0.0,
             Fitted::Ease(e) => f64::from(e.weight(i, j)),
-            Fitted::SparseEase(e) => f64::from(e.weight(i, j)),
             Fitted::Als(a, _) => cosine(&a.item_factors, a.params.factors),
             Fitted::Mf(m) => cosine(&m.item_factors, m.params.factors),
         }
@@ -600,7 +601,7 @@ impl Recommender for Served {
         let mut found = self.top(&mut scores, &[at as u32], n, keep);
         // Item-kNN and sparse EASE^R know only their kept neighbours: the rest score 0 and say
         // nothing.
-        if matches!(self.fitted, Fitted::Knn(_) | Fitted::SparseEase(_)) {
+        if self.fitted.kept(at).is_some() {
             found.retain(|s| s.score > 0.0);
         }
         Ok(found)
